@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Starts JupyterLab 4 with Saturn and the demo notebook (local kernels; declared CPU "GPUs" when
+# there is no GPU). Environment: SATURN_PORT (8888), SATURN_TOKEN (random), SATURN_ROOT
+# (~/saturn-demo), SATURN_FAKE_GPUS (4 when no NVIDIA GPU is found).
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$REPO/scripts/lib.sh"
+bash "$REPO/scripts/setup.sh"
+
+PORT="${SATURN_PORT:-8888}"
+ROOT="${SATURN_ROOT:-$HOME/saturn-demo}"
+TOKEN="${SATURN_TOKEN-$(/usr/bin/python3 -c 'import secrets; print(secrets.token_hex(24))')}"
+if [[ -z "${SATURN_FAKE_GPUS:-}" ]] && ! command -v nvidia-smi >/dev/null 2>&1; then
+  export SATURN_FAKE_GPUS=4
+fi
+export SATURN_ROOT="$ROOT"
+
+port_free "$PORT" || die "port $PORT is already in use: stop what runs there, or pick another with SATURN_PORT=8890 bash scripts/start.sh"
+mkdir -p "$ROOT" || die "cannot create the notebook folder $ROOT: set SATURN_ROOT to a writable folder."
+for nb in "$REPO"/demo/*.ipynb; do
+  [[ -e "$nb" && ! -e "$ROOT/$(basename "$nb")" ]] && cp "$nb" "$ROOT/"
+done
+
+step "JupyterLab with Saturn: http://127.0.0.1:$PORT/lab (notebooks in $ROOT${SATURN_FAKE_GPUS:+, $SATURN_FAKE_GPUS declared CPU GPUs}); Ctrl-C stops it"
+cd "$ROOT"
+exec "$REPO/.venv/bin/python" "$REPO/ui-tests/host/saturn_lab.py" \
+  --allow-root --no-browser \
+  --ServerApp.ip=127.0.0.1 --ServerApp.port="$PORT" --ServerApp.port_retries=0 \
+  --ServerApp.token="$TOKEN" --ServerApp.root_dir="$ROOT" \
+  --ServerApp.open_browser=False

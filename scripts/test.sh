@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Runs every test suite: jest (TypeScript), pytest on real kernels (Python bridge), the wheel's
+# contents, and UI tests in Debian Chromium against the real JupyterLab page. Exits non-zero if
+# any suite fails. Suites can be picked: scripts/test.sh jest pytest wheel ui
+set -uo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$REPO/scripts/lib.sh"
+bash "$REPO/scripts/setup.sh" || exit 1
+cd "$REPO"
+
+SUITES=("$@")
+((${#SUITES[@]})) || SUITES=(jest pytest wheel ui)
+PY="$REPO/.venv/bin/python"
+export PYDEVD_DISABLE_FILE_VALIDATION=1
+declare -A RESULT
+failed=0
+
+run_jest() { npx jest --ci; }
+
+run_pytest() {
+  "$PY" -m pytest -q -p no:cacheprovider python_bridge/tests
+  local rc=$?
+  [[ $rc -eq 5 ]] && { echo "pytest collected no tests" >&2; return 1; }
+  return $rc
+}
+
+run_wheel() {
+  rm -rf dist && "$PY" -m pip wheel -q --no-build-isolation --no-deps --no-index -w dist . >/dev/null \
+    && "$PY" scripts/check_wheel.py dist/*.whl
+}
+
+run_ui() {
+  local port token root pid rc
+  port="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  token="$("$PY" -c 'import secrets; print(secrets.token_hex(16))')"
+  root="$(mktemp -d /tmp/saturn-ui-XXXX)"
+  cp demo/*.ipynb "$root/" 2>/dev/null || true
+  (cd "$root" && SATURN_FAKE_GPUS=4 SATURN_ROOT="$root" SATURN_LAB_STATE="$root/.lab-state" exec "$PY" "$REPO/ui-tests/host/saturn_lab.py" \
+      --allow-root --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port="$port" --ServerApp.port_retries=0 \
+      --ServerApp.token="$token" --ServerApp.root_dir="$root" >"$root/server.log" 2>&1) &
+  pid=$!
+  for _ in $(seq 1 60); do
+    curl -sf -H "Authorization: token $token" "http://127.0.0.1:$port/api/status" >/dev/null && break
+    sleep 0.5
+  done
+  (cd ui-tests && SATURN_UI_URL="http://127.0.0.1:$port" SATURN_UI_TOKEN="$token" SATURN_UI_ROOT="$root" npx playwright test)
+  rc=$?
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  mkdir -p artifacts && cp "$root/server.log" artifacts/ui-server.log
+  find ui-tests/test-results -name '*.png' -exec cp {} artifacts/ \; 2>/dev/null
+  [[ $rc -ne 0 ]] && note "server log: artifacts/ui-server.log; screenshots and traces: ui-tests/test-results/"
+  rm -rf "$root"
+  return $rc
+}
+
+for suite in "${SUITES[@]}"; do
+  step "test suite: $suite"
+  start=$SECONDS
+  if "run_$suite"; then RESULT[$suite]="passed"; else RESULT[$suite]="FAILED"; failed=$((failed + 1)); fi
+  RESULT[$suite]+=" ($((SECONDS - start)) s)"
+done
+
+step "summary"
+passed=0
+for suite in "${SUITES[@]}"; do
+  note "$suite: ${RESULT[$suite]}"
+  [[ ${RESULT[$suite]} == passed* ]] && passed=$((passed + 1))
+done
+echo "suites: $passed passed, $failed failed"
+exit $((failed > 0))
