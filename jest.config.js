@@ -22,5 +22,5 @@ module.exports = {
   ...base,
   testRegex: 'src/.*/.*\\.spec\\.tsx?$',
   transformIgnorePatterns: [`/node_modules/(?!(${esModules})).+`],
-  modulePathIgnorePatterns: ['<rootDir>/python_bridge/saturn/labextension', '<rootDir>/ui-tests']
+  modulePathIgnorePatterns: ['<rootDir>/python_bridge/saturn/labextension', '<rootDir>/ui-tests', '<rootDir>/.venv', '<rootDir>/lib', '<rootDir>/lib-node', '<rootDir>/dist']
 };

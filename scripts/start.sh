@@ -21,7 +21,9 @@ for nb in "$REPO"/demo/*.ipynb; do
   [[ -e "$nb" && ! -e "$ROOT/$(basename "$nb")" ]] && cp "$nb" "$ROOT/"
 done
 
-step "JupyterLab with Saturn: http://127.0.0.1:$PORT/lab (notebooks in $ROOT${SATURN_FAKE_GPUS:+, $SATURN_FAKE_GPUS declared CPU GPUs}); Ctrl-C stops it"
+URL="http://127.0.0.1:$PORT/lab${TOKEN:+?token=$TOKEN}"
+step "starting JupyterLab with Saturn (notebooks in $ROOT${SATURN_FAKE_GPUS:+; $SATURN_FAKE_GPUS declared CPU GPUs}); Ctrl-C stops it"
+step "open: $URL"
 cd "$ROOT"
 exec "$REPO/.venv/bin/python" "$REPO/ui-tests/host/saturn_lab.py" \
   --allow-root --no-browser \

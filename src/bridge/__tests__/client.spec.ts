@@ -1,0 +1,141 @@
+import { BridgeClient, BridgeRequestError, BridgeUnavailableError, BRIDGE_COMM_TARGET, BRIDGE_KERNEL_NAME } from '../client';
+import { BridgeEvent } from '../wire';
+
+/**
+ * A stand-in for the Jupyter transport only: the kernel side answers comm messages with a
+ * scripted function, so the client's protocol handling (correlation, errors, versions, events,
+ * kernel death) is exercised without a server. The real path is covered by the UI tests.
+ */
+type Responder = (request: any, push: (data: any) => void) => any | undefined;
+
+function fakeServices(opts: { specs?: string[]; respond: Responder }) {
+  const sent: any[] = [];
+  let statusHandler: ((s: any, status: string) => void) | null = null;
+  let comm: any;
+  const kernel = {
+    name: BRIDGE_KERNEL_NAME,
+    info: Promise.resolve({ status: 'ok' }),
+    createComm: (target: string) => {
+      expect(target).toBe(BRIDGE_COMM_TARGET);
+      comm = {
+        isDisposed: false,
+        onMsg: null as any,
+        onClose: null as any,
+        open: () => undefined,
+        dispose() {
+          this.isDisposed = true;
+        },
+        send(data: any) {
+          sent.push(data);
+          const push = (payload: any) => comm.onMsg({ content: { data: payload } });
+          const reply = opts.respond(data.request, push);
+          if (reply !== undefined) {
+            setTimeout(() => push({ id: data.id, reply }), 0);
+          }
+        }
+      };
+      return comm;
+    }
+  };
+  const session = {
+    isDisposed: false,
+    kernel,
+    kernelChanged: { connect: () => undefined },
+    statusChanged: { connect: (fn: any) => (statusHandler = fn) },
+    shutdown: async () => undefined,
+    dispose: () => undefined
+  };
+  const specs = opts.specs ?? [BRIDGE_KERNEL_NAME, 'python3'];
+  const services: any = {
+    ready: Promise.resolve(),
+    kernelspecs: {
+      ready: Promise.resolve(),
+      specs: { default: 'python3', kernelspecs: Object.fromEntries(specs.map(s => [s, { name: s }])) }
+    },
+    sessions: {
+      findByPath: async () => undefined,
+      startNew: jest.fn(async () => session),
+      connectTo: () => session
+    }
+  };
+  return { services, sent, die: () => statusHandler?.(session, 'dead') };
+}
+
+const hello = { v: 1, ok: true, version: '0.1.0', protocol: 1, python: '3.11' };
+
+describe('BridgeClient', () => {
+  it('says what to install when the bridge kernelspec is missing', async () => {
+    const { services } = fakeServices({ specs: ['python3'], respond: () => hello });
+    const client = new BridgeClient(services);
+    await expect(client.connect()).rejects.toBeInstanceOf(BridgeUnavailableError);
+    expect(client.state).toBe('unavailable');
+    expect(client.lastError?.hint).toMatch(/pip install jupyterlab-saturn/);
+  });
+
+  it('connects, says hello and matches replies to their requests', async () => {
+    const { services, sent } = fakeServices({
+      respond: req => (req.type === 'hello' ? hello : { v: 1, ok: true, echo: req.type })
+    });
+    const client = new BridgeClient(services);
+    const [a, b] = await Promise.all([client.request({ type: 'devices' }), client.request({ type: 'tasks' })]);
+    expect(client.state).toBe('connected');
+    expect(client.hello?.version).toBe('0.1.0');
+    expect(a.echo).toBe('devices');
+    expect(b.echo).toBe('tasks');
+    expect(sent.every(m => m.request.v === 1)).toBe(true);
+  });
+
+  it('turns an error reply into a BridgeRequestError with its hint', async () => {
+    const { services } = fakeServices({
+      respond: req =>
+        req.type === 'hello' ? hello : { v: 1, ok: false, error: { message: 'no task "x"', hint: 'register it first' } }
+    });
+    const client = new BridgeClient(services);
+    const err = await client.request({ type: 'profile', names: ['x'] }).catch(e => e);
+    expect(err).toBeInstanceOf(BridgeRequestError);
+    expect(err.message).toBe('no task "x"');
+    expect(err.hint).toBe('register it first');
+  });
+
+  it('refuses a bridge that speaks another protocol version, naming both', async () => {
+    const { services } = fakeServices({ respond: () => ({ ...hello, protocol: 2, version: '9.0.0' }) });
+    const client = new BridgeClient(services);
+    const err = await client.connect().catch(e => e);
+    expect(err).toBeInstanceOf(BridgeUnavailableError);
+    expect(err.message).toMatch(/protocol 2 \(saturn 9\.0\.0\).*protocol 1/);
+  });
+
+  it('fails a request that gets no answer within its timeout', async () => {
+    const { services } = fakeServices({ respond: req => (req.type === 'hello' ? hello : undefined) });
+    const client = new BridgeClient(services, { requestTimeoutMs: 50 });
+    await expect(client.request({ type: 'devices' })).rejects.toThrow(/did not answer "devices"/);
+  });
+
+  it('reports an unresponsive bridge kernel as unavailable with what to check', async () => {
+    const { services } = fakeServices({ respond: () => undefined });
+    const client = new BridgeClient(services, { helloTimeoutMs: 50 });
+    const err = await client.connect().catch(e => e);
+    expect(err).toBeInstanceOf(BridgeUnavailableError);
+    expect(err.hint).toMatch(/import saturn/);
+  });
+
+  it('forwards pushed events and rejects pending requests when the kernel dies', async () => {
+    let pushEvent: (d: any) => void = () => undefined;
+    const { services, die } = fakeServices({
+      respond: (req, push) => {
+        pushEvent = push;
+        return req.type === 'hello' ? hello : undefined;
+      }
+    });
+    const client = new BridgeClient(services);
+    await client.connect();
+    const seen: BridgeEvent[] = [];
+    client.events.connect((_, e) => seen.push(e));
+    pushEvent({ event: { type: 'task_registered', name: 'mlp' } });
+    expect(seen).toEqual([{ type: 'task_registered', name: 'mlp' }]);
+    const pending = client.request({ type: 'profile' });
+    die();
+    await expect(pending).rejects.toThrow(/died/);
+    expect(client.state).toBe('disconnected');
+  });
+});
