@@ -3,8 +3,9 @@
  *
  * Saturn's bridge is an ordinary Jupyter kernel started from the `saturn-bridge` kernelspec, whose
  * IPython loads the `saturn` extension at start-up (so nothing is executed on the user's behalf).
- * The extension registers the comm target `saturn.bridge`; requests and replies travel over one
- * comm as `{id, request}` → `{id, reply}`, and the bridge pushes `{event}` messages on its own.
+ * The extension registers the comm target `saturn.bridge`; over one comm each request
+ * `{v, type, id, …}` gets one reply `{v, ok, id, …}` with the same id, and the bridge pushes
+ * `{v, type: 'event', event}` messages on its own.
  */
 import { KernelMessage, Kernel, Session, ServiceManager } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -121,7 +122,7 @@ export class BridgeClient {
           reject(e);
         }
       });
-      comm.send({ id, request: full } as any);
+      comm.send({ ...full, id } as any);
     });
     if (!reply.ok) {
       throw new BridgeRequestError(reply.error?.message ?? 'The bridge refused the request.', reply.error?.hint);
@@ -175,9 +176,9 @@ export class BridgeClient {
             'server\'s environment, fix what it reports, then press Retry.'
         );
       }
-      if (hello.protocol !== BRIDGE_PROTOCOL_VERSION) {
+      if (hello.wire_version !== BRIDGE_PROTOCOL_VERSION) {
         throw new BridgeUnavailableError(
-          `The Saturn bridge speaks protocol ${hello.protocol} (saturn ${hello.version}) but this page speaks ` +
+          `The Saturn bridge speaks protocol ${hello.wire_version} (saturn ${hello.saturn_version}) but this page speaks ` +
             `protocol ${BRIDGE_PROTOCOL_VERSION}.`,
           'Install the same version of the Python package and the extension (pip install -U jupyterlab-saturn), ' +
             'restart Jupyter and reload the page.'
@@ -249,17 +250,16 @@ export class BridgeClient {
     return comm;
   }
 
-  private _onMessage(data: { id?: string; reply?: BridgeReply; event?: BridgeEvent }): void {
-    if (data.event) {
-      this._events.emit(data.event);
+  private _onMessage(data: (BridgeReply & { id?: string }) | { type: 'event'; event: BridgeEvent }): void {
+    if ((data as any).type === 'event' && (data as any).event) {
+      this._events.emit((data as any).event);
       return;
     }
-    if (data.id && data.reply) {
-      const pending = this._pending.get(data.id);
-      if (pending) {
-        this._pending.delete(data.id);
-        pending.resolve(data.reply);
-      }
+    const reply = data as BridgeReply & { id?: string };
+    const pending = reply.id ? this._pending.get(reply.id) : undefined;
+    if (pending) {
+      this._pending.delete(reply.id!);
+      pending.resolve(reply);
     }
   }
 

@@ -29,8 +29,10 @@ export interface BridgeEvent {
 }
 
 export interface IHelloReply extends BridgeReply {
-  version: string;
-  protocol: number;
-  python: string;
-  root?: string;
+  wire_version: number;
+  saturn_version: string;
+  pid: number;
+  store: string;
+  device_kind: string;
+  schema_version: number;
 }

@@ -19,7 +19,7 @@ function PanelView(props: { bridge: BridgeClient }): JSX.Element {
     try {
       await bridge.connect();
       const devices = await bridge.request<any>({ type: 'devices' });
-      setView({ state: 'connected', version: bridge.hello?.version, devices: devices.devices as IDevice[] });
+      setView({ state: 'connected', version: bridge.hello?.saturn_version, devices: devices.devices as IDevice[] });
     } catch {
       setView(v => ({ ...v, state: bridge.state }));
     }

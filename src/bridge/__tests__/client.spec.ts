@@ -28,9 +28,9 @@ function fakeServices(opts: { specs?: string[]; respond: Responder }) {
         send(data: any) {
           sent.push(data);
           const push = (payload: any) => comm.onMsg({ content: { data: payload } });
-          const reply = opts.respond(data.request, push);
+          const reply = opts.respond(data, push);
           if (reply !== undefined) {
-            setTimeout(() => push({ id: data.id, reply }), 0);
+            setTimeout(() => push({ ...reply, id: data.id }), 0);
           }
         }
       };
@@ -61,7 +61,7 @@ function fakeServices(opts: { specs?: string[]; respond: Responder }) {
   return { services, sent, die: () => statusHandler?.(session, 'dead') };
 }
 
-const hello = { v: 1, ok: true, version: '0.1.0', protocol: 1, python: '3.11' };
+const hello = { v: 1, ok: true, saturn_version: '0.1.0', wire_version: 1, pid: 1, store: '/x/.saturn/saturn.db', device_kind: 'cpu', schema_version: 1 };
 
 describe('BridgeClient', () => {
   it('says what to install when the bridge kernelspec is missing', async () => {
@@ -79,10 +79,10 @@ describe('BridgeClient', () => {
     const client = new BridgeClient(services);
     const [a, b] = await Promise.all([client.request({ type: 'devices' }), client.request({ type: 'tasks' })]);
     expect(client.state).toBe('connected');
-    expect(client.hello?.version).toBe('0.1.0');
+    expect(client.hello?.saturn_version).toBe('0.1.0');
     expect(a.echo).toBe('devices');
     expect(b.echo).toBe('tasks');
-    expect(sent.every(m => m.request.v === 1)).toBe(true);
+    expect(sent.every(m => m.v === 1 && typeof m.id === 'string')).toBe(true);
   });
 
   it('turns an error reply into a BridgeRequestError with its hint', async () => {
@@ -98,7 +98,7 @@ describe('BridgeClient', () => {
   });
 
   it('refuses a bridge that speaks another protocol version, naming both', async () => {
-    const { services } = fakeServices({ respond: () => ({ ...hello, protocol: 2, version: '9.0.0' }) });
+    const { services } = fakeServices({ respond: () => ({ ...hello, wire_version: 2, saturn_version: '9.0.0' }) });
     const client = new BridgeClient(services);
     const err = await client.connect().catch(e => e);
     expect(err).toBeInstanceOf(BridgeUnavailableError);
@@ -131,7 +131,7 @@ describe('BridgeClient', () => {
     await client.connect();
     const seen: BridgeEvent[] = [];
     client.events.connect((_, e) => seen.push(e));
-    pushEvent({ event: { type: 'task_registered', name: 'mlp' } });
+    pushEvent({ v: 1, type: 'event', event: { type: 'task_registered', name: 'mlp' } });
     expect(seen).toEqual([{ type: 'task_registered', name: 'mlp' }]);
     const pending = client.request({ type: 'profile' });
     die();

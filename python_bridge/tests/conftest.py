@@ -1,0 +1,89 @@
+"""Fixtures: a temporary store per test (SATURN_DB), fake devices, and real kernels via jupyter_client."""
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+BRIDGE = TESTS.parent  # python_bridge/, holds the saturn package
+os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+@pytest.fixture
+def saturn_env(tmp_path, monkeypatch):
+    """A fresh store and 2 CPU devices for one test; returns the Store."""
+    from saturn import devices
+    from saturn.store import default_store
+    monkeypatch.setenv("SATURN_DB", str(tmp_path / "saturn.db"))
+    monkeypatch.setenv("SATURN_FAKE_GPUS", "2")
+    monkeypatch.delenv("SATURN_ROOT", raising=False)
+    devices._cache["key"] = None
+    store = default_store()
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def kernel_name(tmp_path_factory):
+    """A kernelspec for this interpreter in a temporary JUPYTER_PATH (Debian's python3 spec may name another)."""
+    root = tmp_path_factory.mktemp("jupyter")
+    spec_dir = root / "kernels" / "saturn-test"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "saturn test", "language": "python"}))
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = str(root) + (os.pathsep + old if old else "")
+    yield "saturn-test"
+    if old is None:
+        os.environ.pop("JUPYTER_PATH", None)
+    else:
+        os.environ["JUPYTER_PATH"] = old
+
+
+@pytest.fixture
+def start_kernel(kernel_name, tmp_path):
+    """start_kernel(**env) -> client of a real IPython kernel that sees the saturn package and a shared tmp store."""
+    from jupyter_client.manager import start_new_kernel
+    started = []
+    db = tmp_path / "kernels.db"
+
+    def start(**extra_env):
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(BRIDGE), str(TESTS)]),
+               "SATURN_DB": str(db), "SATURN_FAKE_GPUS": "2", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+               **extra_env}
+        km, kc = start_new_kernel(kernel_name=kernel_name, env=env, startup_timeout=60, cwd=str(tmp_path))
+        started.append((km, kc))
+        return kc
+
+    start.db = db
+    yield start
+    for km, kc in started:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def run_cell(kc, code, timeout=120):
+    """Execute ``code``; returns (status, outputs) with outputs = [(msg_type, content), ...] from iopub."""
+    outputs = []
+
+    def hook(msg):
+        if msg["msg_type"] in ("stream", "display_data", "execute_result", "error", "update_display_data"):
+            outputs.append((msg["msg_type"], msg["content"]))
+
+    reply = kc.execute_interactive(code, output_hook=hook, timeout=timeout, store_history=False)
+    return reply["content"]["status"], outputs
+
+
+def text_of(outputs):
+    parts = []
+    for kind, content in outputs:
+        if kind == "stream":
+            parts.append(content["text"])
+        elif kind in ("display_data", "execute_result", "update_display_data"):
+            parts.append(content["data"].get("text/plain", ""))
+        elif kind == "error":
+            parts.append(f"{content['ename']}: {content['evalue']}")
+    return "\n".join(parts)

@@ -1,0 +1,102 @@
+"""Real IPython kernels (jupyter_client): kernel A registers tasks (API, magics), kernel B sees and rebuilds them."""
+import json
+import time
+import uuid
+
+from conftest import run_cell, text_of
+
+DEFINE_IN_KERNEL = '''
+import saturn, torch
+from torch import nn
+
+def make_model():                      # defined in the notebook: travels by value
+    return nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4))
+
+def make_data(batch_size):
+    return [(torch.randn(batch_size, 16), torch.randint(0, 4, (batch_size,))) for _ in range(3)]
+
+saturn.register(saturn.Task("api-task", model=make_model, data=make_data, batch_size=6, steps=30))
+t2 = saturn.Task("var-task", model=make_model, data=make_data, batch_size=6, epochs=2, gpu_range=(1, 2))
+'''
+
+CELL_TASK = '''%%saturn task cell-task
+import torch
+from torch import nn
+def model():
+    return nn.Sequential(nn.Linear(16, 4))
+def data(batch_size):
+    return [(torch.randn(batch_size, 16), torch.randint(0, 4, (batch_size,)))]
+batch_size = 4
+steps = 7
+'''
+
+
+def test_register_in_one_kernel_rebuild_in_another(start_kernel):
+    a = start_kernel()
+    status, out = run_cell(a, DEFINE_IN_KERNEL)
+    assert status == "ok", text_of(out)
+    status, out = run_cell(a, "%load_ext saturn\n%saturn register t2")
+    assert status == "ok", text_of(out)
+    status, out = run_cell(a, CELL_TASK)
+    assert status == "ok", text_of(out)
+    status, out = run_cell(a, "%saturn list")
+    listing = text_of(out)
+    assert status == "ok" and all(n in listing for n in ("api-task", "var-task", "cell-task"))
+    html = [c["data"].get("text/html", "") for k, c in out if k == "execute_result"]
+    assert html and "<table>" in html[0] and "cell-task" in html[0]
+
+    status, out = run_cell(a, "%saturn profile cell-task --techniques spilling")
+    report = text_of(out)
+    assert status == "ok" and "cell-task  spilling   1" in report and "profiling: 1/1 trials" in report, report
+    status, out = run_cell(a, "%saturn devices\n%saturn status")
+    assert status == "ok" and "cached trials  1" in text_of(out), text_of(out)
+
+    status, out = run_cell(a, "%%saturn task bad-task\nmodel = lambda: 1/0\ndata = lambda bs: []\nsteps = 3\n")
+    assert status == "error" and "'bad-task'" in text_of(out) and "ZeroDivisionError" in text_of(out)
+
+    b = start_kernel()
+    code = ('import saturn\nprint(sorted(saturn.tasks().names()))\n'
+            't = saturn.get_task("cell-task")\nm = t.build_model()\nx, y = next(t.batches())\n'
+            'loss = t.loss_fn()(m(x), y); loss.backward()\nprint("rebuilt", type(m).__name__, tuple(x.shape), t.total_steps)\n'
+            'print("epochs", saturn.get_task("var-task").total_steps)')
+    status, out = run_cell(b, code)
+    text = text_of(out)
+    assert status == "ok", text
+    assert "['api-task', 'cell-task', 'var-task']" in text
+    assert "rebuilt Sequential (4, 16) 7" in text and "epochs 6" in text
+
+
+def test_bridge_call_and_comm(start_kernel):
+    kc = start_kernel()
+    status, out = run_cell(kc, "import saturn\nsaturn.bridge_call({'v': 1, 'type': 'hello', 'id': 'h1'})\n"
+                               "saturn.bridge_call({'v': 9, 'type': 'devices'})")
+    assert status == "ok", text_of(out)
+    replies = [c["data"]["application/vnd.saturn.reply+json"] for k, c in out
+               if k == "display_data" and "application/vnd.saturn.reply+json" in c["data"]]
+    assert replies[0]["ok"] and replies[0]["id"] == "h1" and replies[0]["wire_version"] == 1
+    assert not replies[1]["ok"] and "version 9" in replies[1]["error"]["message"]
+
+    status, out = run_cell(kc, "%load_ext saturn")
+    assert status == "ok", text_of(out)
+    comm_id = uuid.uuid4().hex
+    kc.shell_channel.send(kc.session.msg("comm_open", {"comm_id": comm_id, "target_name": "saturn.bridge",
+                                                       "data": {"v": 1, "type": "devices", "id": 1}}))
+    reply = _next_comm_msg(kc, comm_id)
+    assert reply["ok"] and [d["kind"] for d in reply["devices"]] == ["cpu", "cpu"]
+    kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id, "data": {"v": 1, "type": "tasks",
+                                                                                    "id": 2}}))
+    assert _next_comm_msg(kc, comm_id)["tasks"] == []
+    # a change in the store (from any process) is pushed to the open comm
+    from saturn.store import Store
+    Store(start_kernel.db).emit("task.registered", {"name": "from-elsewhere"})
+    pushed = _next_comm_msg(kc, comm_id)
+    assert pushed["type"] == "event" and pushed["event"]["data"] == {"name": "from-elsewhere"}
+
+
+def _next_comm_msg(kc, comm_id, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = kc.get_iopub_msg(timeout=timeout)
+        if msg["msg_type"] == "comm_msg" and msg["content"]["comm_id"] == comm_id:
+            return msg["content"]["data"]
+    raise AssertionError(f"no comm message within {timeout} s: {json.dumps(msg['content'])[:300]}")

@@ -1,0 +1,80 @@
+"""Tiny models and data built in code (no downloads), importable by child processes."""
+import torch
+from torch import nn
+
+
+def make_mlp():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 4))
+
+
+def mlp_data(batch_size):
+    g = torch.Generator().manual_seed(1)
+    return [(torch.randn(batch_size, 16, generator=g), torch.randint(0, 4, (batch_size,), generator=g))
+            for _ in range(4)]
+
+
+class TokenEmbedding(nn.Module):
+    def __init__(self, vocab, dim, length):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, dim)
+        self.pos = nn.Parameter(torch.zeros(1, length, dim))
+
+    def forward(self, ids):
+        return self.tok(ids) + self.pos[:, : ids.shape[1]]
+
+
+class MeanPoolHead(nn.Module):
+    def __init__(self, dim, classes):
+        super().__init__()
+        self.out = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        return self.out(x.mean(dim=1))
+
+
+def make_transformer(vocab=64, dim=32, length=12, layers=2, classes=4):
+    torch.manual_seed(0)
+    blocks = [nn.TransformerEncoderLayer(dim, nhead=4, dim_feedforward=64, dropout=0.0, batch_first=True)
+              for _ in range(layers)]
+    return nn.Sequential(TokenEmbedding(vocab, dim, length), *blocks, MeanPoolHead(dim, classes))
+
+
+def transformer_data(batch_size, vocab=64, length=12):
+    g = torch.Generator().manual_seed(2)
+    return [(torch.randint(0, vocab, (batch_size, length), generator=g),
+             torch.randint(0, 4, (batch_size,), generator=g)) for _ in range(4)]
+
+
+def broken_model():
+    raise ValueError("this model cannot be built: missing weights file")
+
+
+def in_trial():
+    """True inside a profiling trial (devices assigned), False at registration."""
+    import os
+    return bool(os.environ.get("SATURN_ASSIGNED"))
+
+
+class _Fails(nn.Module):
+    def __init__(self, how):
+        super().__init__()
+        self.how = how
+
+    def forward(self, x):
+        if in_trial():
+            if self.how == "oom":
+                raise RuntimeError("CUDA out of memory. Tried to allocate 80.00 GiB (simulated)")
+            if self.how == "raise":
+                raise ValueError("boom in forward (simulated crash)")
+            if self.how == "hang":
+                import time
+                time.sleep(3600)
+        return x
+
+
+def make_failing(how):
+    """A model that builds and passes registration, then fails the way ``how`` says in profiling trials."""
+    def build():
+        return nn.Sequential(nn.Linear(16, 4), _Fails(how))
+    return build
