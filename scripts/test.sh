@@ -25,8 +25,31 @@ run_pytest() {
 }
 
 run_wheel() {
+  local venv
   rm -rf dist && "$PY" -m pip wheel -q --no-build-isolation --no-deps --no-index -w dist . >/dev/null \
-    && "$PY" scripts/check_wheel.py dist/*.whl
+    && "$PY" scripts/check_wheel.py dist/*.whl || return 1
+  # Installed as a user would: a clean environment sees the extension, the kernelspec and the package.
+  venv="$(mktemp -d /tmp/saturn-wheel-XXXX)"
+  /usr/bin/python3 -m venv --system-site-packages --without-pip "$venv" \
+    && "$venv/bin/python" -m pip install -q --no-index --no-deps dist/*.whl \
+    && (cd "$venv" && "$venv/bin/python" - <<'PY'
+import json, pathlib, sys
+import saturn
+from jupyter_core.paths import jupyter_path
+from jupyter_client.kernelspec import KernelSpecManager
+prefix = pathlib.Path(sys.prefix)
+assert pathlib.Path(saturn.__file__).is_relative_to(prefix), f"saturn imported from {saturn.__file__}, not the wheel"
+ext = prefix / "share/jupyter/labextensions/jupyterlab-saturn/package.json"
+assert json.loads(ext.read_text())["jupyterlab"]["_build"]["load"].startswith("static/remoteEntry.")
+assert any(p.startswith(str(prefix)) for p in jupyter_path("labextensions")), "labextensions path does not include the venv"
+spec = KernelSpecManager().get_kernel_spec("saturn-bridge")
+assert "--ext=saturn" in spec.argv
+print("wheel installed into a clean venv: saturn", saturn.__version__, "+ labextension + saturn-bridge kernelspec")
+PY
+)
+  local rc=$?
+  rm -rf "$venv"
+  return $rc
 }
 
 run_ui() {
