@@ -1,0 +1,98 @@
+/**
+ * saturn CLI (stable for scripts):
+ *   saturn plan FILE [--time-limit S] [--strategy NAME] [--seed N]
+ *       prints the plan JSON on stdout, exit 0; bad input: exit 2 and one line on stderr.
+ *   saturn bench [--quick]
+ *       runs the SPASE benchmark, prints a table, writes docs/solver-bench.{md,svg}.
+ */
+import * as fs from 'fs';
+import { solve } from '../spase/solve';
+import { InfeasibleError, STRATEGIES, Strategy, ValidationError } from '../spase/types';
+import { validateInstance } from '../spase/validate';
+
+class UsageError extends Error {}
+
+function parseNum(flag: string, v: string | undefined, positive: boolean): number {
+  const x = Number(v);
+  if (v === undefined || !Number.isFinite(x) || (positive ? x <= 0 : x < 0)) {
+    throw new UsageError(`${flag}: expected a ${positive ? 'positive ' : 'non-negative '}number, got ${v ?? 'nothing'}`);
+  }
+  return x;
+}
+
+async function planCmd(args: string[]): Promise<void> {
+  let file: string | undefined;
+  let timeLimitS = 10;
+  let strategy: Strategy = 'hybrid';
+  let seed = 1;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--time-limit') {
+      timeLimitS = parseNum(a, args[++i], true);
+    } else if (a === '--strategy') {
+      const s = args[++i];
+      if (!STRATEGIES.includes(s as Strategy)) {
+        throw new UsageError(`--strategy: unknown strategy "${s ?? ''}" (expected one of: ${STRATEGIES.join(', ')})`);
+      }
+      strategy = s as Strategy;
+    } else if (a === '--seed') {
+      seed = Math.floor(parseNum(a, args[++i], false));
+    } else if (a.startsWith('--')) {
+      throw new UsageError(`unknown option ${a}`);
+    } else if (file === undefined) {
+      file = a;
+    } else {
+      throw new UsageError(`unexpected argument ${a}`);
+    }
+  }
+  if (!file) {
+    throw new UsageError('usage: saturn plan FILE [--time-limit S] [--strategy NAME] [--seed N]');
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${file}: cannot read file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let inst: unknown;
+  try {
+    inst = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${file}: invalid JSON (${(e as Error).message})`);
+  }
+  const errs = validateInstance(inst);
+  if (errs.length) {
+    throw new UsageError(`${file}: ${errs[0]}${errs.length > 1 ? ` (and ${errs.length - 1} more)` : ''}`);
+  }
+  const plan = await solve(inst, { timeLimitS, strategy, seed });
+  process.stdout.write(JSON.stringify(plan, null, 1) + '\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (cmd === 'plan') {
+      await planCmd(rest);
+      return 0;
+    }
+    if (cmd === 'bench') {
+      const { runBench } = await import('./bench');
+      await runBench({ quick: rest.includes('--quick') });
+      return 0;
+    }
+    throw new UsageError('usage: saturn plan FILE [--time-limit S] [--strategy NAME] [--seed N] | saturn bench [--quick]');
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ValidationError || e instanceof InfeasibleError) {
+      process.stderr.write(`saturn: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      return 2;
+    }
+    process.stderr.write(`saturn: internal error: ${(e as Error)?.stack ?? e}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(code => process.exit(code));
+}
+
+export { main };

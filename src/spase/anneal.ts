@@ -1,0 +1,241 @@
+/**
+ * Heuristic incumbent and local search.
+ *
+ * - `greedyIncumbent`: a family of malleable-scheduling constructions: for a
+ *   target length T every job takes its least-GPU-seconds option that runs in
+ *   at most T (else its fastest), longest first, list scheduled; T sweeps
+ *   around the lower bound; the best decode wins.
+ * - `anneal`: simulated annealing over (job order, option choice), each state
+ *   decoded by the list scheduler. Deterministic for a given seed and
+ *   iteration limit; with a time budget the number of iterations depends on
+ *   the machine's speed.
+ */
+import { decode, Schedule } from './decode';
+import { Problem } from './problem';
+import { problemLowerBound } from './bounds';
+import { Rng } from './rng';
+
+export function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}
+
+export interface Candidate {
+  order: number[];
+  modes: Int32Array;
+  sched: Schedule;
+}
+
+// eslint-disable-next-line prefer-const
+export let COST_W = 0.01;
+// eslint-disable-next-line prefer-const
+export let SA_T0 = 0.02;
+export function setT0(x: number): void {
+  SA_T0 = x;
+}
+export function setCostWeight(w: number): void {
+  COST_W = w;
+}
+
+export function cost(p: Problem, s: Schedule): number {
+  return s.makespan + (COST_W * s.sumEnd) / Math.max(1, p.jobs.length);
+}
+
+function better(a: Schedule, b: Schedule | null): boolean {
+  if (!b) {
+    return true;
+  }
+  const tol = 1e-9 * Math.max(1, b.makespan);
+  return a.makespan < b.makespan - tol || (a.makespan <= b.makespan + tol && a.sumEnd < b.sumEnd - tol);
+}
+
+function keepIdx(p: Problem, j: number): number {
+  return p.jobs[j].modes[0]?.keep ? 0 : -1;
+}
+
+/** Modes: least GPU-seconds option with runtime <= T (fastest if none). */
+function modesForTarget(p: Problem, T: number): Int32Array {
+  const modes = new Int32Array(p.jobs.length);
+  p.jobs.forEach((job, j) => {
+    const k = keepIdx(p, j);
+    if (k >= 0 || job.fixed) {
+      modes[j] = 0;
+      return;
+    }
+    let best = -1;
+    let fastest = 0;
+    job.modes.forEach((m, i) => {
+      if (m.runtime < job.modes[fastest].runtime) {
+        fastest = i;
+      }
+      if (m.runtime <= T && (best < 0 || m.gpus * m.runtime < job.modes[best].gpus * job.modes[best].runtime)) {
+        best = i;
+      }
+    });
+    modes[j] = best >= 0 ? best : fastest;
+  });
+  return modes;
+}
+
+export function greedyIncumbent(p: Problem, extra: Candidate[] = []): Candidate | null {
+  const lb = problemLowerBound(p);
+  const targets = new Set<number>([Infinity]);
+  for (let f = 0.3; f <= 2.01; f += 0.05) {
+    targets.add(lb * f);
+  }
+  let best: Candidate | null = null;
+  for (const c of extra) {
+    if (better(c.sched, best?.sched ?? null)) {
+      best = c;
+    }
+  }
+  for (const T of targets) {
+    const modes = modesForTarget(p, T);
+    const rt = (j: number) => p.jobs[j].modes[modes[j]].runtime;
+    const orders = [
+      p.free.slice().sort((a, b) => rt(b) - rt(a) || a - b),
+      p.free
+        .slice()
+        .sort((a, b) => p.jobs[b].modes[modes[b]].gpus - p.jobs[a].modes[modes[a]].gpus || rt(b) - rt(a) || a - b)
+    ];
+    for (const order of orders) {
+      const s = decode(p, order, modes);
+      if (s && better(s, best?.sched ?? null)) {
+        best = { order, modes, sched: s };
+      }
+    }
+  }
+  return best;
+}
+
+export interface AnnealOptions {
+  timeLimitS: number;
+  seed: number;
+  /** Stop after this many iterations (for deterministic runs). */
+  maxIters?: number;
+  /** Stop when the makespan reaches this value (e.g. a proven bound). */
+  target?: number;
+  shouldStop?: () => boolean;
+  onImprove?: (c: Candidate) => void;
+}
+
+export function anneal(p: Problem, start: Candidate, o: AnnealOptions): Candidate {
+  const rng = new Rng(o.seed);
+  const t0 = now();
+  const budgetMs = o.timeLimitS * 1000;
+  const free = p.free.filter(j => p.jobs[j].modes.length > 1 || true);
+  const n = free.length;
+  let best = start;
+  if (n === 0) {
+    return best;
+  }
+  let order = start.order.slice();
+  let modes = new Int32Array(start.modes);
+  let curCost = cost(p, start.sched);
+  let curSched = start.sched;
+  const mk0 = start.sched.makespan;
+  const T0 = SA_T0 * mk0;
+  const T1 = 0.0002 * mk0;
+  const maxIters = o.maxIters ?? Infinity;
+  const target = o.target ?? 0;
+  let frac = 0;
+  let lastImprove = 0;
+  const multi = free.filter(j => p.jobs[j].modes.length > 1);
+  for (let it = 0; it < maxIters; it++) {
+    if ((it & 15) === 0) {
+      const el = now() - t0;
+      if (el >= budgetMs || (o.shouldStop && o.shouldStop())) {
+        break;
+      }
+      frac = o.maxIters ? it / o.maxIters : el / budgetMs;
+    }
+    if (best.sched.makespan <= target * (1 + 1e-9)) {
+      break;
+    }
+    // restart from the best after a long stall
+    if (it - lastImprove > 4000 + 40 * n) {
+      order = best.order.slice();
+      modes = new Int32Array(best.modes);
+      curSched = best.sched;
+      curCost = cost(p, curSched);
+      lastImprove = it;
+    }
+    const T = T0 * Math.pow(T1 / T0, frac);
+    const newOrder = order;
+    let newModes = modes;
+    const r = rng.next();
+    let undo: (() => void) | null = null;
+    if (r < 0.4 && multi.length) {
+      // change an option; prefer a job that ends last
+      let j: number;
+      if (rng.next() < 0.3) {
+        const crit = multi.filter(x => curSched.end[x] >= curSched.makespan * (1 - 1e-9));
+        j = crit.length ? crit[rng.int(crit.length)] : multi[rng.int(multi.length)];
+      } else {
+        j = multi[rng.int(multi.length)];
+      }
+      const nm = p.jobs[j].modes.length;
+      let m: number;
+      if (rng.next() < 0.7) {
+        m = modes[j] + (rng.next() < 0.5 ? -1 : 1);
+        if (m < 0) {
+          m = 1;
+        }
+        if (m >= nm) {
+          m = nm - 2;
+        }
+      } else {
+        m = rng.int(nm);
+      }
+      if (m === modes[j] || m < 0) {
+        continue;
+      }
+      newModes = new Int32Array(modes);
+      newModes[j] = m;
+    } else if (n > 1) {
+      const a = rng.int(n);
+      let b = rng.int(n - 1);
+      if (b >= a) {
+        b++;
+      }
+      if (r < 0.7) {
+        const x = newOrder[a];
+        newOrder[a] = newOrder[b];
+        newOrder[b] = x;
+        undo = () => {
+          newOrder[b] = newOrder[a];
+          newOrder[a] = x;
+        };
+      } else {
+        const x = newOrder.splice(a, 1)[0];
+        newOrder.splice(b, 0, x);
+        undo = () => {
+          newOrder.splice(b, 1);
+          newOrder.splice(a, 0, x);
+        };
+      }
+    } else {
+      continue;
+    }
+    const s = decode(p, newOrder, newModes);
+    if (s) {
+      const c = cost(p, s);
+      if (c <= curCost || rng.next() < Math.exp((curCost - c) / Math.max(T, 1e-12))) {
+        modes = newModes;
+        curCost = c;
+        curSched = s;
+        if (better(s, best.sched)) {
+          best = { order: newOrder.slice(), modes: new Int32Array(newModes), sched: s };
+          lastImprove = it;
+          if (o.onImprove) {
+            o.onImprove(best);
+          }
+        }
+        continue;
+      }
+    }
+    if (undo) {
+      undo();
+    }
+  }
+  return best;
+}

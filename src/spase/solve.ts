@@ -1,0 +1,175 @@
+/**
+ * The anytime hybrid solver and the strategy dispatcher.
+ *
+ * hybrid: greedy incumbent (streamed at once) -> simulated annealing over job
+ * order and options (decoded by list scheduling) -> HiGHS MILP, warm-started
+ * from the incumbent: on the whole problem when it has <= 8 free jobs (which
+ * can prove optimality and gives a dual bound), otherwise on tail windows of
+ * 6-8 jobs with the rest fixed -> annealing again with what is left of the
+ * budget. Every improvement is streamed through `onPlan`.
+ */
+import { anneal, Candidate, greedyIncumbent, now } from './anneal';
+import { baselineSchedule, BaselineName } from './baselines';
+import { energyLowerBound, problemLowerBound } from './bounds';
+import { decode, Schedule, toPlan } from './decode';
+import { getHighs, milpApplicable, milpImprove } from './milp';
+import { compile, Problem } from './problem';
+import { Rng } from './rng';
+import { InfeasibleError, Plan, SolveOptions, SolverStatus, STRATEGIES, Strategy } from './types';
+import { validatePlan } from './validate';
+
+export const MILP_WHOLE_MAX_JOBS = 8;
+
+function pinsNamed(p: Problem): string[] {
+  const out: string[] = [];
+  p.jobs.forEach(j => {
+    if (j.pinIndex !== undefined && (j.fixedStart !== undefined || j.fixedIds)) {
+      out.push(`pins[${j.pinIndex}] (job ${j.id})`);
+    }
+    if (j.runningIndex !== undefined) {
+      out.push(`running[${j.runningIndex}] (job ${j.id})`);
+    }
+  });
+  (p.inst.precedence ?? []).forEach((_, i) => out.push(`precedence[${i}]`));
+  return out;
+}
+
+function noPlan(p: Problem): never {
+  const names = pinsNamed(p);
+  throw new InfeasibleError(
+    `infeasible constraints: no plan honours ${names.length ? names.join(', ') : 'the instance'} together`,
+    names
+  );
+}
+
+/** Greedy incumbent with a fallback of random orders (for tightly pinned instances). */
+export function firstCandidate(p: Problem, seed = 1): Candidate {
+  const g = greedyIncumbent(p);
+  if (g) {
+    return g;
+  }
+  const rng = new Rng(seed);
+  for (let k = 0; k < 200; k++) {
+    const modes = new Int32Array(p.jobs.map(j => (j.modes[0]?.keep ? 0 : rng.int(j.modes.length))));
+    const order = rng.shuffle(p.free.slice());
+    const s = decode(p, order, modes);
+    if (s) {
+      return { order, modes, sched: s };
+    }
+  }
+  return noPlan(p);
+}
+
+export async function solve(instance: unknown, opts: SolveOptions = {}): Promise<Plan> {
+  const t0 = now();
+  const strategy: Strategy = opts.strategy ?? 'hybrid';
+  if (!STRATEGIES.includes(strategy)) {
+    throw new Error(`unknown strategy "${strategy}" (expected one of: ${STRATEGIES.join(', ')})`);
+  }
+  const seed = opts.seed ?? 1;
+  const elapsed = () => (now() - t0) / 1000;
+  if (strategy !== 'hybrid' && strategy !== 'anneal') {
+    const p = compile(instance, { reduce: 'per-count' });
+    const s = baselineSchedule(p, strategy as BaselineName, seed);
+    if (!s) {
+      noPlan(p);
+    }
+    const plan = toPlan(p, s!, { name: strategy, status: 'heuristic', time_s: elapsed() });
+    opts.onPlan?.(plan);
+    return plan;
+  }
+  const budget = opts.timeLimitS ?? 10;
+  const deadline = t0 + budget * 1000;
+  const left = () => Math.max(0, (deadline - now()) / 1000);
+  const p = compile(instance);
+  const lb = Math.max(problemLowerBound(p), energyLowerBound(p));
+  let bound = lb;
+  let proven = false;
+  const name = strategy === 'hybrid' ? 'saturn-hybrid' : 'anneal';
+  let best = firstCandidate(p, seed);
+  let bestPlan: Plan | null = null;
+  const tol = (x: number) => 1e-9 * Math.max(1, x);
+  const status = (): SolverStatus =>
+    proven || best.sched.makespan <= bound + tol(bound) ? 'optimal' : left() <= 0 ? 'time_limit' : 'feasible';
+  const emit = (c: Candidate, force = false) => {
+    if (!force && bestPlan && c.sched.makespan >= bestPlan.makespan_s - tol(c.sched.makespan)) {
+      return;
+    }
+    best = c;
+    bestPlan = toPlan(p, c.sched, { name, status: status(), time_s: elapsed(), bound_s: bound });
+    opts.onPlan?.(bestPlan);
+  };
+  emit(best, true);
+  const stop = () => !!opts.shouldStop?.() || proven || best.sched.makespan <= bound + tol(bound);
+  const runSA = (seconds: number, s: number) => {
+    if (seconds <= 0 || stop()) {
+      return;
+    }
+    const res = anneal(p, best, {
+      timeLimitS: Math.min(seconds, left()),
+      seed: s,
+      target: bound,
+      shouldStop: opts.shouldStop,
+      onImprove: c => emit(c)
+    });
+    if (res.sched.makespan < best.sched.makespan - tol(res.sched.makespan)) {
+      emit(res);
+    }
+  };
+  const tryMilp = (sched: Schedule | null): boolean => {
+    if (!sched || sched.makespan >= best.sched.makespan - tol(sched.makespan)) {
+      return false;
+    }
+    const plan = toPlan(p, sched, { name, status: 'feasible', time_s: elapsed() });
+    if (validatePlan(p.inst, plan).length) {
+      return false;
+    }
+    const order = p.free.slice().sort((a, c) => sched.start[a] - sched.start[c] || a - c);
+    emit({ order, modes: new Int32Array(sched.mode), sched });
+    return true;
+  };
+  const useMilp = strategy === 'hybrid' && !opts.noMilp && milpApplicable(p) && p.free.length > 1;
+  if (useMilp && p.free.length <= MILP_WHOLE_MAX_JOBS) {
+    runSA(Math.min(0.5 * budget, 2), seed);
+    if (!stop() && left() > 0.3) {
+      const highs = await getHighs();
+      const r = milpImprove(highs, p, best.sched, { timeLimitS: left() * 0.9, lowerBound: bound, seed });
+      if (r.global && r.bound !== undefined) {
+        bound = Math.max(bound, Math.min(r.bound, best.sched.makespan));
+      }
+      tryMilp(r.sched);
+      if (r.optimal && r.global) {
+        bound = Math.max(bound, Math.min(best.sched.makespan, r.bound ?? 0));
+        proven = best.sched.makespan <= (r.bound ?? best.sched.makespan) + tol(best.sched.makespan) || !!r.sched;
+        if (proven) {
+          bound = best.sched.makespan;
+        }
+      }
+    }
+    runSA(left(), seed + 1);
+  } else if (useMilp && budget >= 3) {
+    runSA(0.6 * budget, seed);
+    const highs = !stop() ? await getHighs() : null;
+    let k = 0;
+    for (const size of [6, 8, 6, 8]) {
+      if (!highs || stop() || left() < 0.15 * budget) {
+        break;
+      }
+      const window = p.free
+        .slice()
+        .sort((a, c) => best.sched.start[c] - best.sched.start[a] || c - a)
+        .slice(0, Math.min(size, p.free.length));
+      const r = milpImprove(highs, p, best.sched, {
+        timeLimitS: Math.min(left() * 0.5, Math.max(0.3, 0.08 * budget)),
+        window,
+        seed: seed + k++
+      });
+      tryMilp(r.sched);
+    }
+    runSA(left(), seed + 1);
+  } else {
+    runSA(left(), seed);
+  }
+  const final = toPlan(p, best.sched, { name, status: status(), time_s: elapsed(), bound_s: bound });
+  return final;
+}
