@@ -4,6 +4,9 @@
  *       prints the plan JSON on stdout, exit 0; bad input: exit 2 and one line on stderr.
  *   saturn bench [--quick]
  *       runs the SPASE benchmark, prints a table, writes docs/solver-bench.{md,svg}.
+ *   saturn run --server URL [--token T] [--time-limit S] [--introspection-interval S] [--threshold S] [--names a,b]
+ *       profiles the registered tasks (or uses cached profiles), plans, dispatches through kernel
+ *       sessions, waits, and prints a JSON summary; exit 0 when every job is done.
  */
 import * as fs from 'fs';
 import { solve } from '../spase/solve';
@@ -80,7 +83,14 @@ async function main(argv: string[]): Promise<number> {
       await runBench({ quick: rest.includes('--quick') });
       return 0;
     }
-    throw new UsageError('usage: saturn plan FILE [--time-limit S] [--strategy NAME] [--seed N] | saturn bench [--quick]');
+    if (cmd === 'run') {
+      const { runCommand } = await import('../executor/cli-run');
+      return await runCommand(rest);
+    }
+    throw new UsageError(
+      'usage: saturn plan FILE [--time-limit S] [--strategy NAME] [--seed N] | saturn bench [--quick] | ' +
+        'saturn run --server URL [--token T] [--time-limit S]'
+    );
   } catch (e) {
     if (e instanceof UsageError || e instanceof ValidationError || e instanceof InfeasibleError) {
       process.stderr.write(`saturn: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);

@@ -1,0 +1,357 @@
+"""Jobs of a dispatched plan: records in the store's ``jobs`` table and the one state machine they follow.
+
+The states and the transition table mirror ``src/executor/job-state.ts`` exactly (same strings); a jest spec and a
+pytest check both against each other through ``STATES``/``TRANSITIONS``. ``JobStore.set_state`` is the only place a
+job's state is written: it reads the current state, checks the transition and writes the new state with its info in
+one ``BEGIN IMMEDIATE`` transaction, and emits a ``job.state`` event.
+
+::
+
+    pending ─▶ waiting ─▶ running ⇄ checkpointing ─▶ done
+                 ▲           │  ╲         │
+                 │ (retry)   │   ╲        ▼
+               failed ◀──────┘    ─▶ preempted ─▶ resumed ─▶ running …
+    any non-final state ─▶ cancelled
+
+Leases (table ``leases``): a job takes all its planned device ids or none, in one transaction. A lease whose holder
+process is gone (dead pid, or a pid reused by another process) is broken by the next acquirer, so a killed kernel
+never blocks its GPUs for ever. Single node: pids are checked on this host.
+
+``rpc(request_json) -> reply_json`` is the dispatcher's door (it runs this in a control kernel).
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from typing import Any, Optional
+
+from .store import Store, default_store
+
+STATES = ("pending", "waiting", "running", "checkpointing", "preempted", "resumed", "done", "failed", "cancelled")
+FINAL_STATES = ("done", "cancelled")
+ACTIVE_STATES = ("running", "checkpointing")
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "pending": ("waiting", "cancelled"),
+    "waiting": ("running", "pending", "failed", "cancelled"),
+    "running": ("checkpointing", "done", "failed", "preempted", "cancelled"),
+    "checkpointing": ("running", "done", "failed", "preempted", "cancelled"),
+    "preempted": ("resumed", "failed", "cancelled"),
+    "resumed": ("running", "preempted", "failed", "cancelled"),
+    "failed": ("waiting", "cancelled"),
+    "done": (),
+    "cancelled": (),
+}
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+class JobNotFound(KeyError):
+    pass
+
+
+def check_transition(current: str, target: str) -> str:
+    """``target`` when a job in state ``current`` may move there; raises ``IllegalTransition`` otherwise."""
+    if current not in TRANSITIONS:
+        raise IllegalTransition(f"unknown job state {current!r}")
+    if target not in TRANSITIONS:
+        raise IllegalTransition(f"unknown job state {target!r}")
+    if target not in TRANSITIONS[current]:
+        allowed = ", ".join(TRANSITIONS[current]) or "nothing (final state)"
+        raise IllegalTransition(f"a job cannot go from {current} to {target} (from {current}: {allowed})")
+    return target
+
+
+# -- processes ----------------------------------------------------------------------------------------------------
+def process_start_time(pid: int) -> Optional[int]:
+    """The kernel's start tick of ``pid`` (guards against pid reuse); None when unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode("ascii", "replace")
+        fields = data[data.rindex(")") + 2:].split()
+        return int(fields[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def pid_alive(pid: Optional[int], start: Optional[int] = None) -> bool:
+    """True when ``pid`` runs on this host (not a zombie) and, if given, started at tick ``start``."""
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode("ascii", "replace")
+        fields = data[data.rindex(")") + 2:].split()
+        if fields[0] in ("Z", "X"):
+            return False
+        if start is not None and int(fields[19]) != int(start):
+            return False
+    except (OSError, ValueError, IndexError):
+        pass
+    return True
+
+
+class JobStore:
+    """Job records and leases on top of the shared ``Store`` (its connection, retries and transactions)."""
+
+    def __init__(self, store: Optional[Store] = None):
+        self.store = store or default_store()
+
+    # -- reading -------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _row(r: sqlite3.Row) -> dict:
+        return {"id": r["id"], "task": r["task"], "state": r["state"], "info": json.loads(r["info"]),
+                "created_at": r["created_at"], "updated_at": r["updated_at"]}
+
+    def get(self, job_id: str) -> dict:
+        rows = self.store._read("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if not rows:
+            raise JobNotFound(f"no job {job_id!r} in the store {self.store.path}")
+        return self._row(rows[0])
+
+    def list(self, run_id: Optional[str] = None) -> list[dict]:
+        jobs = [self._row(r) for r in self.store._read("SELECT * FROM jobs ORDER BY created_at, id")]
+        if run_id is not None:
+            jobs = [j for j in jobs if j["info"].get("run_id") == run_id]
+        return sorted(jobs, key=lambda j: (j["info"].get("run_id") or "", j["info"].get("order", 0), j["id"]))
+
+    # -- writing -------------------------------------------------------------------------------------------------
+    def create(self, job_id: str, task: str, assignment: dict, *, run_id: str = "", order: int = 0,
+               total_steps: Optional[int] = None, settings: Optional[dict] = None) -> dict:
+        """A new job in state ``pending``; an existing job with this id is left as it is (idempotent)."""
+        info = {"run_id": run_id, "order": order, "assignment": dict(assignment), "total_steps": total_steps,
+                "step": 0, "attempts": 0, "history": [], **(settings or {})}
+
+        def write(conn):
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is not None:
+                return self._row(row)
+            now = time.time()
+            conn.execute("INSERT INTO jobs (id, task, state, info, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                         (job_id, task, "pending", json.dumps(info), now, now))
+            Store._emit(conn, "job.state", {"id": job_id, "task": task, "from": None, "to": "pending",
+                                            "run_id": run_id})
+            return {"id": job_id, "task": task, "state": "pending", "info": info, "created_at": now,
+                    "updated_at": now}
+        return self.store._write(write)
+
+    def _update(self, conn, job_id: str, fn) -> dict:
+        row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobNotFound(f"no job {job_id!r}")
+        job = self._row(row)
+        new_state, info = fn(job)
+        now = time.time()
+        conn.execute("UPDATE jobs SET state = ?, info = ?, updated_at = ? WHERE id = ?",
+                     (new_state, json.dumps(info), now, job_id))
+        job.update(state=new_state, info=info, updated_at=now)
+        return job
+
+    def set_state(self, job_id: str, target: str, *, expect: Optional[tuple] = None, **info_updates) -> dict:
+        """Move ``job_id`` to ``target`` (checked), merging ``info_updates`` into its info, atomically."""
+        def write(conn):
+            def change(job):
+                if expect is not None and job["state"] not in expect:
+                    raise IllegalTransition(f"job {job_id} is {job['state']}, expected one of {', '.join(expect)}")
+                check_transition(job["state"], target)
+                info = {**job["info"], **info_updates}
+                info["history"] = (info.get("history") or [])[-40:] + [[job["state"], target, round(time.time(), 3)]]
+                return target, info
+            before = conn.execute("SELECT state, task FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            job = self._update(conn, job_id, change)
+            Store._emit(conn, "job.state", {"id": job_id, "task": job["task"], "from": before["state"] if before
+                                            else None, "to": target, "run_id": job["info"].get("run_id")})
+            return job
+        return self.store._write(write)
+
+    def update_info(self, job_id: str, event: Optional[str] = None, **info_updates) -> dict:
+        """Merge ``info_updates`` into the job's info (no state change); optionally emit ``event`` with them."""
+        def write(conn):
+            job = self._update(conn, job_id, lambda j: (j["state"], {**j["info"], **info_updates}))
+            if event:
+                Store._emit(conn, event, {"id": job_id, **info_updates})
+            return job
+        return self.store._write(write)
+
+    def request_stop(self, job_id: str, reason: str = "cancel") -> dict:
+        """Ask the job's runner to stop at the next step boundary (``reason``: cancel | pause | replan)."""
+        if reason not in ("cancel", "pause", "replan"):
+            raise ValueError(f"stop reason must be cancel, pause or replan, got {reason!r}")
+        return self.update_info(job_id, "job.stop_requested", stop={"reason": reason, "at": time.time()})
+
+    def clear_stop(self, job_id: str) -> dict:
+        return self.update_info(job_id, stop=None)
+
+    def stop_request(self, job_id: str) -> Optional[str]:
+        rows = self.store._read("SELECT info FROM jobs WHERE id = ?", (job_id,))
+        if not rows:
+            return None
+        stop = json.loads(rows[0]["info"]).get("stop")
+        return stop.get("reason") if isinstance(stop, dict) else None
+
+    # -- leases --------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _break_stale(conn, devices: list[int]) -> list[dict]:
+        """Delete leases on ``devices`` whose holder process is gone; returns what was broken."""
+        marks = ",".join("?" * len(devices))
+        broken = []
+        for r in conn.execute(f"SELECT device, holder, pid FROM leases WHERE device IN ({marks})", tuple(devices)):
+            if r["pid"] is not None and not pid_alive(r["pid"]):
+                broken.append({"device": r["device"], "holder": r["holder"], "pid": r["pid"]})
+        for b in broken:
+            conn.execute("DELETE FROM leases WHERE device = ? AND holder = ?", (b["device"], b["holder"]))
+        if broken:
+            Store._emit(conn, "lease.broken", {"leases": broken})
+        return broken
+
+    @classmethod
+    def _acquire(cls, conn, devices: list[int], holder: str, pid: Optional[int]) -> bool:
+        devices = sorted(set(int(d) for d in devices))
+        if not devices:
+            return True
+        cls._break_stale(conn, devices)
+        marks = ",".join("?" * len(devices))
+        taken = conn.execute(f"SELECT device FROM leases WHERE device IN ({marks}) AND holder != ?",
+                             (*devices, holder)).fetchall()
+        if taken:
+            return False
+        now = time.time()
+        conn.executemany("INSERT OR REPLACE INTO leases (device, holder, pid, acquired_at) VALUES (?, ?, ?, ?)",
+                         [(d, holder, pid, now) for d in devices])
+        Store._emit(conn, "lease.acquired", {"holder": holder, "devices": devices, "pid": pid})
+        return True
+
+    def acquire(self, devices: list[int], holder: str, pid: Optional[int] = None) -> bool:
+        """All of ``devices`` for ``holder`` or none; stale leases (dead holder process) are broken first."""
+        return self.store._write(lambda conn: self._acquire(conn, devices, holder, pid))
+
+    def release(self, holder: str) -> int:
+        def write(conn):
+            n = conn.execute("DELETE FROM leases WHERE holder = ?", (holder,)).rowcount
+            if n:
+                Store._emit(conn, "lease.released", {"holder": holder, "ts": time.time()})
+            return n
+        return self.store._write(write)
+
+    def leases(self) -> list[dict]:
+        return [dict(r) for r in self.store._read("SELECT * FROM leases ORDER BY device")]
+
+    # -- the runner's claim: state + leases in one transaction ---------------------------------------------------
+    def claim(self, job_id: str, pid: int, **info_updates) -> tuple[str, dict]:
+        """Take ``job_id`` for this process: returns (outcome, job) with outcome ``claimed`` (now running, leases
+        held), ``finished`` (done/cancelled: nothing to do), ``busy`` (another live process runs it) or ``no_lease``
+        (its planned devices are held by another job; state unchanged)."""
+        start = process_start_time(pid)
+
+        def write(conn):
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFound(f"no job {job_id!r}")
+            job = self._row(row)
+            state, info = job["state"], dict(job["info"])
+            if state in FINAL_STATES:
+                return "finished", job
+            path: list[str] = []
+            if state in ACTIVE_STATES:
+                if info.get("pid") and pid_alive(info["pid"], info.get("pid_start")) and info["pid"] != pid:
+                    return "busy", job
+                path = ["preempted", "resumed"]  # its process died: it resumes
+            elif state == "pending":
+                path = ["waiting"]
+            elif state == "preempted":
+                path = ["resumed"]
+            elif state == "failed":
+                path = ["waiting"]
+            ids = list((info.get("assignment") or {}).get("gpu_ids") or [])
+            if not self._acquire(conn, ids, job_id, pid):
+                held = conn.execute("SELECT device, holder FROM leases").fetchall()
+                return "no_lease", {**job, "leases": [dict(h) for h in held]}
+            cur = state
+            history = list(info.get("history") or [])
+            for target in path + ["running"]:
+                check_transition(cur, target)
+                history.append([cur, target, round(time.time(), 3)])
+                Store._emit(conn, "job.state", {"id": job_id, "task": job["task"], "from": cur, "to": target,
+                                                "run_id": info.get("run_id")})
+                cur = target
+            info.update(info_updates)
+            info.update(pid=pid, pid_start=start, host=socket.gethostname(), history=history[-40:],
+                        attempts=int(info.get("attempts") or 0) + 1, claimed_at=time.time(), stop=None)
+            conn.execute("UPDATE jobs SET state = ?, info = ?, updated_at = ? WHERE id = ?",
+                         ("running", json.dumps(info), time.time(), job_id))
+            job.update(state="running", info=info)
+            return "claimed", job
+        return self.store._write(write)
+
+
+# -- the dispatcher's door ------------------------------------------------------------------------------------------
+def _snapshot(js: JobStore, req: dict) -> dict:
+    from .checkpoint import CheckpointDir
+    jobs = js.list(req.get("run_id"))
+    for j in jobs:
+        j["info"].pop("history", None) if req.get("brief") else None
+        j["alive"] = pid_alive(j["info"].get("pid"), j["info"].get("pid_start")) if j["info"].get("pid") else False
+        j["checkpoint_step"] = CheckpointDir.for_job(js.store, j["id"]).latest_step()
+    return {"jobs": jobs, "leases": js.leases(), "now": time.time(), "last_event_id": js.store.last_event_id()}
+
+
+def rpc(request: Any, store: Optional[Store] = None) -> str:
+    """Answer one dispatcher request (JSON text or dict); the reply is JSON text ``{"ok": true, ...}`` or
+    ``{"ok": false, "error": "...", "type": "..."}``."""
+    try:
+        req = json.loads(request) if isinstance(request, (str, bytes)) else dict(request)
+        js = JobStore(store)
+        op = req.get("op")
+        if op == "snapshot":
+            out = _snapshot(js, req)
+        elif op == "create_jobs":
+            created = [js.create(j["id"], j["task"], j["assignment"], run_id=req.get("run_id", ""),
+                                 order=j.get("order", i), total_steps=j.get("total_steps"),
+                                 settings=j.get("settings")) for i, j in enumerate(req["jobs"])]
+            if req.get("plan") is not None:
+                js.store.save_plan(req.get("run_id") or "run", {**req["plan"], "saturn_run": req.get("run_id")})
+            out = {"jobs": created}
+        elif op == "transition":
+            out = {"job": js.set_state(req["job"], req["to"], expect=tuple(req["expect"]) if req.get("expect")
+                                       else None, **(req.get("info") or {}))}
+        elif op == "update":
+            out = {"job": js.update_info(req["job"], req.get("event"), **(req.get("info") or {}))}
+        elif op == "request_stop":
+            out = {"job": js.request_stop(req["job"], req.get("reason", "cancel"))}
+        elif op == "reconcile":
+            from .reconcile import reconcile
+            out = {"report": reconcile(js.store, run_id=req.get("run_id"))}
+        elif op == "events_since":
+            out = {"events": js.store.events_since(int(req.get("since", 0)), int(req.get("limit", 500)))}
+        elif op == "tasks":
+            out = {"tasks": [r["spec"] for r in js.store.list_tasks()]}
+        elif op == "profile":
+            from .profiler import Profiler
+            opts = {k: req[k] for k in ("use_cache", "warmup", "measure", "trial_timeout", "techniques")
+                    if req.get(k) is not None}
+            out = {"instance": Profiler(store=js.store, **opts).run(req.get("names"))}
+        elif op == "ping":
+            out = {"pid": os.getpid(), "store": str(js.store.path)}
+        else:
+            raise ValueError(f"unknown op {op!r}")
+        return json.dumps({"ok": True, **out}, default=str)
+    except Exception as err:  # noqa: BLE001 - every failure is a reply the dispatcher can show
+        return json.dumps({"ok": False, "type": type(err).__name__, "error": str(err)})
+
+
+RPC_MARK = "@@saturn-rpc@@"
+
+
+def rpc_print(request: Any) -> None:
+    """``rpc`` for a kernel: prints the reply on one line after a marker the dispatcher looks for."""
+    print(RPC_MARK + rpc(request), flush=True)

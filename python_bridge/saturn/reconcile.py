@@ -1,0 +1,49 @@
+"""After a restart (Jupyter server, browser, CLI): make the store tell the truth again.
+
+For every job: is the process the store names still alive (pid + start time, on this host)? A job the store says is
+``running``/``checkpointing`` whose process is gone was interrupted: it becomes ``preempted`` (resumable), and it will
+continue from its newest checkpoint (``checkpoint_step``; ``None`` means from scratch). Leases held by dead processes
+are broken. Finished jobs (``done``) are never touched, so nothing finished is redone.
+"""
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+from .checkpoint import CheckpointDir
+from .jobs import ACTIVE_STATES, JobStore, pid_alive
+from .store import Store, default_store
+
+
+def reconcile(store: Optional[Store] = None, run_id: Optional[str] = None) -> dict:
+    store = store or default_store()
+    js = JobStore(store)
+    report: dict = {"alive": [], "interrupted": [], "finished": [], "failed": [], "waiting": [], "checkpoints": {},
+                    "stale_leases": []}
+    for job in js.list(run_id):
+        jid, state, info = job["id"], job["state"], job["info"]
+        report["checkpoints"][jid] = CheckpointDir.for_job(store, jid).latest_step()
+        if state == "done":
+            report["finished"].append(jid)
+        elif state == "failed":
+            report["failed"].append(jid)
+        elif state in ACTIVE_STATES:
+            if pid_alive(info.get("pid"), info.get("pid_start")):
+                report["alive"].append(jid)
+            else:
+                try:
+                    js.set_state(jid, "preempted", expect=ACTIVE_STATES, interrupted={
+                        "at": time.time(), "pid": info.get("pid"), "reason": "its process is gone",
+                        "checkpoint_step": report["checkpoints"][jid]})
+                    report["interrupted"].append(jid)
+                except Exception:  # noqa: BLE001 - it changed under us (a runner finished): leave it
+                    pass
+        elif state in ("waiting", "resumed", "preempted", "pending"):
+            report["waiting"].append(jid)
+    held = js.leases()
+    if held:
+        def write(conn):
+            return JobStore._break_stale(conn, [h["device"] for h in held])
+        report["stale_leases"] = store._write(write)
+    store.emit("jobs.reconciled", {k: v for k, v in report.items() if k != "checkpoints"})
+    return report

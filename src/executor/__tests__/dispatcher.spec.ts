@@ -1,0 +1,182 @@
+import { Dispatcher, IPlanLike, jobsFromPlan } from '../dispatcher';
+import { JobState } from '../job-state';
+import { MemoryJobStore, SimClock, SimWorld } from './sim';
+
+const entry = (id: string, gpu_ids: number[], start_s: number, end_s: number) => ({
+  id,
+  parallelism: gpu_ids.length > 1 ? 'ddp' : 'spilling',
+  gpus: gpu_ids.length,
+  node: 'node0',
+  gpu_ids,
+  start_s,
+  end_s
+});
+
+// 6 jobs of different sizes on 4 GPUs
+const plan: IPlanLike = {
+  makespan_s: 300,
+  jobs: [
+    entry('a', [0, 1], 0, 100),
+    entry('b', [2], 0, 150),
+    entry('c', [3], 0, 80),
+    entry('d', [0, 1, 3], 100, 200),
+    entry('e', [2], 150, 300),
+    entry('f', [0], 200, 260)
+  ]
+};
+const instance = {
+  jobs: plan.jobs.map(e => ({ id: e.id, total_steps: 100, options: [{ parallelism: e.parallelism, gpus: e.gpus, runtime_s: e.end_s - e.start_s }] }))
+};
+const stepTime = (task: string) => {
+  const e = plan.jobs.find(j => j.id === task)!;
+  return (e.end_s - e.start_s) / 100;
+};
+
+function setup(opts: ConstructorParameters<typeof SimWorld>[3] = {}, maxRetries = 2) {
+  const clock = new SimClock();
+  const store = new MemoryJobStore(clock);
+  const world = new SimWorld(store, clock, stepTime, { launchDelayS: 1, ...opts });
+  const d = new Dispatcher(store, world, 'r1', { clock, maxRetries, relaunchBackoffS: 1 });
+  return { clock, store, world, d };
+}
+
+async function drive(d: Dispatcher, world: SimWorld, clock: SimClock, until = 5000, onTick?: (t: number) => Promise<void> | void) {
+  while (clock.t < 1000 + until) {
+    await d.tick();
+    if (d.finished) {
+      return;
+    }
+    await onTick?.(clock.t);
+    world.advanceTo(clock.t + 1);
+  }
+  throw new Error('the run did not finish');
+}
+
+/** [start, end, gpu ids] of every running interval, from the store's transition log replayed on the clock. */
+function noOverlap(store: MemoryJobStore, intervals: Array<[string, number, number, number[]]>) {
+  for (const [a, s1, e1, g1] of intervals) {
+    for (const [b, s2, e2, g2] of intervals) {
+      if (a !== b && g1.some(g => g2.includes(g))) {
+        expect(s1 >= e2 || s2 >= e1).toBe(true);
+      }
+    }
+  }
+  expect(store.leases).toEqual([]);
+}
+
+describe('Dispatcher', () => {
+  it('runs a whole plan: each job on its planned GPUs, in plan order, never two on one GPU', async () => {
+    const { clock, store, world, d } = setup();
+    await d.submit(jobsFromPlan(plan, instance, 'r1'));
+    const intervals: Array<[string, number, number, number[]]> = [];
+    const started = new Map<string, number>();
+    await drive(d, world, clock, 5000, () => {
+      for (const j of store.jobs.values()) {
+        if (j.state === JobState.Running && !started.has(j.id)) {
+          started.set(j.id, clock.t);
+        }
+        if (j.state === JobState.Done && started.has(j.id) && !intervals.some(i => i[0] === j.id)) {
+          intervals.push([j.id, started.get(j.id)!, j.info.finished_at!, j.info.assignment.gpu_ids]);
+        }
+      }
+    });
+    expect([...store.jobs.values()].every(j => j.state === JobState.Done)).toBe(true);
+    noOverlap(store, intervals);
+    // plan order on GPU 0: a before d before f
+    const fin = (id: string) => store.jobs.get(`r1-${id}`)!.info.finished_at!;
+    const first = (id: string) => store.jobs.get(`r1-${id}`)!.info.first_step_at!;
+    expect(first('d')).toBeGreaterThanOrEqual(fin('a'));
+    expect(first('d')).toBeGreaterThanOrEqual(fin('c'));
+    expect(first('f')).toBeGreaterThanOrEqual(fin('d'));
+    const summary = d.summary(plan, 1000);
+    expect(summary.finished).toBe(true);
+    expect(summary.counts).toEqual({ done: 6 });
+    expect(summary.realised_makespan_s).toBeGreaterThanOrEqual(300);
+    expect(summary.realised_makespan_s).toBeLessThan(330); // launch delays and 1 s ticks only
+  });
+
+  it('retries a job that raised, then the run completes', async () => {
+    const { clock, store, world, d } = setup({ failOnce: new Set(['b']) });
+    await d.submit(jobsFromPlan(plan, instance, 'r1'));
+    await drive(d, world, clock);
+    const b = store.jobs.get('r1-b')!;
+    expect(b.state).toBe(JobState.Done);
+    expect(b.info.retries).toBe(1);
+    expect(store.transitions.filter(t => t[0] === 'r1-b').map(t => t[2])).toContain(JobState.Failed);
+  });
+
+  it('gives a job up after maxRetries failures; the others complete', async () => {
+    const { clock, store, world, d } = setup({}, 0);
+    const given: string[] = [];
+    const d2 = new Dispatcher(store, world, 'r1', { clock, maxRetries: 0, onGiveUp: j => given.push(j.id) });
+    world.opts.failOnce = new Set(['c']);
+    await d2.submit(jobsFromPlan(plan, instance, 'r1'));
+    await drive(d2, world, clock);
+    expect(given).toEqual(['r1-c']);
+    expect(store.jobs.get('r1-c')!.state).toBe(JobState.Failed);
+    expect(store.jobs.get('r1-c')!.info.error).toMatch(/boom/);
+    expect([...store.jobs.values()].filter(j => j.state === JobState.Done)).toHaveLength(5);
+    void d;
+  });
+
+  it('detects a dead kernel and resumes the job from its checkpoint', async () => {
+    const { clock, store, world, d } = setup({ ckptEvery: 10 });
+    await d.submit(jobsFromPlan(plan, instance, 'r1'));
+    let killed = false;
+    await drive(d, world, clock, 5000, t => {
+      const b = store.jobs.get('r1-b')!;
+      if (!killed && b.state === JobState.Running && (b.info.step ?? 0) >= 35) {
+        world.kill('r1-b');
+        killed = true;
+      }
+      void t;
+    });
+    const b = store.jobs.get('r1-b')!;
+    expect(killed).toBe(true);
+    expect(b.state).toBe(JobState.Done);
+    expect(b.info.error).toMatch(/kernel died/);
+    expect(world.launches.filter(x => x === 'r1-b')).toHaveLength(2);
+  });
+
+  it('after a restart (new dispatcher, reconcile) nothing finished is redone and the run completes', async () => {
+    const { clock, store, world, d } = setup();
+    await d.submit(jobsFromPlan(plan, instance, 'r1'));
+    while (store.jobs.get('r1-a')!.state !== JobState.Done) {
+      await d.tick();
+      world.advanceTo(clock.t + 1);
+    }
+    // the server dies: every runner with it
+    for (const id of [...store.alive]) {
+      world.kill(id);
+    }
+    const again = new Dispatcher(store, world, 'r1', { clock, relaunchBackoffS: 1 });
+    await again.reconcile();
+    const launchesBefore = world.launches.length;
+    await drive(again, world, clock);
+    expect([...store.jobs.values()].every(j => j.state === JobState.Done)).toBe(true);
+    expect(world.launches.slice(launchesBefore)).not.toContain('r1-a');
+    expect(world.launches.slice(launchesBefore)).not.toContain('r1-c');
+  });
+
+  it('pauses (running jobs checkpoint and stop), resumes, and cancels', async () => {
+    const { clock, store, world, d } = setup();
+    await d.submit(jobsFromPlan(plan, instance, 'r1'));
+    for (let i = 0; i < 20; i++) {
+      await d.tick();
+      world.advanceTo(clock.t + 1);
+    }
+    await d.pause();
+    world.advanceTo(clock.t + 1);
+    await d.tick();
+    expect(store.jobs.get('r1-a')!.state).toBe(JobState.Preempted);
+    world.advanceTo(clock.t + 50);
+    await d.tick();
+    expect(store.jobs.get('r1-a')!.state).toBe(JobState.Preempted);
+    await d.cancel('r1-e');
+    expect(store.jobs.get('r1-e')!.state).toBe(JobState.Cancelled);
+    d.resume();
+    await drive(d, world, clock);
+    expect(store.jobs.get('r1-a')!.state).toBe(JobState.Done);
+    expect(store.jobs.get('r1-e')!.state).toBe(JobState.Cancelled);
+  });
+});

@@ -1,0 +1,220 @@
+/**
+ * `saturn run --server URL [--token T] [--time-limit S] [--introspection-interval S] [--threshold S] [--names a,b]
+ *             [--max-retries N] [--checkpoint-every S] [--poll S] [--max-wait S] [--kernel NAME]`
+ *
+ * Headless "Optimize & Run" against a running Jupyter server: profile the registered tasks through the store (cached
+ * profiles are reused), plan with the SPASE solver (`--time-limit`: solver budget, default 10 s), dispatch every job
+ * in its own kernel session, re-plan every `--introspection-interval` seconds (default 1000; 0 = off) when better by
+ * `--threshold` seconds (default 500), survive a server restart (reconnect + reconcile), and print a JSON summary:
+ * planned vs realised makespan and per-job status. Exit 0 when every job is done, 1 otherwise, 2 on bad usage.
+ */
+import { KernelManager, ServerConnection, SessionManager } from '@jupyterlab/services';
+import { solve } from '../spase/solve';
+import { Dispatcher, IPlanLike, jobsFromPlan } from './dispatcher';
+import { IInstanceLike, Introspector, SolveFn } from './introspection';
+import { KernelJobLauncher, KernelJobStore } from './kernel-backend';
+import { systemClock } from './types';
+
+// Node globals, declared here so that the browser build (no Node types) also type-checks this file.
+declare const process: any;
+declare const require: any;
+declare const module: any;
+
+class UsageError extends Error {}
+
+export interface IRunArgs {
+  server: string;
+  token: string;
+  timeLimitS: number;
+  introspectionIntervalS: number;
+  thresholdS: number;
+  names: string[] | null;
+  maxRetries: number;
+  checkpointEveryS: number;
+  pollS: number;
+  maxWaitS: number;
+  kernel: string;
+}
+
+export const RUN_USAGE =
+  'usage: saturn run --server URL [--token T] [--time-limit S] [--introspection-interval S] [--threshold S] ' +
+  '[--names a,b] [--max-retries N] [--checkpoint-every S] [--poll S] [--max-wait S] [--kernel NAME]';
+
+export function parseRunArgs(argv: string[]): IRunArgs {
+  const a: IRunArgs = {
+    server: '',
+    token: process.env.JUPYTER_TOKEN ?? '',
+    timeLimitS: 10,
+    introspectionIntervalS: 1000,
+    thresholdS: 500,
+    names: null,
+    maxRetries: 2,
+    checkpointEveryS: 60,
+    pollS: 1,
+    maxWaitS: 7 * 24 * 3600,
+    kernel: 'saturn-bridge'
+  };
+  const num = (flag: string, v: string | undefined, min = 0): number => {
+    const x = Number(v);
+    if (v === undefined || !Number.isFinite(x) || x < min) {
+      throw new UsageError(`${flag}: expected a number >= ${min}, got ${v ?? 'nothing'}`);
+    }
+    return x;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i];
+    const v = () => {
+      if (i + 1 >= argv.length) {
+        throw new UsageError(`${f}: missing value`);
+      }
+      return argv[++i];
+    };
+    switch (f) {
+      case '--server': a.server = v(); break;
+      case '--token': a.token = v(); break;
+      case '--time-limit': a.timeLimitS = num(f, v(), 0.01); break;
+      case '--introspection-interval': a.introspectionIntervalS = num(f, v()); break;
+      case '--threshold': a.thresholdS = num(f, v()); break;
+      case '--names': a.names = v().split(',').map(s => s.trim()).filter(Boolean); break;
+      case '--max-retries': a.maxRetries = Math.floor(num(f, v())); break;
+      case '--checkpoint-every': a.checkpointEveryS = num(f, v(), 0.01); break;
+      case '--poll': a.pollS = num(f, v(), 0.05); break;
+      case '--max-wait': a.maxWaitS = num(f, v(), 1); break;
+      case '--kernel': a.kernel = v(); break;
+      default: throw new UsageError(`unknown option ${f}\n${RUN_USAGE}`);
+    }
+  }
+  if (!a.server) {
+    throw new UsageError(`--server is required\n${RUN_USAGE}`);
+  }
+  return a;
+}
+
+const sleep = (s: number) => new Promise(r => setTimeout(r, s * 1000));
+const err = (m: string) => process.stderr.write(`saturn run: ${m}\n`);
+
+export function nodeServerSettings(server: string, token: string): ServerConnection.ISettings {
+  const WebSocket = require('ws');
+  const baseUrl = server.endsWith('/') ? server : `${server}/`;
+  return ServerConnection.makeSettings({
+    baseUrl,
+    wsUrl: baseUrl.replace(/^http/, 'ws'),
+    token,
+    appendToken: true,
+    WebSocket,
+    fetch: globalThis.fetch.bind(globalThis),
+    Request: globalThis.Request,
+    Headers: globalThis.Headers
+  } as Partial<ServerConnection.ISettings>);
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  let args: IRunArgs;
+  try {
+    args = parseRunArgs(argv);
+  } catch (e) {
+    err((e as Error).message);
+    return 2;
+  }
+  // stdout carries only the JSON summary: @jupyterlab/services logs ("Starting WebSocket …") go to stderr
+  const quiet = (...xs: unknown[]) => {
+    if (process.env.SATURN_DEBUG) {
+      process.stderr.write(xs.map(String).join(' ') + '\n');
+    }
+  };
+  console.log = quiet;
+  console.info = quiet;
+  console.debug = quiet;
+  const serverSettings = nodeServerSettings(args.server, args.token);
+  const kernelManager = new KernelManager({ serverSettings });
+  const sessions = new SessionManager({ kernelManager, serverSettings });
+  const store = new KernelJobStore(sessions, args.kernel);
+  const launcher = new KernelJobLauncher(sessions, args.kernel, err);
+  const solveFn: SolveFn = (inst, o) => solve(inst, o) as unknown as Promise<IPlanLike>;
+  try {
+    err(`profiling registered tasks on ${args.server} (cached profiles are reused)…`);
+    const { instance } = (await store.call({ op: 'profile', names: args.names, use_cache: true })) as { instance: IInstanceLike & { unschedulable?: Array<{ id: string }> } };
+    if (instance.unschedulable?.length) {
+      err(`not schedulable (no feasible option): ${instance.unschedulable.map(j => j.id).join(', ')}`);
+    }
+    if (!instance.jobs.length) {
+      err('no registered task can be scheduled: register tasks with saturn.register(...) first');
+      return 1;
+    }
+    const plan = await solveFn(instance, { timeLimitS: args.timeLimitS });
+    const runId = `run${Date.now().toString(36)}`;
+    const intro = new Introspector(instance, {
+      intervalS: args.introspectionIntervalS || 1,
+      thresholdS: args.thresholdS,
+      solve: solveFn
+    });
+    let forceReplan = false;
+    const d = new Dispatcher(store, launcher, runId, {
+      maxRetries: args.maxRetries,
+      log: err,
+      onGiveUp: () => {
+        forceReplan = true;
+      }
+    });
+    await d.submit(jobsFromPlan(plan, instance, runId, { checkpoint_every_s: args.checkpointEveryS }), { ...plan, instance });
+    err(`run ${runId}: ${plan.jobs.length} jobs, planned makespan ${plan.makespan_s.toFixed(1)} s`);
+    const t0 = (await store.snapshot(runId)).now;
+    let lost = false;
+    const start = systemClock.now();
+    while (!d.finished) {
+      if (systemClock.now() - start > args.maxWaitS) {
+        err(`--max-wait ${args.maxWaitS} s reached; jobs keep running in their kernels`);
+        break;
+      }
+      try {
+        if (lost) {
+          launcher.forget();
+          err(`reconnected: reconcile ${JSON.stringify(await d.reconcile())}`);
+          lost = false;
+        }
+        const snap = await d.tick();
+        const now = snap.now;
+        if (process.env.SATURN_DEBUG) {
+          err(`tick ${now.toFixed(1)}: ${snap.jobs.map(j => `${j.id}=${j.state}`).join(' ')}`);
+        }
+        if (!d.finished && (forceReplan || (args.introspectionIntervalS > 0 && intro.due(now)))) {
+          const decision = await intro.check(snap, now, forceReplan ? 0 : args.thresholdS);
+          forceReplan = false;
+          err(`introspection: ${decision.reason}`);
+          if (decision.switched && decision.plan) {
+            await d.applyPlan(decision.plan, intro.knobsOf);
+          }
+        }
+      } catch (e) {
+        if (!lost) {
+          err(`lost the server (${(e as Error).message}); retrying`);
+        }
+        lost = true;
+        await sleep(Math.max(args.pollS, 2));
+        continue;
+      }
+      await sleep(args.pollS);
+    }
+    const summary = { ...d.summary(plan, t0), introspection: intro.decisions.map(x => ({ ...x, plan: undefined })) };
+    await new Promise<void>(resolve => process.stdout.write(JSON.stringify(summary, null, 1) + '\n', () => resolve()));
+    await launcher.dispose();
+    await store.dispose();
+    return summary.finished && (summary.counts.done ?? 0) === summary.jobs.length ? 0 : 1;
+  } catch (e) {
+    err((e as Error).message);
+    return 1;
+  } finally {
+    sessions.dispose();
+    kernelManager.dispose();
+  }
+}
+
+if (require.main === module) {
+  runCommand(process.argv.slice(2)).then(
+    code => process.exit(code),
+    e => {
+      err(String(e));
+      process.exit(1);
+    }
+  );
+}

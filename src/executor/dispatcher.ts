@@ -1,0 +1,425 @@
+/**
+ * The dispatcher drives one run of a plan to its end. Its state lives in the store (job records, leases), never only
+ * in memory: a dispatcher that restarts (browser reload, CLI restart, Jupyter server restart) calls `reconcile()` and
+ * carries on from the store's truth, so nothing finished is redone.
+ *
+ * Each `tick()`:
+ * - a job starts (pending → waiting, launched in its own kernel) when its planned GPUs are free: no lease by another
+ *   job, no other launched job on them, and every job before it in plan order that shares a GPU has finished;
+ * - a job whose runner process died (running, but its pid is gone) is failed with that reason;
+ * - a failed job is retried (failed → waiting, from its last checkpoint) up to `maxRetries` times, then given up
+ *   (`onGiveUp`: the caller re-plans the rest without it);
+ * - a preempted job (paused, or stopped by a re-plan) is resumed (→ resumed) on its new assignment when free.
+ * The runner itself takes the leases atomically and refuses to start without them: the dispatcher's view can be
+ * stale, the store cannot.
+ */
+import { FINAL_STATES, isActive, isFinal, JobState } from './job-state';
+import {
+  IAssignment,
+  IClock,
+  IJobLauncher,
+  IJobRecord,
+  IJobStore,
+  INewJob,
+  ISnapshot,
+  StopReason,
+  systemClock
+} from './types';
+
+/** The subset of a `spase-plan/1` the dispatcher reads. */
+export interface IPlanLike {
+  makespan_s: number;
+  jobs: Array<{
+    id: string;
+    parallelism: string;
+    gpus: number;
+    node: string;
+    gpu_ids: number[];
+    start_s: number;
+    end_s: number;
+  }>;
+}
+
+export interface IDispatcherOptions {
+  /** Retries of a failed job before it is given up (default 2). */
+  maxRetries?: number;
+  /** Ticks a running job's process must be seen dead before it counts as crashed (default 2). */
+  deadGraceTicks?: number;
+  /** Seconds before a runner that ended without starting (e.g. no lease yet) is launched again (default 2). */
+  relaunchBackoffS?: number;
+  clock?: IClock;
+  /** Called once per job that failed more than `maxRetries` times. */
+  onGiveUp?: (job: IJobRecord) => void;
+  log?: (message: string) => void;
+}
+
+export interface IJobSummary {
+  id: string;
+  task: string;
+  state: JobState;
+  gpu_ids: number[];
+  parallelism: string;
+  attempts: number;
+  planned_start_s?: number;
+  planned_end_s?: number;
+  realised_start_s: number | null;
+  realised_end_s: number | null;
+  error?: string;
+  weights?: string;
+}
+
+export interface IRunSummary {
+  run_id: string;
+  planned_makespan_s: number;
+  realised_makespan_s: number | null;
+  finished: boolean;
+  counts: Record<string, number>;
+  jobs: IJobSummary[];
+}
+
+/** Options of a job's record in plan order: each plan entry with the task and step count it runs. */
+export function jobsFromPlan(
+  plan: IPlanLike,
+  instance: { jobs: Array<{ id: string; total_steps?: number; options: Array<Record<string, unknown>> }> },
+  runId: string,
+  settings: Record<string, unknown> = {}
+): INewJob[] {
+  const byId = new Map(instance.jobs.map(j => [j.id, j]));
+  return [...plan.jobs]
+    .sort((a, b) => a.start_s - b.start_s || a.end_s - b.end_s || a.id.localeCompare(b.id))
+    .map((e, order) => {
+      const job = byId.get(e.id);
+      const option = job?.options.find(o => o.parallelism === e.parallelism && o.gpus === e.gpus);
+      return {
+        id: jobId(runId, e.id),
+        task: e.id,
+        order,
+        total_steps: job?.total_steps ?? null,
+        assignment: toAssignment(e, (option?.knobs as Record<string, unknown>) ?? {}),
+        settings
+      };
+    });
+}
+
+export function jobId(runId: string, task: string): string {
+  return `${runId}-${task}`;
+}
+
+export function toAssignment(e: IPlanLike['jobs'][number], knobs: Record<string, unknown> = {}): IAssignment {
+  return {
+    parallelism: e.parallelism,
+    gpus: e.gpus,
+    node: e.node,
+    gpu_ids: [...e.gpu_ids],
+    knobs,
+    planned_start_s: e.start_s,
+    planned_end_s: e.end_s
+  };
+}
+
+export function sameAssignment(a: IAssignment | undefined, b: IAssignment | undefined): boolean {
+  if (!a || !b) {
+    return false;
+  }
+  const ids = (x: IAssignment) => [...x.gpu_ids].sort((p, q) => p - q).join(',');
+  return a.parallelism === b.parallelism && a.node === b.node && ids(a) === ids(b);
+}
+
+const overlaps = (a: number[], b: number[]) => a.some(g => b.includes(g));
+
+export class Dispatcher {
+  constructor(
+    readonly store: IJobStore,
+    readonly launcher: IJobLauncher,
+    readonly runId: string,
+    options: IDispatcherOptions = {}
+  ) {
+    this.opts = { maxRetries: 2, deadGraceTicks: 2, relaunchBackoffS: 2, ...options };
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Record the plan's jobs in the store (pending). Idempotent: existing jobs are kept as they are. */
+  async submit(jobs: INewJob[], plan?: unknown): Promise<void> {
+    await this.store.createJobs(this.runId, jobs, plan);
+  }
+
+  /** After any restart: make the store true again (dead runners → preempted, stale leases broken). */
+  async reconcile(): Promise<unknown> {
+    return this.store.reconcile(this.runId);
+  }
+
+  get paused(): boolean {
+    return this._paused;
+  }
+
+  get snapshot(): ISnapshot | null {
+    return this._last;
+  }
+
+  /** True when every job is done, cancelled, or failed for good. */
+  get finished(): boolean {
+    return !!this._last && this._last.jobs.every(j => this.settled(j));
+  }
+
+  settled(j: IJobRecord): boolean {
+    return isFinal(j.state) || (j.state === JobState.Failed && !!j.info.given_up);
+  }
+
+  async tick(): Promise<ISnapshot> {
+    const snap = await this.store.snapshot(this.runId);
+    const jobs = [...snap.jobs].sort((a, b) => (a.info.order ?? 0) - (b.info.order ?? 0) || a.id.localeCompare(b.id));
+    const claimed = new Set<string>(); // launched during this tick
+    const now = this.clock.now();
+    let acted = false;
+    for (const job of jobs) {
+      try {
+        acted = (await this.step(job, jobs, snap, claimed, now)) || acted;
+      } catch (err) {
+        // another actor (the runner) changed the job between snapshot and action: next tick sees the truth
+        acted = true;
+        this.log(`job ${job.id}: ${(err as Error).message}`);
+      }
+    }
+    this._last = acted ? await this.store.snapshot(this.runId) : snap;
+    return this._last;
+  }
+
+  /** One job's part of a tick; true when it changed something in the store. */
+  private async step(job: IJobRecord, jobs: IJobRecord[], snap: ISnapshot, claimed: Set<string>, now: number): Promise<boolean> {
+    const id = job.id;
+    if (isActive(job.state)) {
+      if (job.alive === false) {
+        const n = (this.dead.get(id) ?? 0) + 1;
+        this.dead.set(id, n);
+        if (n >= this.opts.deadGraceTicks) {
+          this.dead.delete(id);
+          await this.store.transition(
+            id,
+            JobState.Failed,
+            { error: `its kernel died: runner process ${job.info.pid ?? '?'} is gone`, failed_at: now },
+            [JobState.Running, JobState.Checkpointing]
+          );
+          this.log(`job ${id}: its kernel died`);
+          return true;
+        }
+      } else {
+        this.dead.delete(id);
+      }
+      return false;
+    }
+    if (FINAL_STATES.includes(job.state)) {
+      if (!this.released.has(id) && this.launcher.status(id) !== 'unknown') {
+        this.released.add(id);
+        await this.launcher.release(id);
+      }
+      return false;
+    }
+    if (job.state === JobState.Failed) {
+      if (job.info.given_up) {
+        return false;
+      }
+      const retries = job.info.retries ?? 0;
+      if (retries >= this.opts.maxRetries) {
+        await this.store.update(id, { given_up: true });
+        job.info.given_up = true;
+        this.log(`job ${id}: failed ${retries + 1} times, given up: ${job.info.error ?? ''}`);
+        await this.launcher.release(id);
+        this.opts.onGiveUp?.(job);
+        return true;
+      }
+      if (!this._paused && this.canStart(job, jobs, snap, claimed)) {
+        await this.store.transition(id, JobState.Waiting, { retries: retries + 1 }, [JobState.Failed]);
+        await this.launch(job, claimed, now);
+        return true;
+      }
+      return false;
+    }
+    if (this._paused) {
+      return false;
+    }
+    if (job.state === JobState.Pending) {
+      if (this.canStart(job, jobs, snap, claimed)) {
+        await this.store.transition(id, JobState.Waiting, {}, [JobState.Pending]);
+        await this.launch(job, claimed, now);
+        return true;
+      }
+      return false;
+    }
+    if (job.state === JobState.Preempted) {
+      let changed = false;
+      if (job.info.next_assignment) {
+        job.info.assignment = job.info.next_assignment;
+        await this.store.update(id, { assignment: job.info.next_assignment, next_assignment: null });
+        changed = true;
+      }
+      if (this.canStart(job, jobs, snap, claimed)) {
+        await this.store.transition(id, JobState.Resumed, {}, [JobState.Preempted]);
+        await this.launch(job, claimed, now);
+        return true;
+      }
+      return changed;
+    }
+    // waiting / resumed: launched, its runner has not claimed it yet
+    const status = this.launcher.status(id);
+    const since = this.launchedAt.get(id) ?? -Infinity;
+    if (status !== 'running' && now - since >= this.opts.relaunchBackoffS && this.canStart(job, jobs, snap, claimed)) {
+      await this.launch(job, claimed, now);
+    }
+    return false;
+  }
+
+  /** Its GPUs are free now and no job before it in plan order still has to use one of them. */
+  canStart(job: IJobRecord, jobs: IJobRecord[], snap: ISnapshot, claimed: Set<string>): boolean {
+    const ids = job.info.assignment.gpu_ids;
+    if (snap.leases.some(l => l.holder !== job.id && ids.includes(l.device))) {
+      return false;
+    }
+    const order = job.info.order ?? 0;
+    for (const other of jobs) {
+      if (other.id === job.id || !overlaps(ids, other.info.assignment.gpu_ids)) {
+        continue;
+      }
+      const launched =
+        isActive(other.state) ||
+        ((other.state === JobState.Waiting || other.state === JobState.Resumed) &&
+          (claimed.has(other.id) || this.launcher.status(other.id) === 'running'));
+      if (launched || claimed.has(other.id)) {
+        return false;
+      }
+      if ((other.info.order ?? 0) < order && !this.settled(other)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private async launch(job: IJobRecord, claimed: Set<string>, now: number): Promise<void> {
+    claimed.add(job.id);
+    this.launchedAt.set(job.id, now);
+    this.released.delete(job.id);
+    this.log(`job ${job.id}: launching on GPUs [${job.info.assignment.gpu_ids.join(', ')}]`);
+    await this.launcher.launch(job.id);
+  }
+
+  // -- control ----------------------------------------------------------------------------------------------------
+  async cancel(jobIdToCancel: string): Promise<void> {
+    const job = (await this.store.snapshot(this.runId)).jobs.find(j => j.id === jobIdToCancel);
+    if (!job || isFinal(job.state)) {
+      return;
+    }
+    if (isActive(job.state)) {
+      await this.store.requestStop(job.id, 'cancel');
+      return;
+    }
+    if (job.state === JobState.Waiting || job.state === JobState.Resumed) {
+      await this.launcher.release(job.id);
+    }
+    await this.store.transition(job.id, JobState.Cancelled, { cancelled_at: this.clock.now() });
+  }
+
+  async cancelAll(): Promise<void> {
+    for (const j of (await this.store.snapshot(this.runId)).jobs) {
+      await this.cancel(j.id);
+    }
+  }
+
+  /** Stop launching; running jobs checkpoint and stop (preempted). `resume()` carries on. */
+  async pause(): Promise<void> {
+    this._paused = true;
+    for (const j of (await this.store.snapshot(this.runId)).jobs) {
+      if (isActive(j.state)) {
+        await this.store.requestStop(j.id, 'pause');
+      }
+    }
+  }
+
+  resume(): void {
+    this._paused = false;
+  }
+
+  /**
+   * Switch to `plan` (from a re-plan over the remaining work). Jobs whose assignment is unchanged are not touched;
+   * a changed job that has not started gets its new assignment at once; a changed running job is asked to stop at
+   * its next step boundary (it checkpoints) and resumes on its new assignment. Plan order follows the new starts.
+   */
+  async applyPlan(plan: IPlanLike, knobsOf: (task: string, parallelism: string, gpus: number) => Record<string, unknown> = () => ({})): Promise<string[]> {
+    const snap = await this.store.snapshot(this.runId);
+    const byTask = new Map(snap.jobs.map(j => [j.task, j]));
+    const entries = [...plan.jobs].sort((a, b) => a.start_s - b.start_s || a.end_s - b.end_s);
+    const changed: string[] = [];
+    let order = 0;
+    for (const e of entries) {
+      const job = byTask.get(e.id) ?? snap.jobs.find(j => j.id === e.id);
+      if (!job || this.settled(job)) {
+        continue;
+      }
+      const next = toAssignment(e, knobsOf(job.task, e.parallelism, e.gpus));
+      order++;
+      if (sameAssignment(job.info.assignment, next)) {
+        await this.store.update(job.id, { order, next_assignment: null });
+        continue;
+      }
+      changed.push(job.id);
+      if (isActive(job.state) || job.state === JobState.Waiting || job.state === JobState.Resumed) {
+        await this.store.update(job.id, { order, next_assignment: next });
+        if (isActive(job.state)) {
+          await this.store.requestStop(job.id, 'replan');
+        }
+      } else {
+        await this.store.update(job.id, { order, assignment: next, next_assignment: null });
+      }
+    }
+    return changed;
+  }
+
+  /** Planned vs realised, per job and overall; `t0` is when the run started (store clock). */
+  summary(plan: IPlanLike, t0: number): IRunSummary {
+    const jobs = this._last?.jobs ?? [];
+    const counts: Record<string, number> = {};
+    let end: number | null = null;
+    const out: IJobSummary[] = jobs.map(j => {
+      counts[j.state] = (counts[j.state] ?? 0) + 1;
+      const fin = typeof j.info.finished_at === 'number' ? j.info.finished_at - t0 : null;
+      if (fin !== null) {
+        end = Math.max(end ?? 0, fin);
+      }
+      const first = typeof j.info.first_step_at === 'number' ? j.info.first_step_at - t0 : null;
+      return {
+        id: j.id,
+        task: j.task,
+        state: j.state,
+        gpu_ids: j.info.assignment.gpu_ids,
+        parallelism: j.info.assignment.parallelism,
+        attempts: j.info.attempts ?? 0,
+        planned_start_s: j.info.assignment.planned_start_s,
+        planned_end_s: j.info.assignment.planned_end_s,
+        realised_start_s: first,
+        realised_end_s: fin,
+        ...(j.info.error ? { error: j.info.error } : {}),
+        ...(j.info.weights ? { weights: j.info.weights } : {})
+      };
+    });
+    return {
+      run_id: this.runId,
+      planned_makespan_s: plan.makespan_s,
+      realised_makespan_s: end,
+      finished: this.finished,
+      counts,
+      jobs: out
+    };
+  }
+
+  private log(message: string): void {
+    this.opts.log?.(message);
+  }
+
+  private readonly opts: Required<Omit<IDispatcherOptions, 'clock' | 'onGiveUp' | 'log'>> & IDispatcherOptions;
+  private readonly clock: IClock;
+  private _paused = false;
+  private _last: ISnapshot | null = null;
+  private dead = new Map<string, number>();
+  private released = new Set<string>();
+  private launchedAt = new Map<string, number>();
+}
+
+export type { StopReason };

@@ -1,0 +1,260 @@
+/**
+ * Introspective re-planning (Saturn's "introspection"): every `intervalS`, re-estimate what is left from measured
+ * progress, re-solve the remaining work with running jobs as constraints, and switch only when the new plan is
+ * better than carrying on with the current one by more than `thresholdS`.
+ *
+ * Estimates: a job's measured step time / its profiled step time scales all its options (the profile was off by
+ * that factor for this model); the steps already done (running: progress; stopped: the last checkpoint) shrink them.
+ * A running job enters the solver as `running` (keeps its GPUs for its measured remaining time) and `preemptible`
+ * (the solver may move it; moving costs `switchCostS` for the checkpoint and restart). Both plans are compared by
+ * projecting them the way the dispatcher executes them (each GPU's jobs in order, a job starts when all its GPUs
+ * are free), so the comparison is fair whatever the solver's own timing model.
+ */
+import { isActive } from './job-state';
+import { IPlanLike, sameAssignment } from './dispatcher';
+import { IJobRecord, ISnapshot } from './types';
+
+export interface IOptionLike {
+  parallelism: string;
+  gpus: number;
+  runtime_s: number;
+  step_time_s?: number;
+  knobs?: Record<string, unknown>;
+  [extra: string]: unknown;
+}
+
+export interface IInstanceLike {
+  format: string;
+  name: string;
+  cluster: { nodes: Array<{ id: string; gpus: number }> };
+  jobs: Array<{ id: string; options: IOptionLike[]; total_steps?: number; [extra: string]: unknown }>;
+  running?: Array<Record<string, unknown>>;
+  [extra: string]: unknown;
+}
+
+export type SolveFn = (instance: IInstanceLike, opts: { timeLimitS?: number; seed?: number; noMilp?: boolean }) => Promise<IPlanLike>;
+
+export interface IIntrospectionOptions {
+  /** Seconds between re-plans (Saturn's default 1000). */
+  intervalS?: number;
+  /** Switch only when the new plan finishes this many seconds sooner (Saturn's default 500). */
+  thresholdS?: number;
+  /** Seconds a moved running job loses (checkpoint, kernel start, reload). Default 10. */
+  switchCostS?: number;
+  solveTimeLimitS?: number;
+  solve: SolveFn;
+}
+
+export interface IEstimate {
+  /** measured / profiled step time of the job's current option (1 when nothing is measured yet). */
+  factor: number;
+  stepsDone: number;
+  totalSteps: number;
+  /** Seconds left on its current assignment. */
+  remainingS: number;
+}
+
+export interface IReplanDecision {
+  at: number;
+  switched: boolean;
+  currentS: number;
+  candidateS: number | null;
+  changed: string[];
+  reason: string;
+  plan?: IPlanLike;
+}
+
+const EPS = 1e-3;
+
+function optionOf(job: IInstanceLike['jobs'][number], parallelism: string, gpus: number): IOptionLike | undefined {
+  return job.options.find(o => o.parallelism === parallelism && o.gpus === gpus);
+}
+
+/** How far each unfinished job is and how long it still needs, from measured progress. */
+export function estimate(instance: IInstanceLike, rec: IJobRecord): IEstimate {
+  const job = instance.jobs.find(j => j.id === rec.task);
+  const a = rec.info.assignment;
+  const opt = job ? optionOf(job, a.parallelism, a.gpus) : undefined;
+  const total = Number(rec.info.total_steps ?? job?.total_steps ?? 0) || 0;
+  const profiledStep = opt ? (opt.step_time_s ?? (total ? opt.runtime_s / total : undefined)) : undefined;
+  const measured = rec.info.progress?.step_time_s ?? undefined;
+  const factor = measured && profiledStep ? measured / profiledStep : 1;
+  const stepsDone = isActive(rec.state)
+    ? Math.max(rec.info.progress?.step ?? 0, rec.info.step ?? 0)
+    : (rec.checkpoint_step ?? rec.info.checkpoint?.step ?? 0);
+  const frac = total ? Math.max(0, total - stepsDone) / total : 1;
+  const remainingS = Math.max(EPS, (opt?.runtime_s ?? 0) * factor * frac);
+  return { factor, stepsDone, totalSteps: total, remainingS };
+}
+
+/** The instance of the remaining work: unfinished jobs with re-estimated options, running jobs as constraints. */
+export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, switchCostS = 10): IInstanceLike {
+  const jobs: IInstanceLike['jobs'] = [];
+  const running: Array<Record<string, unknown>> = [];
+  for (const rec of snap.jobs) {
+    if (rec.state === 'done' || rec.state === 'cancelled' || (rec.state === 'failed' && rec.info.given_up)) {
+      continue;
+    }
+    const job = instance.jobs.find(j => j.id === rec.task);
+    if (!job) {
+      continue;
+    }
+    const e = estimate(instance, rec);
+    const frac = e.totalSteps ? Math.max(0, e.totalSteps - e.stepsDone) / e.totalSteps : 1;
+    const active = isActive(rec.state);
+    jobs.push({
+      ...job,
+      options: job.options.map(o => ({
+        ...o,
+        runtime_s: Math.max(EPS, o.runtime_s * e.factor * frac + (active ? switchCostS : 0))
+      }))
+    });
+    if (active) {
+      const a = rec.info.assignment;
+      running.push({
+        job: rec.task,
+        parallelism: a.parallelism,
+        gpus: a.gpus,
+        node: a.node,
+        gpu_ids: [...a.gpu_ids],
+        remaining_s: e.remainingS,
+        preemptible: true
+      });
+    }
+  }
+  return { ...instance, name: `${instance.name}-replan`, jobs, running, pins: [] };
+}
+
+export interface IProjectedEntry {
+  task: string;
+  node: string;
+  gpu_ids: number[];
+  durationS: number;
+  /** Running now: starts at 0 whatever the order. */
+  running: boolean;
+}
+
+/** Makespan (from now) of entries run the dispatcher's way: in order, each as soon as all its GPUs are free. */
+export function project(entries: IProjectedEntry[]): number {
+  const free = new Map<string, number>();
+  let end = 0;
+  const ordered = [...entries.filter(e => e.running), ...entries.filter(e => !e.running)];
+  for (const e of ordered) {
+    const start = e.running ? 0 : Math.max(0, ...e.gpu_ids.map(g => free.get(`${e.node}/${g}`) ?? 0));
+    const fin = start + e.durationS;
+    e.gpu_ids.forEach(g => free.set(`${e.node}/${g}`, fin));
+    end = Math.max(end, fin);
+  }
+  return end;
+}
+
+/** Projection of carrying on with the current assignments. */
+export function projectCurrent(instance: IInstanceLike, snap: ISnapshot): number {
+  const recs = snap.jobs
+    .filter(r => !(r.state === 'done' || r.state === 'cancelled' || (r.state === 'failed' && r.info.given_up)))
+    .sort((a, b) => (a.info.order ?? 0) - (b.info.order ?? 0));
+  return project(
+    recs.map(r => ({
+      task: r.task,
+      node: r.info.assignment.node,
+      gpu_ids: r.info.assignment.gpu_ids,
+      durationS: estimate(instance, r).remainingS,
+      running: isActive(r.state)
+    }))
+  );
+}
+
+/** Projection of switching to `plan` (from `remainingInstance`): unchanged running jobs keep their remaining time. */
+export function projectPlan(remaining: IInstanceLike, plan: IPlanLike, snap: ISnapshot): number {
+  const entries = [...plan.jobs].sort((a, b) => a.start_s - b.start_s || a.end_s - b.end_s);
+  return project(
+    entries.map(e => {
+      const rec = snap.jobs.find(r => r.task === e.id);
+      const keep = !!rec && isActive(rec.state) && sameAssignment(rec.info.assignment, { ...e, gpu_ids: e.gpu_ids });
+      const run = remaining.running?.find(r => r.job === e.id);
+      const opt = remaining.jobs.find(j => j.id === e.id)?.options.find(o => o.parallelism === e.parallelism && o.gpus === e.gpus);
+      return {
+        task: e.id,
+        node: e.node,
+        gpu_ids: e.gpu_ids,
+        durationS: keep && run ? Number(run.remaining_s) : (opt?.runtime_s ?? e.end_s - e.start_s),
+        running: keep
+      };
+    })
+  );
+}
+
+export class Introspector {
+  constructor(
+    readonly instance: IInstanceLike,
+    options: IIntrospectionOptions
+  ) {
+    this.opts = { intervalS: 1000, thresholdS: 500, switchCostS: 10, solveTimeLimitS: 2, ...options };
+  }
+
+  get options(): Readonly<Required<IIntrospectionOptions>> {
+    return this.opts;
+  }
+
+  /** Decisions taken so far (for the summary and the note). */
+  readonly decisions: IReplanDecision[] = [];
+
+  due(now: number): boolean {
+    if (this.last === null) {
+      this.last = now;
+      return false;
+    }
+    return now - this.last >= this.opts.intervalS;
+  }
+
+  /** Re-plan now. `thresholdS` overrides the setting (0 after a job was given up: the rest must be re-planned). */
+  async check(snap: ISnapshot, now: number, thresholdS = this.opts.thresholdS): Promise<IReplanDecision> {
+    this.last = now;
+    const currentS = projectCurrent(this.instance, snap);
+    const remaining = remainingInstance(this.instance, snap, this.opts.switchCostS);
+    let decision: IReplanDecision;
+    if (!remaining.jobs.length) {
+      decision = { at: now, switched: false, currentS, candidateS: null, changed: [], reason: 'nothing left to plan' };
+    } else {
+      let plan: IPlanLike | undefined;
+      try {
+        plan = await this.opts.solve(remaining, { timeLimitS: this.opts.solveTimeLimitS, seed: 1 });
+      } catch (err) {
+        decision = { at: now, switched: false, currentS, candidateS: null, changed: [], reason: `re-solve failed: ${(err as Error).message}` };
+      }
+      if (plan) {
+        const candidateS = projectPlan(remaining, plan, snap);
+        const changed = plan.jobs
+          .filter(e => {
+            const rec = snap.jobs.find(r => r.task === e.id);
+            return rec && !sameAssignment(rec.info.assignment, { ...e, gpu_ids: e.gpu_ids });
+          })
+          .map(e => e.id);
+        const better = currentS - candidateS;
+        const switched = better > thresholdS && changed.length > 0;
+        decision = {
+          at: now,
+          switched,
+          currentS,
+          candidateS,
+          changed: switched ? changed : [],
+          reason: switched
+            ? `new plan ${better.toFixed(1)} s sooner (threshold ${thresholdS} s)`
+            : `kept: new plan ${better.toFixed(1)} s sooner, threshold ${thresholdS} s`,
+          plan: switched ? plan : undefined
+        };
+      }
+    }
+    this.decisions.push(decision!);
+    return decision!;
+  }
+
+  /** Knobs of a task's option in the profiled instance (for the dispatcher's new assignments). */
+  knobsOf = (task: string, parallelism: string, gpus: number): Record<string, unknown> => {
+    const job = this.instance.jobs.find(j => j.id === task);
+    return (job && optionOf(job, parallelism, gpus)?.knobs) ?? {};
+  };
+
+  private readonly opts: Required<IIntrospectionOptions>;
+  private last: number | null = null;
+}

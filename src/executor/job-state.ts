@@ -1,0 +1,91 @@
+/**
+ * The one job state machine. The state strings and the transition table are identical to
+ * `python_bridge/saturn/jobs.py` (`STATES`, `TRANSITIONS`); a jest spec compares the two files.
+ *
+ *   pending ─▶ waiting ─▶ running ⇄ checkpointing ─▶ done
+ *                ▲           │  ╲        │
+ *        (retry) │           │   ─▶ preempted ─▶ resumed ─▶ running …
+ *              failed ◀──────┘
+ *   any state that is not final ─▶ cancelled
+ *
+ * - waiting: dispatched, its kernel is starting / waiting for its leases.
+ * - checkpointing: writing a checkpoint at a step boundary (then running again, or preempted).
+ * - preempted: stopped with a checkpoint (pause, a re-plan that changes it, or its process died).
+ * - resumed: re-dispatched after preemption; running again once its runner holds the leases.
+ * - failed: crashed (traceback kept); the dispatcher may retry it (failed → waiting) up to N times.
+ */
+export enum JobState {
+  Pending = 'pending',
+  Waiting = 'waiting',
+  Running = 'running',
+  Checkpointing = 'checkpointing',
+  Preempted = 'preempted',
+  Resumed = 'resumed',
+  Done = 'done',
+  Failed = 'failed',
+  Cancelled = 'cancelled'
+}
+
+export const JOB_STATES: readonly JobState[] = [
+  JobState.Pending,
+  JobState.Waiting,
+  JobState.Running,
+  JobState.Checkpointing,
+  JobState.Preempted,
+  JobState.Resumed,
+  JobState.Done,
+  JobState.Failed,
+  JobState.Cancelled
+];
+
+export const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
+  [JobState.Pending]: [JobState.Waiting, JobState.Cancelled],
+  [JobState.Waiting]: [JobState.Running, JobState.Pending, JobState.Failed, JobState.Cancelled],
+  [JobState.Running]: [JobState.Checkpointing, JobState.Done, JobState.Failed, JobState.Preempted, JobState.Cancelled],
+  [JobState.Checkpointing]: [JobState.Running, JobState.Done, JobState.Failed, JobState.Preempted, JobState.Cancelled],
+  [JobState.Preempted]: [JobState.Resumed, JobState.Failed, JobState.Cancelled],
+  [JobState.Resumed]: [JobState.Running, JobState.Preempted, JobState.Failed, JobState.Cancelled],
+  [JobState.Failed]: [JobState.Waiting, JobState.Cancelled],
+  [JobState.Done]: [],
+  [JobState.Cancelled]: []
+};
+
+/** States a job never leaves. */
+export const FINAL_STATES: readonly JobState[] = [JobState.Done, JobState.Cancelled];
+/** States in which a runner process holds the job's devices. */
+export const ACTIVE_STATES: readonly JobState[] = [JobState.Running, JobState.Checkpointing];
+
+export class IllegalTransitionError extends Error {
+  constructor(
+    readonly from: string,
+    readonly to: string
+  ) {
+    const allowed = isJobState(from) ? TRANSITIONS[from].join(', ') || 'nothing (final state)' : 'unknown state';
+    super(`a job cannot go from ${from} to ${to} (from ${from}: ${allowed})`);
+    this.name = 'IllegalTransitionError';
+  }
+}
+
+export function isJobState(s: unknown): s is JobState {
+  return typeof s === 'string' && (JOB_STATES as readonly string[]).includes(s);
+}
+
+/** The one transition function: returns `to` when allowed, throws `IllegalTransitionError` otherwise. */
+export function transition(from: JobState | string, to: JobState | string): JobState {
+  if (!isJobState(from) || !isJobState(to) || !TRANSITIONS[from].includes(to)) {
+    throw new IllegalTransitionError(from, to);
+  }
+  return to;
+}
+
+export function canTransition(from: JobState | string, to: JobState | string): boolean {
+  return isJobState(from) && isJobState(to) && TRANSITIONS[from].includes(to);
+}
+
+export function isFinal(s: JobState | string): boolean {
+  return (FINAL_STATES as readonly string[]).includes(s);
+}
+
+export function isActive(s: JobState | string): boolean {
+  return (ACTIVE_STATES as readonly string[]).includes(s);
+}

@@ -1,0 +1,216 @@
+/**
+ * The executor's kernels, over @jupyterlab/services (browser or Node):
+ * - `KernelJobStore`: the job store, reached by running `saturn.jobs.rpc_print(...)` in one control kernel session
+ *   (`.saturn/dispatcher.saturn`); the reply comes back on stdout after a marker line.
+ * - `KernelJobLauncher`: one kernel session per job, path `.saturn/jobs/<job id>.saturn` (so it shows in JupyterLab's
+ *   Running panel under the job's name), executing `saturn.runner.run_job('<job id>')`.
+ * Both use the `saturn-bridge` kernelspec (the server's Python, which has the saturn package).
+ */
+import { Kernel, KernelMessage, Session } from '@jupyterlab/services';
+import { JobState } from './job-state';
+import { IJobInfo, IJobLauncher, IJobRecord, IJobStore, INewJob, ISnapshot, LaunchStatus, StopReason } from './types';
+
+export const EXECUTOR_KERNEL_NAME = 'saturn-bridge';
+export const CONTROL_SESSION_PATH = '.saturn/dispatcher.saturn';
+export const RPC_MARK = '@@saturn-rpc@@';
+
+export function jobSessionPath(jobId: string): string {
+  return `.saturn/jobs/${jobId}.saturn`;
+}
+
+export function runnerCode(jobId: string): string {
+  const id = JSON.stringify(jobId);
+  return `import saturn.runner\nsaturn.runner.run_job(${id})`;
+}
+
+/** Python source for one rpc call (a JSON string literal is a valid Python string literal). */
+export function rpcCode(request: unknown): string {
+  return `import saturn.jobs as _saturn_jobs\n_saturn_jobs.rpc_print(${JSON.stringify(JSON.stringify(request))})`;
+}
+
+export function parseRpcOutput(stdout: string): any {
+  const line = stdout.split('\n').find(l => l.startsWith(RPC_MARK));
+  if (!line) {
+    throw new Error(`the Saturn job store did not answer (output: ${stdout.slice(-300) || 'none'})`);
+  }
+  const reply = JSON.parse(line.slice(RPC_MARK.length));
+  if (!reply.ok) {
+    throw new Error(`${reply.type ?? 'Error'}: ${reply.error}`);
+  }
+  return reply;
+}
+
+async function execute(kernel: Kernel.IKernelConnection, code: string): Promise<string> {
+  const future = kernel.requestExecute({ code, store_history: false, stop_on_error: true });
+  let out = '';
+  let error = '';
+  future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
+    if (KernelMessage.isStreamMsg(msg) && msg.content.name === 'stdout') {
+      out += msg.content.text;
+    } else if (KernelMessage.isErrorMsg(msg)) {
+      error = `${msg.content.ename}: ${msg.content.evalue}`;
+    }
+  };
+  await future.done;
+  if (error && !out.includes(RPC_MARK)) {
+    throw new Error(error);
+  }
+  return out;
+}
+
+export class KernelJobStore implements IJobStore {
+  constructor(
+    private readonly sessions: Session.IManager,
+    private readonly kernelName = EXECUTOR_KERNEL_NAME
+  ) {}
+
+  async call(request: Record<string, unknown>): Promise<any> {
+    const run = this.queue.then(async () => {
+      const kernel = await this.kernel();
+      try {
+        return parseRpcOutput(await execute(kernel, rpcCode(request)));
+      } catch (err) {
+        this.session = null; // e.g. the server went away: find or start the control kernel again next time
+        throw err;
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async snapshot(runId?: string): Promise<ISnapshot> {
+    return this.call({ op: 'snapshot', run_id: runId ?? null, brief: true });
+  }
+
+  async createJobs(runId: string, jobs: INewJob[], plan?: unknown): Promise<void> {
+    await this.call({ op: 'create_jobs', run_id: runId, jobs, plan: plan ?? null });
+  }
+
+  async transition(jobId: string, to: JobState, info: Partial<IJobInfo> = {}, expect?: JobState[]): Promise<IJobRecord> {
+    return (await this.call({ op: 'transition', job: jobId, to, info, expect: expect ?? null })).job;
+  }
+
+  async update(jobId: string, info: Partial<IJobInfo>): Promise<IJobRecord> {
+    return (await this.call({ op: 'update', job: jobId, info, event: 'job.updated' })).job;
+  }
+
+  async requestStop(jobId: string, reason: StopReason): Promise<void> {
+    await this.call({ op: 'request_stop', job: jobId, reason });
+  }
+
+  async reconcile(runId?: string): Promise<unknown> {
+    return (await this.call({ op: 'reconcile', run_id: runId ?? null })).report;
+  }
+
+  async dispose(): Promise<void> {
+    const s = this.session;
+    this.session = null;
+    if (s && !s.isDisposed) {
+      await s.shutdown().catch(() => undefined);
+    }
+  }
+
+  private async kernel(): Promise<Kernel.IKernelConnection> {
+    if (!this.session || this.session.isDisposed || !this.session.kernel || this.session.kernel.status === 'dead') {
+      const existing = await this.sessions.findByPath(CONTROL_SESSION_PATH);
+      this.session =
+        existing && existing.kernel
+          ? this.sessions.connectTo({ model: existing })
+          : await this.sessions.startNew({
+              path: CONTROL_SESSION_PATH,
+              name: 'Saturn dispatcher',
+              type: 'saturn',
+              kernel: { name: this.kernelName }
+            });
+    }
+    const kernel = this.session.kernel!;
+    await kernel.info;
+    return kernel;
+  }
+
+  private session: Session.ISessionConnection | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+}
+
+export class KernelJobLauncher implements IJobLauncher {
+  constructor(
+    private readonly sessions: Session.IManager,
+    private readonly kernelName = EXECUTOR_KERNEL_NAME,
+    private readonly log: (m: string) => void = () => undefined
+  ) {}
+
+  /** Starts the job's kernel in the background (the dispatcher's tick does not wait for a kernel to boot). */
+  async launch(jobId: string): Promise<void> {
+    this.status_.set(jobId, 'running');
+    void this.start(jobId);
+  }
+
+  private async start(jobId: string): Promise<void> {
+    try {
+      await this.release(jobId); // a leftover session of an earlier attempt
+      const session = await this.sessions.startNew({
+        path: jobSessionPath(jobId),
+        name: jobId,
+        type: 'saturn-job',
+        kernel: { name: this.kernelName }
+      });
+      this.live.set(jobId, session);
+      const kernel = session.kernel!;
+      session.statusChanged.connect((_, status) => {
+        if (status === 'dead') {
+          this.status_.set(jobId, 'ended');
+        }
+      });
+      await kernel.info;
+      const future = kernel.requestExecute({ code: runnerCode(jobId), store_history: false });
+      future.onIOPub = msg => {
+        if (KernelMessage.isErrorMsg(msg)) {
+          this.log(`job ${jobId}: ${msg.content.ename}: ${msg.content.evalue}`);
+        }
+      };
+      future.done.then(
+        () => this.status_.set(jobId, 'ended'),
+        () => this.status_.set(jobId, 'ended')
+      );
+    } catch (err) {
+      this.status_.set(jobId, 'ended');
+      this.log(`job ${jobId}: could not start its kernel: ${(err as Error).message}`);
+    }
+  }
+
+  /** Forget what was launched (after a reconnect: those kernels are gone with the old server). */
+  forget(): void {
+    this.live.clear();
+    this.status_.clear();
+  }
+
+  status(jobId: string): LaunchStatus {
+    return this.status_.get(jobId) ?? 'unknown';
+  }
+
+  async release(jobId: string): Promise<void> {
+    const known = this.live.get(jobId);
+    this.live.delete(jobId);
+    try {
+      if (known && !known.isDisposed) {
+        await known.shutdown();
+        return;
+      }
+      const existing = await this.sessions.findByPath(jobSessionPath(jobId));
+      if (existing) {
+        await this.sessions.shutdown(existing.id);
+      }
+    } catch {
+      // already gone
+    }
+  }
+
+  async dispose(): Promise<void> {
+    for (const id of [...this.live.keys()]) {
+      await this.release(id);
+    }
+  }
+
+  private live = new Map<string, Session.ISessionConnection>();
+  private status_ = new Map<string, LaunchStatus>();
+}

@@ -1,0 +1,118 @@
+/**
+ * What the dispatcher needs from the outside world, as small interfaces: the job store (the bridge's SQLite store,
+ * reached through a kernel) and a launcher that starts one runner per job (a kernel session per job). Tests and the
+ * simulator implement them in memory.
+ */
+import { JobState } from './job-state';
+
+export interface IAssignment {
+  parallelism: string;
+  gpus: number;
+  node: string;
+  gpu_ids: number[];
+  knobs?: Record<string, unknown>;
+  planned_start_s?: number;
+  planned_end_s?: number;
+}
+
+export interface IProgress {
+  step: number;
+  total_steps: number;
+  epoch?: number;
+  loss?: number | null;
+  step_time_s?: number | null;
+  throughput_steps_s?: number | null;
+  eta_s?: number | null;
+  at?: number;
+}
+
+export interface IJobInfo {
+  run_id?: string;
+  order?: number;
+  assignment: IAssignment;
+  /** Set by a re-plan while the job still runs: applied once it has stopped (preempted). */
+  next_assignment?: IAssignment | null;
+  total_steps?: number | null;
+  step?: number;
+  attempts?: number;
+  retries?: number;
+  given_up?: boolean;
+  pid?: number;
+  claimed_at?: number;
+  first_step_at?: number;
+  finished_at?: number;
+  error?: string;
+  traceback?: string;
+  log?: string;
+  weights?: string;
+  progress?: IProgress;
+  stop?: { reason: StopReason; at: number } | null;
+  checkpoint?: { step: number; path: string; at: number };
+  [extra: string]: unknown;
+}
+
+export interface IJobRecord {
+  id: string;
+  task: string;
+  state: JobState;
+  info: IJobInfo;
+  /** The runner process the store names is alive (checked on the store's host). */
+  alive?: boolean;
+  checkpoint_step?: number | null;
+  updated_at?: number;
+}
+
+export interface ILease {
+  device: number;
+  holder: string;
+  pid: number | null;
+  acquired_at: number;
+}
+
+export interface ISnapshot {
+  jobs: IJobRecord[];
+  leases: ILease[];
+  /** The store host's clock (seconds since the epoch). */
+  now: number;
+}
+
+export type StopReason = 'cancel' | 'pause' | 'replan';
+
+export interface INewJob {
+  id: string;
+  task: string;
+  assignment: IAssignment;
+  order: number;
+  total_steps?: number | null;
+  settings?: Record<string, unknown>;
+}
+
+export interface IJobStore {
+  snapshot(runId?: string): Promise<ISnapshot>;
+  createJobs(runId: string, jobs: INewJob[], plan?: unknown): Promise<void>;
+  /** A checked state change (the store applies the same transition table). */
+  transition(jobId: string, to: JobState, info?: Partial<IJobInfo>, expect?: JobState[]): Promise<IJobRecord>;
+  update(jobId: string, info: Partial<IJobInfo>): Promise<IJobRecord>;
+  requestStop(jobId: string, reason: StopReason): Promise<void>;
+  /** After a restart: interrupted jobs become preempted (resumable), stale leases are broken. */
+  reconcile(runId?: string): Promise<unknown>;
+}
+
+/** Where a launched runner stands, as the launcher sees it (its kernel execution). */
+export type LaunchStatus = 'unknown' | 'running' | 'ended';
+
+export interface IJobLauncher {
+  /** Start the runner of `jobId` (its own kernel session); resolves once it has been started. */
+  launch(jobId: string): Promise<void>;
+  status(jobId: string): LaunchStatus;
+  /** Shut the job's kernel down (when it has finished, or to cancel a job that has not claimed yet). */
+  release(jobId: string): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export interface IClock {
+  /** Seconds (same origin as the store's `now`). */
+  now(): number;
+}
+
+export const systemClock: IClock = { now: () => Date.now() / 1000 };
