@@ -66,6 +66,8 @@ run_ui() {
     curl -sf -H "Authorization: token $token" "http://127.0.0.1:$port/api/status" >/dev/null && break
     sleep 0.5
   done
+  [[ -x "${SATURN_CHROMIUM:-/usr/bin/chromium}" ]] || { echo "Chromium is missing: apt-get install chromium (or set SATURN_CHROMIUM)" >&2; kill "$pid"; return 1; }
+  (cd ui-tests && node scripts/warm-up.js "http://127.0.0.1:$port" "$token") || { kill "$pid"; return 1; }
   (cd ui-tests && SATURN_UI_URL="http://127.0.0.1:$port" SATURN_UI_TOKEN="$token" SATURN_UI_ROOT="$root" npx playwright test)
   rc=$?
   kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null

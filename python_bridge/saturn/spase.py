@@ -1,4 +1,4 @@
-"""SPASE documents (``/work/shared/spase/FORMAT.md``): checks that name the offending field, e.g.
+"""SPASE documents (``docs/spase-format.md``): checks that name the offending field, e.g.
 ``jobs[3].options[1].gpus: must be a positive integer``."""
 from __future__ import annotations
 

@@ -87,3 +87,12 @@ def text_of(outputs):
         elif kind == "error":
             parts.append(f"{content['ename']}: {content['evalue']}")
     return "\n".join(parts)
+
+
+@pytest.fixture(autouse=True)
+def _restore_environ():
+    """Runners set their device environment in-process (in a job kernel that is right); tests share one process."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)

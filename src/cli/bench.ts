@@ -1,5 +1,5 @@
 /**
- * SPASE benchmark: every public instance in ../shared/spase/instances (or
+ * SPASE benchmark: every public instance in bench/instances (copied from the shared spase instances) (or
  * $SATURN_SPASE_INSTANCES) plus generated ones; the paper's Fig. 5 comparison.
  * Writes docs/solver-bench.md and docs/solver-bench.svg.
  */
@@ -39,7 +39,7 @@ function median(xs: number[]): number {
 const f3 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(3));
 
 export function instancesDir(): string {
-  return process.env.SATURN_SPASE_INSTANCES ?? path.resolve(__dirname, '../../../shared/spase/instances');
+  return process.env.SATURN_SPASE_INSTANCES ?? path.resolve(__dirname, '../../bench/instances');
 }
 
 function loadInstances(quick: boolean): Instance[] {

@@ -1,6 +1,6 @@
 /**
  * SPASE core types: the `spase-instance/1` and `spase-plan/1` JSON formats
- * (see ../shared/spase/FORMAT.md), extended compatibly with constraints that
+ * (see docs/spase-format.md), extended compatibly with constraints that
  * the Gantt chart and the executor add (pins, running jobs, unavailable GPUs,
  * precedence).
  *

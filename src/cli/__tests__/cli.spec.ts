@@ -5,7 +5,7 @@ import * as path from 'path';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const MAIN = path.join(ROOT, 'lib-node/cli/main.js');
-const DIR = process.env.SATURN_SPASE_INSTANCES ?? path.resolve(ROOT, '../shared/spase/instances');
+const DIR = process.env.SATURN_SPASE_INSTANCES ?? path.resolve(ROOT, 'bench/instances');
 
 const run = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60000 });
 

@@ -8,7 +8,7 @@ import type { WorkerResponse } from '../protocol';
 import { validatePlan } from '../../spase/validate';
 import type { Instance } from '../../spase/types';
 
-const DIR = process.env.SATURN_SPASE_INSTANCES ?? path.resolve(__dirname, '../../../../shared/spase/instances');
+const DIR = process.env.SATURN_SPASE_INSTANCES ?? path.resolve(__dirname, '../../../bench/instances');
 const fig4: Instance = JSON.parse(fs.readFileSync(path.join(DIR, 'paper-fig4.json'), 'utf8'));
 
 /** A fake Worker that runs the real message handler in-process, asynchronously. */

@@ -8,7 +8,7 @@ import { solve } from '../solve';
 import { InfeasibleError, Instance, Plan, STRATEGIES } from '../types';
 import { validateInstance, validatePlan } from '../validate';
 
-const DIR = process.env.SATURN_SPASE_INSTANCES ?? path.resolve(__dirname, '../../../../shared/spase/instances');
+const DIR = process.env.SATURN_SPASE_INSTANCES ?? path.resolve(__dirname, '../../../bench/instances');
 const load = (f: string): Instance => JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8'));
 const fig4 = () => load('paper-fig4.json');
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));
