@@ -148,12 +148,50 @@ def analyse(root: Path, summary: dict, kill_at: float | None = None) -> dict:
     return {"gaps": gaps, "problems": problems, "jobs": jobs}
 
 
+def closed_tab(root: Path, cli: subprocess.Popen, t0: float) -> int:
+    """The dispatcher goes away mid-run (SIGKILL, like a closed tab); the autopilot must finish the run."""
+    from saturn.jobs import JobStore
+    from saturn.store import Store
+    store = Store(root / ".saturn" / "saturn.db")
+    js = JobStore(store)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and not any(j["state"] == "running" for j in js.list()):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    cli.kill()
+    cli.wait()
+    killed = time.time()
+    run_id = js.list()[0]["info"]["run_id"]
+    print(f"killed the dispatcher at {killed - t0:.1f} s: "
+          + ", ".join(f"{j['task']}={j['state']}" for j in js.list(run_id)), flush=True)
+    final = ("done", "cancelled")
+    while time.monotonic() < deadline and not all(j["state"] in final or j["info"].get("given_up")
+                                                  for j in js.list(run_id)):
+        time.sleep(0.5)
+    jobs = js.list(run_id)
+    summary = {"run_id": run_id}
+    res = analyse(root, summary)
+    by = {j["id"]: j["info"].get("launched_by", "dispatcher") for j in jobs}
+    print(f"after the dispatcher was killed: {time.time() - killed:.1f} s to settle; "
+          + ", ".join(f"{j['task']}={j['state']} ({by[j['id']]})" for j in jobs))
+    if not any(v == "autopilot" for v in by.values()):
+        res["problems"].append("the autopilot launched nothing (every job had already started?)")
+    for p in res["problems"]:
+        print(f"PROBLEM: {p}")
+    store.close()
+    return 1 if res["problems"] else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=6)
     parser.add_argument("--port", type=int, default=8902)
     parser.add_argument("--kill-server-at", type=float, default=None)
     parser.add_argument("--introspection-interval", type=float, default=0)
+    parser.add_argument("--kill-cli-when-running", action="store_true",
+                        help="kill the CLI (the dispatcher) once a job runs, as a closed browser tab: the autopilot "
+                             "in the control kernel must finish the run")
+    parser.add_argument("--prewarm", type=int, default=2, help="warm kernels for the next jobs (0 = off)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary root")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="saturn-dispatch-"))
@@ -166,7 +204,7 @@ def main() -> int:
         cli = subprocess.Popen(["node", str(REPO / "lib-node/executor/cli-run.js"), "--server",
                                 f"http://127.0.0.1:{args.port}", "--token", "tok", "--time-limit", "2",
                                 "--introspection-interval", str(args.introspection_interval), "--threshold", "2",
-                                "--poll", "0.3", "--checkpoint-every", "1"],
+                                "--poll", "0.3", "--checkpoint-every", "1", "--prewarm", str(args.prewarm)],
                                cwd=REPO, stdout=subprocess.PIPE, stderr=open(root / "cli.log", "wb"))
         kill_at = None
         if args.kill_server_at is not None:
@@ -176,6 +214,8 @@ def main() -> int:
             stop_server(server, signal.SIGKILL)
             time.sleep(3)
             server = start_server(root, args.port, log)
+        if args.kill_cli_when_running:
+            return closed_tab(root, cli, t0)
         out, _ = cli.communicate(timeout=900)
         if cli.returncode != 0 and not out.strip():
             print(f"the CLI exited with {cli.returncode} and no summary; see {root}/cli.log")

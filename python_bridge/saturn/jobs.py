@@ -297,6 +297,11 @@ class JobStore:
 # -- the dispatcher's door ------------------------------------------------------------------------------------------
 def _snapshot(js: JobStore, req: dict) -> dict:
     from .checkpoint import CheckpointDir
+    beat = req.get("heartbeat")
+    if isinstance(beat, dict) and beat.get("run_id"):  # the dispatcher's heartbeat rides on its snapshot
+        from . import autopilot
+        autopilot.heartbeat(js.store, beat["run_id"], float(beat.get("poll_s") or 1.0),
+                            paused=bool(beat.get("paused")), owner=str(beat.get("owner") or ""))
     jobs = js.list(req.get("run_id"))
     for j in jobs:
         j["info"].pop("history", None) if req.get("brief") else None
@@ -340,6 +345,21 @@ def rpc(request: Any, store: Optional[Store] = None) -> str:
             opts = {k: req[k] for k in ("use_cache", "warmup", "measure", "trial_timeout", "techniques")
                     if req.get(k) is not None}
             out = {"instance": Profiler(store=js.store, **opts).run(req.get("names"))}
+        elif op == "heartbeat":
+            from . import autopilot
+            out = {"at": autopilot.heartbeat(js.store, req["run_id"], float(req.get("poll_s") or 1.0),
+                                             paused=bool(req.get("paused")), owner=str(req.get("owner") or ""))}
+        elif op == "autopilot":
+            from . import autopilot
+            beat = req.get("heartbeat")
+            if isinstance(beat, dict):  # written first: the new autopilot must not take over from its dispatcher
+                autopilot.heartbeat(js.store, req["run_id"], float(beat.get("poll_s") or 1.0),
+                                    paused=bool(beat.get("paused")), owner=str(beat.get("owner") or ""))
+            opts = {k: req.get(k) for k in ("max_retries", "grace_factor", "min_grace_s")}
+            out = {"autopilot": autopilot.ensure_started(req["run_id"], js.store, **opts).describe()}
+        elif op == "autopilot_status":
+            from . import autopilot
+            out = {"autopilots": autopilot.status(req.get("run_id"))}
         elif op == "ping":
             out = {"pid": os.getpid(), "store": str(js.store.path)}
         else:

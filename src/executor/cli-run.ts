@@ -1,6 +1,7 @@
 /**
  * `saturn run --server URL [--token T] [--time-limit S] [--introspection-interval S] [--threshold S] [--names a,b]
- *             [--max-retries N] [--checkpoint-every S] [--poll S] [--max-wait S] [--kernel NAME]`
+ *             [--max-retries N] [--checkpoint-every S] [--poll S] [--max-wait S] [--kernel NAME]
+ *             [--reconnect-timeout S] [--prewarm N] [--no-autopilot]`
  *
  * Headless "Optimize & Run" against a running Jupyter server: profile the registered tasks through the store (cached
  * profiles are reused), plan with the SPASE solver (`--time-limit`: solver budget, default 10 s), dispatch every job
@@ -12,7 +13,7 @@ import { KernelManager, ServerConnection, SessionManager } from '@jupyterlab/ser
 import { solve } from '../spase/solve';
 import { Dispatcher, IPlanLike, jobsFromPlan } from './dispatcher';
 import { IInstanceLike, Introspector, SolveFn } from './introspection';
-import { KernelJobLauncher, KernelJobStore } from './kernel-backend';
+import { KernelJobLauncher, KernelJobStore, RpcError } from './kernel-backend';
 import { systemClock } from './types';
 
 // Node globals, declared here so that the browser build (no Node types) also type-checks this file.
@@ -34,11 +35,15 @@ export interface IRunArgs {
   pollS: number;
   maxWaitS: number;
   kernel: string;
+  reconnectS: number;
+  prewarm: number;
+  autopilot: boolean;
 }
 
 export const RUN_USAGE =
   'usage: saturn run --server URL [--token T] [--time-limit S] [--introspection-interval S] [--threshold S] ' +
-  '[--names a,b] [--max-retries N] [--checkpoint-every S] [--poll S] [--max-wait S] [--kernel NAME]';
+  '[--names a,b] [--max-retries N] [--checkpoint-every S] [--poll S] [--max-wait S] [--kernel NAME] ' +
+  '[--reconnect-timeout S] [--prewarm N] [--no-autopilot]';
 
 export function parseRunArgs(argv: string[]): IRunArgs {
   const a: IRunArgs = {
@@ -52,7 +57,10 @@ export function parseRunArgs(argv: string[]): IRunArgs {
     checkpointEveryS: 60,
     pollS: 1,
     maxWaitS: 7 * 24 * 3600,
-    kernel: 'saturn-bridge'
+    kernel: 'saturn-bridge',
+    reconnectS: 600,
+    prewarm: 2,
+    autopilot: true
   };
   const num = (flag: string, v: string | undefined, min = 0): number => {
     const x = Number(v);
@@ -81,6 +89,9 @@ export function parseRunArgs(argv: string[]): IRunArgs {
       case '--poll': a.pollS = num(f, v(), 0.05); break;
       case '--max-wait': a.maxWaitS = num(f, v(), 1); break;
       case '--kernel': a.kernel = v(); break;
+      case '--reconnect-timeout': a.reconnectS = num(f, v()); break;
+      case '--prewarm': a.prewarm = Math.floor(num(f, v())); break;
+      case '--no-autopilot': a.autopilot = false; break;
       default: throw new UsageError(`unknown option ${f}\n${RUN_USAGE}`);
     }
   }
@@ -91,6 +102,41 @@ export function parseRunArgs(argv: string[]): IRunArgs {
 }
 
 const sleep = (s: number) => new Promise(r => setTimeout(r, s * 1000));
+
+/**
+ * `fn()` again and again while the server is unreachable (it was restarted, the network dropped), up to `maxS`
+ * seconds; an answer that is an error from the store itself (`RpcError`) is not retried. `onLost` runs once per
+ * outage (e.g. to forget kernels that went with the old server).
+ */
+export async function retryOnLoss<T>(
+  fn: () => Promise<T>,
+  what: string,
+  opts: { maxS: number; waitS?: number; log?: (m: string) => void; onLost?: () => void; now?: () => number; sleepS?: (s: number) => Promise<unknown> }
+): Promise<T> {
+  const now = opts.now ?? (() => Date.now() / 1000);
+  const pause = opts.sleepS ?? sleep;
+  const start = now();
+  let lost = false;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (lost) {
+        opts.log?.(`${what}: the server is back`);
+      }
+      return value;
+    } catch (e) {
+      if (e instanceof RpcError || now() - start > opts.maxS) {
+        throw e;
+      }
+      if (!lost) {
+        opts.log?.(`${what}: lost the server (${(e as Error).message}); retrying`);
+        opts.onLost?.();
+      }
+      lost = true;
+      await pause(opts.waitS ?? 2);
+    }
+  }
+}
 const err = (m: string) => process.stderr.write(`saturn run: ${m}\n`);
 
 export function nodeServerSettings(server: string, token: string): ServerConnection.ISettings {
@@ -133,7 +179,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   const solveFn: SolveFn = (inst, o) => solve(inst, o) as unknown as Promise<IPlanLike>;
   try {
     err(`profiling registered tasks on ${args.server} (cached profiles are reused)…`);
-    const { instance } = (await store.call({ op: 'profile', names: args.names, use_cache: true })) as { instance: IInstanceLike & { unschedulable?: Array<{ id: string }> } };
+    // a server restart while profiling: reconnect and profile again (finished trials come from the profile cache)
+    const again = { maxS: args.reconnectS, waitS: Math.max(args.pollS, 2), log: err, onLost: () => launcher.forget() };
+    const { instance } = (await retryOnLoss(
+      () => store.call({ op: 'profile', names: args.names, use_cache: true }),
+      'profiling',
+      again
+    )) as { instance: IInstanceLike & { unschedulable?: Array<{ id: string }> } };
     if (instance.unschedulable?.length) {
       err(`not schedulable (no feasible option): ${instance.unschedulable.map(j => j.id).join(', ')}`);
     }
@@ -151,16 +203,21 @@ export async function runCommand(argv: string[]): Promise<number> {
     let forceReplan = false;
     const d = new Dispatcher(store, launcher, runId, {
       maxRetries: args.maxRetries,
+      pollS: args.pollS,
+      prewarm: args.prewarm,
+      autopilot: args.autopilot,
       log: err,
       onGiveUp: () => {
         forceReplan = true;
       }
     });
-    await d.submit(jobsFromPlan(plan, instance, runId, { checkpoint_every_s: args.checkpointEveryS }), { ...plan, instance });
+    const newJobs = jobsFromPlan(plan, instance, runId, { checkpoint_every_s: args.checkpointEveryS });
+    await retryOnLoss(() => d.submit(newJobs, { ...plan, instance }), 'submitting the plan', again);
     err(`run ${runId}: ${plan.jobs.length} jobs, planned makespan ${plan.makespan_s.toFixed(1)} s`);
-    const t0 = (await store.snapshot(runId)).now;
+    const t0 = (await retryOnLoss(() => store.snapshot(runId), 'reading the store', again)).now;
     let lost = false;
     const start = systemClock.now();
+    let lastOk = start;
     while (!d.finished) {
       if (systemClock.now() - start > args.maxWaitS) {
         err(`--max-wait ${args.maxWaitS} s reached; jobs keep running in their kernels`);
@@ -173,6 +230,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           lost = false;
         }
         const snap = await d.tick();
+        lastOk = systemClock.now();
         const now = snap.now;
         if (process.env.SATURN_DEBUG) {
           err(`tick ${now.toFixed(1)}: ${snap.jobs.map(j => `${j.id}=${j.state}`).join(' ')}`);
@@ -190,6 +248,10 @@ export async function runCommand(argv: string[]): Promise<number> {
           err(`lost the server (${(e as Error).message}); retrying`);
         }
         lost = true;
+        if (systemClock.now() - lastOk > args.reconnectS) {
+          err(`the server has been unreachable for more than --reconnect-timeout ${args.reconnectS} s`);
+          break;
+        }
         await sleep(Math.max(args.pollS, 2));
         continue;
       }

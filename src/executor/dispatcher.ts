@@ -48,6 +48,14 @@ export interface IDispatcherOptions {
   /** Seconds before a runner that ended without starting (e.g. no lease yet) is launched again (default 2). */
   relaunchBackoffS?: number;
   clock?: IClock;
+  /** Seconds between ticks, written with the heartbeat: the autopilot's grace period is a few of these (default 1). */
+  pollS?: number;
+  /** Start the Python autopilot (keeps the plan going when this dispatcher goes away; default true). */
+  autopilot?: boolean;
+  /** The autopilot takes over after grace_factor × pollS without a heartbeat (default 3). */
+  autopilotGraceFactor?: number;
+  /** Jobs next in line whose runners are made ready before their GPUs are free (launcher.prewarm; default 2). */
+  prewarm?: number;
   /** Called once per job that failed more than `maxRetries` times. */
   onGiveUp?: (job: IJobRecord) => void;
   log?: (message: string) => void;
@@ -134,18 +142,63 @@ export class Dispatcher {
     readonly runId: string,
     options: IDispatcherOptions = {}
   ) {
-    this.opts = { maxRetries: 2, deadGraceTicks: 2, relaunchBackoffS: 2, ...options };
+    this.opts = {
+      maxRetries: 2,
+      deadGraceTicks: 2,
+      relaunchBackoffS: 2,
+      pollS: 1,
+      autopilot: true,
+      autopilotGraceFactor: 3,
+      prewarm: 2,
+      ...options
+    };
     this.clock = options.clock ?? systemClock;
   }
 
   /** Record the plan's jobs in the store (pending). Idempotent: existing jobs are kept as they are. */
   async submit(jobs: INewJob[], plan?: unknown): Promise<void> {
     await this.store.createJobs(this.runId, jobs, plan);
+    await this.heartbeat();
+    await this.startAutopilot();
   }
 
   /** After any restart: make the store true again (dead runners → preempted, stale leases broken). */
   async reconcile(): Promise<unknown> {
-    return this.store.reconcile(this.runId);
+    const report = await this.store.reconcile(this.runId);
+    await this.startAutopilot(); // the control kernel (and its autopilot) may have gone with the server
+    return report;
+  }
+
+  /**
+   * Start the Python autopilot of this run in Saturn's control kernel (idempotent): it dispatches the plan while
+   * this dispatcher's heartbeat is stale (tab closed, CLI gone) and stands down when it is fresh again.
+   */
+  async startAutopilot(): Promise<unknown> {
+    if (!this.opts.autopilot || !this.store.startAutopilot) {
+      return null;
+    }
+    try {
+      return await this.store.startAutopilot(this.runId, {
+        max_retries: this.opts.maxRetries,
+        grace_factor: this.opts.autopilotGraceFactor
+      });
+    } catch (err) {
+      this.log(`could not start the autopilot: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
+  /** Tell the store (and so the autopilot) that this dispatcher is alive; every tick does it. */
+  async heartbeat(): Promise<void> {
+    if (this.store.heartbeat) {
+      await this.store.heartbeat(this.runId, this.opts.pollS, this._paused);
+      this._lastBeat = this.clock.now();
+    }
+  }
+
+  /** Clock time of the last heartbeat written (null before the first). */
+  get lastHeartbeat(): number | null {
+    return this._lastBeat;
   }
 
   get paused(): boolean {
@@ -166,6 +219,7 @@ export class Dispatcher {
   }
 
   async tick(): Promise<ISnapshot> {
+    await this.heartbeat();
     const snap = await this.store.snapshot(this.runId);
     const jobs = [...snap.jobs].sort((a, b) => (a.info.order ?? 0) - (b.info.order ?? 0) || a.id.localeCompare(b.id));
     const claimed = new Set<string>(); // launched during this tick
@@ -181,7 +235,43 @@ export class Dispatcher {
       }
     }
     this._last = acted ? await this.store.snapshot(this.runId) : snap;
+    this.prewarmNext(this._last);
     return this._last;
+  }
+
+  /**
+   * Make the runners of the next `prewarm` jobs in plan order ready (kernel started, torch imported) while their
+   * GPUs are still busy, so that the gap from a GPU's release to the next job's first step is not a kernel boot.
+   * Only once the launched jobs have started running (no kernel boots compete with the warm-up).
+   */
+  private prewarmNext(snap: ISnapshot): void {
+    const n = this.opts.prewarm ?? 0;
+    if (!n || !this.launcher.prewarm || this._paused) {
+      return;
+    }
+    // not while launched kernels are still booting: warming would slow the jobs that can run now
+    const booting = snap.jobs.some(
+      j => (j.state === JobState.Waiting || j.state === JobState.Resumed) && this.launcher.status(j.id) === 'running'
+    );
+    if (booting) {
+      return;
+    }
+    const jobs = [...snap.jobs].sort((a, b) => (a.info.order ?? 0) - (b.info.order ?? 0) || a.id.localeCompare(b.id));
+    let count = 0;
+    for (const j of jobs) {
+      if (count >= n) {
+        break;
+      }
+      const next = j.state === JobState.Pending || j.state === JobState.Preempted;
+      if (!next || this.launcher.status(j.id) !== 'unknown') {
+        continue;
+      }
+      count++;
+      if (!this.warmed.has(j.id)) {
+        this.warmed.add(j.id);
+        this.launcher.prewarm(j.id).catch(err => this.log(`job ${j.id}: prewarm failed: ${(err as Error).message}`));
+      }
+    }
   }
 
   /** One job's part of a tick; true when it changed something in the store. */
@@ -210,7 +300,8 @@ export class Dispatcher {
     if (FINAL_STATES.includes(job.state)) {
       if (!this.released.has(id) && this.launcher.status(id) !== 'unknown') {
         this.released.add(id);
-        await this.launcher.release(id);
+        // not awaited: a kernel shutdown takes a while, and the jobs after it in this tick are waiting for GPUs
+        this.launcher.release(id).catch(err => this.log(`job ${id}: release failed: ${(err as Error).message}`));
       }
       return false;
     }
@@ -326,6 +417,7 @@ export class Dispatcher {
   /** Stop launching; running jobs checkpoint and stop (preempted). `resume()` carries on. */
   async pause(): Promise<void> {
     this._paused = true;
+    await this.heartbeat().catch(() => undefined); // the autopilot must not start anything either
     for (const j of (await this.store.snapshot(this.runId)).jobs) {
       if (isActive(j.state)) {
         await this.store.requestStop(j.id, 'pause');
@@ -414,6 +506,8 @@ export class Dispatcher {
   }
 
   private readonly opts: Required<Omit<IDispatcherOptions, 'clock' | 'onGiveUp' | 'log'>> & IDispatcherOptions;
+  private warmed = new Set<string>();
+  private _lastBeat: number | null = null;
   private readonly clock: IClock;
   private _paused = false;
   private _last: ISnapshot | null = null;

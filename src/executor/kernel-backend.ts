@@ -8,7 +8,7 @@
  */
 import { Kernel, KernelMessage, Session } from '@jupyterlab/services';
 import { JobState } from './job-state';
-import { IJobInfo, IJobLauncher, IJobRecord, IJobStore, INewJob, ISnapshot, LaunchStatus, StopReason } from './types';
+import { IAutopilotOptions, IJobInfo, IJobLauncher, IJobRecord, IJobStore, INewJob, ISnapshot, LaunchStatus, StopReason } from './types';
 
 export const EXECUTOR_KERNEL_NAME = 'saturn-bridge';
 export const CONTROL_SESSION_PATH = '.saturn/dispatcher.saturn';
@@ -17,6 +17,10 @@ export const RPC_MARK = '@@saturn-rpc@@';
 export function jobSessionPath(jobId: string): string {
   return `.saturn/jobs/${jobId}.saturn`;
 }
+
+/** What a pre-warmed job kernel runs before its GPUs are free: the imports that make a cold start slow. */
+export const PREWARM_CODE =
+  'import saturn.runner, saturn.techniques, saturn.task\ntry:\n    import torch\nexcept Exception:\n    pass';
 
 export function runnerCode(jobId: string): string {
   const id = JSON.stringify(jobId);
@@ -28,6 +32,16 @@ export function rpcCode(request: unknown): string {
   return `import saturn.jobs as _saturn_jobs\n_saturn_jobs.rpc_print(${JSON.stringify(JSON.stringify(request))})`;
 }
 
+/** The store answered, with an error (a bad request, a failing profile): retrying the same call will not help. */
+export class RpcError extends Error {
+  constructor(
+    readonly type: string,
+    message: string
+  ) {
+    super(`${type}: ${message}`);
+  }
+}
+
 export function parseRpcOutput(stdout: string): any {
   const line = stdout.split('\n').find(l => l.startsWith(RPC_MARK));
   if (!line) {
@@ -35,7 +49,7 @@ export function parseRpcOutput(stdout: string): any {
   }
   const reply = JSON.parse(line.slice(RPC_MARK.length));
   if (!reply.ok) {
-    throw new Error(`${reply.type ?? 'Error'}: ${reply.error}`);
+    throw new RpcError(reply.type ?? 'Error', reply.error);
   }
   return reply;
 }
@@ -79,7 +93,9 @@ export class KernelJobStore implements IJobStore {
   }
 
   async snapshot(runId?: string): Promise<ISnapshot> {
-    return this.call({ op: 'snapshot', run_id: runId ?? null, brief: true });
+    const beat = this.pendingBeat;
+    this.pendingBeat = null;
+    return this.call({ op: 'snapshot', run_id: runId ?? null, brief: true, ...(beat ? { heartbeat: beat } : {}) });
   }
 
   async createJobs(runId: string, jobs: INewJob[], plan?: unknown): Promise<void> {
@@ -100,6 +116,26 @@ export class KernelJobStore implements IJobStore {
 
   async reconcile(runId?: string): Promise<unknown> {
     return (await this.call({ op: 'reconcile', run_id: runId ?? null })).report;
+  }
+
+  /**
+   * A running dispatcher's heartbeat rides on its next snapshot (the tick reads one right after), saving a round trip
+   * per tick; a pause is written at once.
+   */
+  async heartbeat(runId: string, pollS: number, paused: boolean): Promise<void> {
+    const beat = { run_id: runId, poll_s: pollS, paused, owner: 'dispatcher' };
+    if (paused) {
+      this.pendingBeat = null;
+      await this.call({ op: 'heartbeat', ...beat });
+    } else {
+      this.pendingBeat = beat;
+    }
+  }
+
+  async startAutopilot(runId: string, options: IAutopilotOptions = {}): Promise<unknown> {
+    const beat = this.pendingBeat;
+    this.pendingBeat = null;
+    return (await this.call({ op: 'autopilot', run_id: runId, ...options, ...(beat ? { heartbeat: beat } : {}) })).autopilot;
   }
 
   async dispose(): Promise<void> {
@@ -129,6 +165,7 @@ export class KernelJobStore implements IJobStore {
   }
 
   private session: Session.ISessionConnection | null = null;
+  private pendingBeat: Record<string, unknown> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 }
 
@@ -145,15 +182,59 @@ export class KernelJobLauncher implements IJobLauncher {
     void this.start(jobId);
   }
 
+  /**
+   * Start the job's kernel session now and import saturn and torch in it, before its GPUs are free; `launch` then
+   * runs the job in this warm kernel. No lease is taken and the job's state is not touched.
+   */
+  async prewarm(jobId: string): Promise<void> {
+    if (this.warm.has(jobId) || this.live.has(jobId)) {
+      return;
+    }
+    const ready = (async (): Promise<Session.ISessionConnection | null> => {
+      try {
+        const session = await this.startSession(jobId);
+        await session.kernel!.info;
+        const future = session.kernel!.requestExecute({ code: PREWARM_CODE, store_history: false });
+        await future.done;
+        return session;
+      } catch (err) {
+        this.log(`job ${jobId}: could not pre-warm its kernel: ${(err as Error).message}`);
+        return null;
+      }
+    })();
+    this.warm.set(jobId, ready);
+    await ready;
+  }
+
+  private startSession(jobId: string): Promise<Session.ISessionConnection> {
+    return this.sessions.startNew({
+      path: jobSessionPath(jobId),
+      name: jobId,
+      type: 'saturn-job',
+      kernel: { name: this.kernelName }
+    });
+  }
+
+  private async takeWarm(jobId: string): Promise<Session.ISessionConnection | null> {
+    const ready = this.warm.get(jobId);
+    if (!ready) {
+      return null;
+    }
+    this.warm.delete(jobId);
+    const session = await ready;
+    if (session && !session.isDisposed && session.kernel && session.kernel.status !== 'dead') {
+      return session;
+    }
+    return null;
+  }
+
   private async start(jobId: string): Promise<void> {
     try {
-      await this.release(jobId); // a leftover session of an earlier attempt
-      const session = await this.sessions.startNew({
-        path: jobSessionPath(jobId),
-        name: jobId,
-        type: 'saturn-job',
-        kernel: { name: this.kernelName }
-      });
+      let session = await this.takeWarm(jobId);
+      if (!session) {
+        await this.release(jobId); // a leftover session of an earlier attempt
+        session = await this.startSession(jobId);
+      }
       this.live.set(jobId, session);
       const kernel = session.kernel!;
       session.statusChanged.connect((_, status) => {
@@ -181,6 +262,7 @@ export class KernelJobLauncher implements IJobLauncher {
   /** Forget what was launched (after a reconnect: those kernels are gone with the old server). */
   forget(): void {
     this.live.clear();
+    this.warm.clear();
     this.status_.clear();
   }
 
@@ -189,6 +271,14 @@ export class KernelJobLauncher implements IJobLauncher {
   }
 
   async release(jobId: string): Promise<void> {
+    const warm = this.warm.get(jobId);
+    if (warm) {
+      this.warm.delete(jobId);
+      const s = await warm;
+      if (s && !s.isDisposed) {
+        await s.shutdown().catch(() => undefined);
+      }
+    }
     const known = this.live.get(jobId);
     this.live.delete(jobId);
     try {
@@ -206,11 +296,12 @@ export class KernelJobLauncher implements IJobLauncher {
   }
 
   async dispose(): Promise<void> {
-    for (const id of [...this.live.keys()]) {
+    for (const id of new Set([...this.live.keys(), ...this.warm.keys()])) {
       await this.release(id);
     }
   }
 
+  private warm = new Map<string, Promise<Session.ISessionConnection | null>>();
   private live = new Map<string, Session.ISessionConnection>();
   private status_ = new Map<string, LaunchStatus>();
 }

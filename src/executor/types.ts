@@ -96,6 +96,20 @@ export interface IJobStore {
   requestStop(jobId: string, reason: StopReason): Promise<void>;
   /** After a restart: interrupted jobs become preempted (resumable), stale leases are broken. */
   reconcile(runId?: string): Promise<unknown>;
+  /**
+   * Optional: this dispatcher is alive (written every tick). While it is fresh the Python autopilot stands down;
+   * once it is older than its grace period (a few poll intervals) the autopilot dispatches the run itself.
+   */
+  heartbeat?(runId: string, pollS: number, paused: boolean): Promise<void>;
+  /** Optional: start the Python autopilot of `runId` in Saturn's control kernel (idempotent). */
+  startAutopilot?(runId: string, options: IAutopilotOptions): Promise<unknown>;
+}
+
+export interface IAutopilotOptions {
+  max_retries?: number;
+  /** The autopilot takes over once the heartbeat is older than grace_factor × the poll interval. */
+  grace_factor?: number;
+  min_grace_s?: number;
 }
 
 /** Where a launched runner stands, as the launcher sees it (its kernel execution). */
@@ -108,6 +122,11 @@ export interface IJobLauncher {
   /** Shut the job's kernel down (when it has finished, or to cancel a job that has not claimed yet). */
   release(jobId: string): Promise<void>;
   dispose(): Promise<void>;
+  /**
+   * Optional: get the job's runner ready before its GPUs are free (e.g. start its kernel and import torch), so that
+   * `launch` only has to start the run. Must not take leases or change the job's state.
+   */
+  prewarm?(jobId: string): Promise<void>;
 }
 
 export interface IClock {

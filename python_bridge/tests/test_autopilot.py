@@ -1,0 +1,160 @@
+"""The Python takeover (saturn.autopilot) on real SQLite and real detached runner processes."""
+import os
+import time
+
+import pytest
+
+from saturn import autopilot
+from saturn.jobs import JobStore, pid_alive, rpc
+from saturn.reconcile import reconcile
+from saturn.store import Store
+from test_runner import exploding_data, register
+
+ASSIGN = {"parallelism": "spilling", "knobs": {"partitions": 1}, "node": "n0"}
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    from saturn import devices
+    monkeypatch.setenv("SATURN_FAKE_GPUS", "2")
+    monkeypatch.setenv("SATURN_TORCH_THREADS", "1")
+    monkeypatch.setenv("SATURN_DB", str(tmp_path / "s" / "saturn.db"))
+    devices._cache["key"] = None
+    s = Store(tmp_path / "s" / "saturn.db")
+    yield s
+    s.close()
+
+
+def plan(store, jobs, run_id="r1"):
+    js = JobStore(store)
+    for order, (jid, task, ids) in enumerate(jobs):
+        js.create(jid, task, {**ASSIGN, "gpus": len(ids), "gpu_ids": ids}, run_id=run_id, order=order,
+                  settings={"checkpoint_every_steps": 5})
+    return js
+
+
+def held_intervals(store):
+    held, open_ = [], {}
+    for e in store.events_since(0, 100000):
+        if e["kind"] == "lease.acquired":
+            open_[e["data"]["holder"]] = (e["ts"], e["data"]["devices"])
+        elif e["kind"] == "lease.released" and e["data"]["holder"] in open_:
+            s, devs = open_.pop(e["data"]["holder"])
+            held.append((e["data"]["holder"], s, e["ts"], devs))
+    return held
+
+
+def test_without_a_heartbeat_the_autopilot_runs_the_plan_to_the_end_without_overlap(store):
+    register(store, "t", steps=20)
+    js = plan(store, [("j0", "t", [0]), ("j1", "t", [1]), ("j2", "t", [0])])
+    pilot = autopilot.Autopilot("r1", store, interval_s=0.1, min_grace_s=0.5)
+    t0 = time.monotonic()
+    pilot.run(timeout_s=150)
+    jobs = {j["id"]: j for j in js.list("r1")}
+    assert {j: x["state"] for j, x in jobs.items()} == {"j0": "done", "j1": "done", "j2": "done"}, \
+        {j: x["info"].get("error") for j, x in jobs.items()}
+    assert time.monotonic() - t0 < 150
+    for j in jobs.values():
+        info = j["info"]
+        assert info["launched_by"] == "autopilot" and info["pid"] == info["autopilot_pid"]
+        assert info["lease_env"]["SATURN_CPU_DEVICES"] == ",".join(map(str, info["assignment"]["gpu_ids"]))
+        assert os.path.exists(info["weights"]) and os.path.exists(info["log"])
+    spans = held_intervals(store)
+    assert sorted(s[0] for s in spans) == ["j0", "j1", "j2"]
+    for a in spans:
+        for b in spans:
+            if a[0] < b[0] and set(a[3]) & set(b[3]):
+                assert a[2] <= b[1] or b[2] <= a[1], (a, b)
+    # plan order on GPU 0: j2 only after j0
+    assert jobs["j2"]["info"]["claimed_at"] >= jobs["j0"]["info"]["finished_at"]
+    assert js.leases() == []
+
+
+def test_a_fresh_heartbeat_keeps_the_autopilot_standing_down_and_a_stale_one_hands_over(store):
+    register(store, "t", steps=10)
+    js = plan(store, [("j0", "t", [0])])
+    autopilot.heartbeat(store, "r1", poll_s=1.0)
+    pilot = autopilot.Autopilot("r1", store, interval_s=0.05, min_grace_s=1.5, grace_factor=1.5)
+    assert pilot.dispatcher_alive() == (True, False)
+    pilot.start()
+    try:
+        for _ in range(12):  # the dispatcher keeps beating for 1.2 s: nothing starts
+            autopilot.heartbeat(store, "r1", poll_s=1.0)
+            time.sleep(0.1)
+        assert js.get("j0")["state"] == "pending" and pilot.launches == [] and not pilot.active
+        # a paused dispatcher that goes away: still nothing starts
+        autopilot.heartbeat(store, "r1", poll_s=1.0, paused=True)
+        time.sleep(2.0)
+        assert js.get("j0")["state"] == "pending" and pilot.launches == []
+        # the dispatcher stops beating (tab closed): the autopilot takes over
+        autopilot.heartbeat(store, "r1", poll_s=1.0)
+        deadline = time.monotonic() + 90
+        while js.get("j0")["state"] != "done" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert js.get("j0")["state"] == "done"
+        assert [x[0] for x in pilot.launches] == ["j0"]
+    finally:
+        pilot.stop()
+
+
+def test_failed_jobs_are_retried_then_given_up_and_reconcile_sees_detached_runners_alive(store):
+    register(store, "t", steps=400)
+    register(store, "bad", steps=10, data=exploding_data)
+    js = plan(store, [("slow", "t", [0]), ("bad", "bad", [1])])
+    pilot = autopilot.Autopilot("r1", store, interval_s=0.1, max_retries=1, relaunch_backoff_s=0.5, min_grace_s=0.5)
+    os.environ["SATURN_TEST_STEP_DELAY"] = "0.05"
+    try:
+        pilot.start()
+        deadline = time.monotonic() + 90
+        while js.get("slow")["state"] != "running" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        slow = js.get("slow")
+        assert slow["state"] == "running" and pid_alive(slow["info"]["pid"])
+        # the TS dispatcher comes back: reconcile must see the detached runner as alive, not interrupted
+        report = reconcile(store, run_id="r1")
+        assert "slow" in report["alive"] and "slow" not in report["interrupted"]
+        while not js.get("bad")["info"].get("given_up") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        bad = js.get("bad")
+        assert bad["state"] == "failed" and bad["info"]["given_up"] and bad["info"]["retries"] == 1
+        assert bad["info"]["attempts"] == 2 and "dataset file is missing" in bad["info"]["error"]
+        js.request_stop("slow", "cancel")
+        while js.get("slow")["state"] != "cancelled" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert js.get("slow")["state"] == "cancelled"
+    finally:
+        os.environ.pop("SATURN_TEST_STEP_DELAY", None)
+        pilot.stop()
+        for p in pilot.procs.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+
+
+def test_a_new_autopilot_gives_its_dispatcher_a_grace_period_before_the_first_beat(store):
+    plan(store, [("j0", "t", [0])])
+    pilot = autopilot.Autopilot("r1", store, min_grace_s=1.0, grace_factor=1.0)
+    assert pilot.dispatcher_alive() == (True, False)  # no beat yet, but just started
+    assert pilot.dispatcher_alive(time.time() + 2.0) == (False, False)
+
+
+def test_rpc_heartbeat_and_autopilot_ops(store):
+    import json
+    reply = json.loads(rpc({"op": "heartbeat", "run_id": "rx", "poll_s": 0.5, "paused": True}, store))
+    assert reply["ok"]
+    hb = autopilot.last_heartbeat(store, "rx")
+    assert hb["poll_s"] == 0.5 and hb["paused"] == 1
+    reply = json.loads(rpc({"op": "autopilot", "run_id": "rx", "max_retries": 1,
+                            "heartbeat": {"run_id": "rx", "poll_s": 0.7}}, store))
+    assert reply["ok"] and reply["autopilot"]["run_id"] == "rx"
+    assert autopilot.last_heartbeat(store, "rx")["poll_s"] == 0.7
+    again = json.loads(rpc({"op": "autopilot", "run_id": "rx"}, store))
+    assert again["ok"]
+    assert len(json.loads(rpc({"op": "autopilot_status", "run_id": "rx"}, store))["autopilots"]) == 1
+    # the heartbeat riding on a snapshot
+    before = autopilot.last_heartbeat(store, "rx")["at"]
+    time.sleep(0.01)
+    assert json.loads(rpc({"op": "snapshot", "run_id": "rx", "heartbeat": {"run_id": "rx", "poll_s": 0.3}}, store))["ok"]
+    hb = autopilot.last_heartbeat(store, "rx")
+    assert hb["at"] > before and hb["poll_s"] == 0.3 and hb["paused"] == 0
+    autopilot._pilots.pop("rx").stop()

@@ -1,0 +1,133 @@
+import { Dispatcher, IPlanLike, jobsFromPlan } from '../dispatcher';
+import { RpcError } from '../kernel-backend';
+import { retryOnLoss } from '../cli-run';
+import { JobState } from '../job-state';
+import { IAutopilotOptions } from '../types';
+import { MemoryJobStore, SimClock, SimWorld } from './sim';
+
+const entry = (id: string, gpu_ids: number[], start_s: number, end_s: number) => ({
+  id,
+  parallelism: 'spilling',
+  gpus: gpu_ids.length,
+  node: 'node0',
+  gpu_ids,
+  start_s,
+  end_s
+});
+const plan: IPlanLike = { makespan_s: 300, jobs: [entry('a', [0], 0, 100), entry('b', [0], 100, 200), entry('c', [0], 200, 300), entry('d', [1], 0, 50)] };
+const instance = { jobs: plan.jobs.map(e => ({ id: e.id, total_steps: 100, options: [{ parallelism: e.parallelism, gpus: e.gpus }] })) };
+
+class BeatingStore extends MemoryJobStore {
+  beats: Array<[string, number, boolean, number]> = [];
+  autopilots: Array<[string, IAutopilotOptions]> = [];
+  async heartbeat(runId: string, pollS: number, paused: boolean): Promise<void> {
+    this.beats.push([runId, pollS, paused, this.clock.now()]);
+  }
+  async startAutopilot(runId: string, options: IAutopilotOptions): Promise<unknown> {
+    this.autopilots.push([runId, options]);
+    return { run_id: runId };
+  }
+}
+
+class WarmWorld extends SimWorld {
+  warmed: string[] = [];
+  async prewarm(id: string): Promise<void> {
+    this.warmed.push(id);
+  }
+}
+
+function setup() {
+  const clock = new SimClock();
+  const store = new BeatingStore(clock);
+  const world = new WarmWorld(store, clock, () => 1, { launchDelayS: 1 });
+  const d = new Dispatcher(store, world, 'r1', { clock, relaunchBackoffS: 1, pollS: 0.5, maxRetries: 3 });
+  return { clock, store, world, d };
+}
+
+describe('takeover support in the dispatcher', () => {
+  it('starts the autopilot when it submits a plan and after a reconcile, and beats on every tick', async () => {
+    const { clock, store, world, d } = setup();
+    await d.submit(jobsFromPlan(plan, instance, 'r1'));
+    expect(store.autopilots).toEqual([['r1', { max_retries: 3, grace_factor: 3 }]]);
+    const before = store.beats.length;
+    for (let i = 0; i < 5; i++) {
+      await d.tick();
+      world.advanceTo(clock.t + 1);
+      clock.t += 1;
+    }
+    expect(store.beats.length - before).toBe(5);
+    expect(store.beats.every(([run, poll, paused]) => run === 'r1' && poll === 0.5 && !paused)).toBe(true);
+    expect(d.lastHeartbeat).toBe(store.beats[store.beats.length - 1][3]);
+    await d.pause();
+    expect(store.beats[store.beats.length - 1][2]).toBe(true); // a paused run: the autopilot starts nothing either
+    await d.reconcile();
+    expect(store.autopilots.length).toBe(2);
+  });
+
+  it('does not start the autopilot when told not to', async () => {
+    const clock = new SimClock();
+    const store = new BeatingStore(clock);
+    const d = new Dispatcher(store, new SimWorld(store, clock, () => 1), 'r1', { clock, autopilot: false });
+    await d.submit(jobsFromPlan(plan, instance, 'r1'));
+    expect(store.autopilots).toEqual([]);
+  });
+
+  it('pre-warms the next jobs in plan order while their GPUs are still busy, never a launched one', async () => {
+    const { clock, world, d } = setup();
+    await d.submit(jobsFromPlan(plan, instance, 'r1'));
+    await d.tick();
+    expect(world.launches.sort()).toEqual(['r1-a', 'r1-d']);
+    expect(world.warmed).toEqual([]); // not while a and d are booting
+    world.advanceTo(clock.t + 1.5);
+    clock.t += 1.5;
+    await d.tick();
+    expect(world.warmed).toEqual(['r1-b', 'r1-c']); // a and d run; the next two in order are warmed once
+    await d.tick();
+    expect(world.warmed).toEqual(['r1-b', 'r1-c']);
+    // drive to the end: every job runs once, on its own turn
+    while (!d.finished && clock.t < 2000) {
+      world.advanceTo(clock.t + 1);
+      clock.t += 1;
+      await d.tick();
+    }
+    expect(d.finished).toBe(true);
+    expect(d.snapshot!.jobs.every(j => j.state === JobState.Done)).toBe(true);
+    expect(world.warmed).toEqual(['r1-b', 'r1-c']);
+  });
+});
+
+describe('retryOnLoss (saturn run across a server restart)', () => {
+  it('retries while the server is away and returns the answer once it is back', async () => {
+    let calls = 0;
+    let lostOnce = 0;
+    const logs: string[] = [];
+    const value = await retryOnLoss(
+      async () => {
+        calls++;
+        if (calls < 4) {
+          throw new Error('socket hang up');
+        }
+        return 42;
+      },
+      'profiling',
+      { maxS: 60, sleepS: async () => undefined, log: m => logs.push(m), onLost: () => lostOnce++ }
+    );
+    expect(value).toBe(42);
+    expect(calls).toBe(4);
+    expect(lostOnce).toBe(1);
+    expect(logs.length).toBe(2);
+  });
+
+  it('does not retry an error the store answered with, and gives up after maxS', async () => {
+    let calls = 0;
+    await expect(
+      retryOnLoss(async () => { calls++; throw new RpcError('ValueError', 'bad'); }, 'x', { maxS: 60, sleepS: async () => undefined })
+    ).rejects.toThrow('ValueError: bad');
+    expect(calls).toBe(1);
+    let t = 0;
+    await expect(
+      retryOnLoss(async () => { throw new Error('down'); }, 'x', { maxS: 10, now: () => t, sleepS: async () => { t += 3; } })
+    ).rejects.toThrow('down');
+    expect(t).toBeGreaterThan(10);
+  });
+});
