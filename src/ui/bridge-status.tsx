@@ -15,25 +15,43 @@ const LABELS: Record<BridgeState, string> = {
   unavailable: 'Bridge unavailable'
 };
 
-/** One line saying whether the Python bridge answers; with what to do when it does not. */
+/** One line saying whether the Python bridge answers. */
 export function BridgeStatus(props: IBridgeStatusProps): JSX.Element {
-  const { state, version, error, onRetry } = props;
+  const { state, version } = props;
   return (
-    <div className={`jp-Saturn-bridgeStatus jp-Saturn-bridgeStatus-${state}`} role="status" aria-live="polite">
+    <div className={`jp-Saturn-bridgeStatus jp-Saturn-bridgeStatus-${state}`} role="status" aria-label="Bridge status" aria-live="polite">
       <span className="jp-Saturn-bridgeDot" aria-hidden="true" />
       <span className="jp-Saturn-bridgeLabel">
         {LABELS[state]}
         {state === 'connected' && version ? ` (saturn ${version})` : ''}
       </span>
-      {state === 'unavailable' && error ? (
-        <div className="jp-Saturn-bridgeError">
-          <p>{error.message}</p>
-          <p className="jp-Saturn-hint">{error.hint}</p>
-          <button className="jp-mod-styled jp-mod-reject" onClick={onRetry}>
-            Retry
-          </button>
-        </div>
+    </div>
+  );
+}
+
+/** The whole panel when the bridge is missing or speaks another version: what happened and exactly what to run. */
+export function BridgeUnavailable(props: IBridgeStatusProps): JSX.Element {
+  const { error, onRetry } = props;
+  const hint = error?.hint ?? 'Check that the Jupyter server is running with the saturn Python package installed.';
+  const commands = [...new Set(hint.match(/pip install(?: -[\w-]+)* [\w.[\]-]+|bash scripts\/[\w.-]+|python -c "[^"]+"/g) ?? [])];
+  return (
+    <div className="jp-Saturn-unavailable" role="alert">
+      <h3>Saturn cannot reach its Python bridge</h3>
+      <p>{error?.message ?? 'The bridge did not answer.'}</p>
+      <p className="jp-Saturn-hint">{hint}</p>
+      {commands.length ? (
+        <>
+          <p>Run this in the environment of the Jupyter server:</p>
+          {commands.map(c => (
+            <pre key={c} className="jp-Saturn-command">
+              <code>{c}</code>
+            </pre>
+          ))}
+        </>
       ) : null}
+      <button className="jp-mod-styled jp-mod-accept" onClick={onRetry}>
+        Retry
+      </button>
     </div>
   );
 }

@@ -1,20 +1,15 @@
 import * as React from 'react';
+import { IDevice } from './interfaces';
 
-export interface IDevice {
-  id: number;
-  name: string;
-  kind: string;
-  memory_total_bytes?: number | null;
-  memory_used_bytes?: number | null;
-}
+export type { IDevice } from './interfaces';
 
 function gib(bytes?: number | null): string {
   return bytes === null || bytes === undefined ? '–' : `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 }
 
-/** The devices the bridge schedules on: real GPUs, or declared CPU "GPUs". */
-export function DeviceList(props: { devices: IDevice[] | null }): JSX.Element {
-  const { devices } = props;
+/** The devices the bridge schedules on: real GPUs, or declared CPU "GPUs", with the memory in use. */
+export function DeviceList(props: { devices: IDevice[] | null; busy?: ReadonlyMap<number, string> }): JSX.Element {
+  const { devices, busy } = props;
   if (devices === null) {
     return <p className="jp-Saturn-muted">Devices: waiting for the bridge…</p>;
   }
@@ -27,19 +22,30 @@ export function DeviceList(props: { devices: IDevice[] | null }): JSX.Element {
   }
   return (
     <ul className="jp-Saturn-devices" aria-label="Devices">
-      {devices.map(d => (
-        <li key={d.id} className="jp-Saturn-device" data-saturn-device={d.id}>
-          <span className="jp-Saturn-deviceId">
-            {d.kind === 'cpu' ? 'CPU' : 'GPU'} {d.id}
-          </span>
-          <span className="jp-Saturn-deviceName">{d.name}</span>
-          {d.memory_total_bytes ? (
-            <span className="jp-Saturn-deviceMem">
-              {gib(d.memory_used_bytes)} / {gib(d.memory_total_bytes)}
+      {devices.map(d => {
+        const total = d.memory_total_bytes ?? 0;
+        const used = d.memory_used_bytes ?? 0;
+        const pct = total > 0 ? Math.min(100, (100 * used) / total) : 0;
+        const job = busy?.get(d.id);
+        return (
+          <li key={d.id} className="jp-Saturn-device" data-saturn-device={d.id}>
+            <span className="jp-Saturn-deviceId">
+              {d.kind === 'cpu' ? 'CPU' : 'GPU'} {d.id}
             </span>
-          ) : null}
-        </li>
-      ))}
+            <span className="jp-Saturn-deviceName" title={d.name}>
+              {job ? <span className="jp-Saturn-deviceJob">running {job}</span> : d.name}
+            </span>
+            {total ? (
+              <span className="jp-Saturn-deviceMem" title={`Memory in use: ${gib(used)} of ${gib(total)}`}>
+                <span className="jp-Saturn-meter" aria-hidden="true">
+                  <span className="jp-Saturn-meterFill" style={{ width: `${pct}%` }} />
+                </span>
+                {gib(used)} / {gib(total)}
+              </span>
+            ) : null}
+          </li>
+        );
+      })}
     </ul>
   );
 }

@@ -1,56 +1,115 @@
 import * as React from 'react';
 import { ReactWidget } from '@jupyterlab/apputils';
-import { BridgeClient, BridgeState } from '../bridge/client';
-import { BridgeStatus } from './bridge-status';
-import { DeviceList, IDevice } from './device-list';
+import { ActionBar } from './action-bar';
+import { BridgeStatus, BridgeUnavailable } from './bridge-status';
+import { CommandIDs, ICommandRunner } from './commands';
+import { DeviceList } from './device-list';
 import { saturnIcon } from './icons';
+import { ISaturnSettings } from './interfaces';
+import { PlanSummary } from './plan-summary';
+import { ProfileProgress } from './profile-progress';
+import { ProfileTable } from './profile-table';
+import type { SaturnModel } from './saturn-model';
+import { SolverSettings } from './solver-settings';
+import { TaskList } from './task-list';
+import { useSignal } from './use-signal';
 
-interface IPanelState {
-  state: BridgeState;
-  version?: string;
-  devices: IDevice[] | null;
+export interface IPanelViewProps {
+  model: SaturnModel;
+  commands: ICommandRunner;
+  /** Persist a settings change (the settings registry); the model is updated by the registry's signal. */
+  onSettings: (patch: Partial<ISaturnSettings>) => void;
 }
 
-function PanelView(props: { bridge: BridgeClient }): JSX.Element {
-  const { bridge } = props;
-  const [view, setView] = React.useState<IPanelState>({ state: bridge.state, devices: null });
+function Section(props: { title: string; children: React.ReactNode; extra?: React.ReactNode }): JSX.Element {
+  const id = `jp-Saturn-section-${props.title.replace(/\W+/g, '-').toLowerCase()}`;
+  return (
+    <section className="jp-Saturn-section" aria-labelledby={id}>
+      <h3 id={id}>
+        {props.title}
+        {props.extra}
+      </h3>
+      {props.children}
+    </section>
+  );
+}
 
-  const refresh = React.useCallback(async () => {
-    try {
-      await bridge.connect();
-      const devices = await bridge.request<any>({ type: 'devices' });
-      setView({ state: 'connected', version: bridge.hello?.saturn_version, devices: devices.devices as IDevice[] });
-    } catch {
-      setView(v => ({ ...v, state: bridge.state }));
+/** The Saturn side panel. */
+export function PanelView(props: IPanelViewProps): JSX.Element {
+  const { model, commands } = props;
+  useSignal(model.changed);
+  useSignal(model.planModel?.changed);
+  const run = (id: string) => () => void commands.execute(id);
+  const state = model.bridgeState;
+  const retry = (): void => void model.refresh();
+  const error = model.bridge.lastError;
+
+  if (state === 'unavailable') {
+    return (
+      <div className="jp-Saturn-panelBody">
+        <header className="jp-Saturn-header">
+          <h2>Saturn</h2>
+        </header>
+        <BridgeStatus state={state} onRetry={retry} />
+        <BridgeUnavailable state={state} error={error} onRetry={retry} />
+      </div>
+    );
+  }
+
+  const tasks = model.tasks;
+  const instance = model.instance;
+  const plan = model.planModel?.plan ?? null;
+  const busy = new Map<number, string>();
+  for (const j of model.run?.jobs ?? []) {
+    if (j.state === 'running' && j.gpu_ids) {
+      j.gpu_ids.forEach(g => busy.set(g, j.job));
     }
-  }, [bridge]);
-
-  React.useEffect(() => {
-    const onState = (_: BridgeClient, state: BridgeState) => setView(v => ({ ...v, state }));
-    bridge.stateChanged.connect(onState);
-    void refresh();
-    return () => {
-      bridge.stateChanged.disconnect(onState);
-    };
-  }, [bridge, refresh]);
-
+  }
   return (
     <div className="jp-Saturn-panelBody">
       <header className="jp-Saturn-header">
         <h2>Saturn</h2>
       </header>
-      <BridgeStatus state={view.state} version={view.version} error={bridge.lastError} onRetry={() => void refresh()} />
-      <section className="jp-Saturn-section" aria-label="Devices section">
-        <h3>Devices</h3>
-        <DeviceList devices={view.devices} />
-      </section>
+      <BridgeStatus state={state} version={model.bridge.hello?.saturn_version} error={error} onRetry={retry} />
+      <ActionBar
+        activity={model.activity}
+        hasTasks={!!tasks && tasks.length > 0}
+        hasProfile={!!instance && instance.jobs.some(j => j.options.length > 0)}
+        canRun={model.canRun}
+        onProfile={run(CommandIDs.profile)}
+        onOptimize={run(CommandIDs.optimize)}
+        onOptimizeAndRun={run(CommandIDs.optimizeAndRun)}
+        onCancel={run(CommandIDs.cancel)}
+      />
+      <ProfileProgress profile={model.profile} />
+      <Section title="Plan">
+        <PlanSummary
+          plan={plan}
+          yardsticks={model.yardsticks}
+          run={model.run}
+          solving={model.solving}
+          onOpenGantt={run(CommandIDs.openGantt)}
+        />
+      </Section>
+      <Section title="Tasks">
+        <TaskList tasks={tasks} profile={model.profile} instance={instance} />
+      </Section>
+      <Section title="Profile">
+        <ProfileTable instance={instance} profiling={model.profile?.running} />
+      </Section>
+      <Section title="Solver">
+        <SolverSettings settings={model.settings} onChange={props.onSettings} />
+      </Section>
+      <Section title="Devices">
+        <DeviceList devices={model.devices} busy={busy} />
+      </Section>
     </div>
   );
 }
 
 /** The left-sidebar panel. */
 export class SaturnPanel extends ReactWidget {
-  constructor(private readonly bridge: BridgeClient) {
+  constructor(private readonly props: IPanelViewProps) {
     super();
     this.id = 'jp-saturn-panel';
     this.title.icon = saturnIcon;
@@ -59,6 +118,6 @@ export class SaturnPanel extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <PanelView bridge={this.bridge} />;
+    return <PanelView {...this.props} />;
   }
 }

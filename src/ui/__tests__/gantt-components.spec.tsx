@@ -1,0 +1,178 @@
+jest.mock('../../solver/create-worker', () => ({ createSolverWorker: jest.fn() }));
+import * as React from 'react';
+import { Signal } from '@lumino/signaling';
+import { GanttChart, fitPlan } from '../gantt/gantt-chart';
+import { GanttView } from '../gantt/gantt-view';
+import { JobInspector } from '../gantt/job-inspector';
+import { PlanTable } from '../gantt/plan-table';
+import { PlanModel } from '../plan-model';
+import { IJobStatus } from '../interfaces';
+import { act, button, click, render } from './render';
+import { smallInstance, smallPlan } from './fixtures';
+
+function chartProps(pm: PlanModel, over: Record<string, unknown> = {}): any {
+  return {
+    plan: pm.plan,
+    nodes: pm.instance.cluster.nodes,
+    statuses: new Map<string, IJobStatus>(),
+    stateOf: (j: string) => pm.stateOf(j),
+    isPinned: (j: string) => pm.isPinned(j),
+    now_s: null,
+    width: 800,
+    scale: null,
+    onScale: () => undefined,
+    selected: null,
+    onSelect: () => undefined,
+    preview: (e: any) => pm.preview(e),
+    apply: (e: any) => pm.apply(e),
+    onPreview: () => undefined,
+    ...over
+  };
+}
+
+describe('GanttChart', () => {
+  it('draws one block per job and contiguous run of lanes, with the data attributes scripts read', () => {
+    const plan = smallPlan();
+    plan.jobs[0] = { ...plan.jobs[0], gpu_ids: [0, 2] }; // A on non-contiguous GPUs 0 and 2
+    plan.jobs[1] = { ...plan.jobs[1], gpu_ids: [1, 3] };
+    const pm = new PlanModel(smallInstance(), plan);
+    const r = render(<GanttChart {...chartProps(pm)} />);
+    const blocks = Array.from(r.container.querySelectorAll('[data-saturn-job]'));
+    expect(blocks.map(b => b.getAttribute('data-saturn-job'))).toEqual(['A', 'A', 'B', 'B', 'C']);
+    const a = blocks.filter(b => b.getAttribute('data-saturn-job') === 'A');
+    expect(a.map(b => b.getAttribute('data-saturn-gpus'))).toEqual(['0,2', '0,2']);
+    expect(a.map(b => b.getAttribute('data-saturn-lanes'))).toEqual(['0', '2']);
+    expect(a[0].getAttribute('data-saturn-node')).toBe('node0');
+    expect(a[0].getAttribute('data-saturn-state')).toBe('planned');
+    expect(a[0].getAttribute('aria-label')).toContain('A · ddp · 2 GPUs on node0 GPU 0, 2');
+    expect(r.container.querySelectorAll('[data-saturn-lane]')).toHaveLength(4);
+    expect(r.container.querySelector('.jp-Saturn-nowLine')).toBeNull();
+    r.unmount();
+  });
+
+  it('shows run state: now-line, progress inside running blocks, actual bars, failed jobs marked', () => {
+    const pm = new PlanModel(smallInstance(), smallPlan());
+    pm.setStates(new Map([['A', 'done'], ['B', 'running'], ['C', 'failed']]));
+    const statuses = new Map<string, IJobStatus>([
+      ['A', { job: 'A', state: 'done', actual_start_s: 0, actual_end_s: 90 }],
+      ['B', { job: 'B', state: 'running', progress: 0.5, actual_start_s: 2 }]
+    ]);
+    const r = render(<GanttChart {...chartProps(pm, { statuses, now_s: 60 })} />);
+    expect(r.container.querySelector('[data-saturn-now="60"]')).not.toBeNull();
+    const b = r.container.querySelector('[data-saturn-job="B"]')!;
+    expect(b.getAttribute('data-saturn-state')).toBe('running');
+    expect(b.querySelector('.jp-Saturn-blockProgress')).not.toBeNull();
+    expect(b.querySelector('.jp-Saturn-actual')).not.toBeNull();
+    expect(r.container.querySelector('[data-saturn-job="C"] .jp-Saturn-blockFailed')).not.toBeNull();
+    expect(r.container.querySelector('[data-saturn-job="A"]')!.getAttribute('aria-label')).toContain('done');
+    r.unmount();
+  });
+
+  it('edits with the keyboard: arrows move, P pins; invalid moves are rejected', () => {
+    const pm = new PlanModel(smallInstance(), smallPlan());
+    const r = render(<GanttChart {...chartProps(pm)} />);
+    const c = r.container.querySelector('[data-saturn-job="C"]')!;
+    act(() => {
+      c.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+    });
+    expect(pm.plan.jobs.find(j => j.id === 'C')!.start_s).toBeGreaterThan(100);
+    act(() => {
+      c.dispatchEvent(new KeyboardEvent('keydown', { key: 'p', bubbles: true }));
+    });
+    expect(pm.isPinned('C')).toBe(true);
+    act(() => {
+      c.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }));
+    });
+    // GPU 1 is A's until 100 s and C now starts after it: allowed; GPU 2 is B's until 120 s.
+    expect(pm.lastResult!.ok).toBe(true);
+    r.unmount();
+  });
+
+  it('fits the plan into the width', () => {
+    const s = fitPlan(smallPlan(), 800);
+    expect(s.t0).toBe(0);
+    expect(s.pxPerS).toBeCloseTo((800 - 96 - 12) / (150 * 1.04));
+  });
+});
+
+describe('PlanTable and JobInspector', () => {
+  it('lists the plan as text, and picks a job', () => {
+    const pm = new PlanModel(smallInstance(), smallPlan());
+    pm.apply({ kind: 'pin', job: 'B' });
+    let picked = '';
+    const r = render(
+      <PlanTable plan={pm.plan} stateOf={j => pm.stateOf(j)} isPinned={j => pm.isPinned(j)} statuses={new Map()} selected={null} onSelect={j => (picked = j)} />
+    );
+    const rows = Array.from(r.container.querySelectorAll('tbody tr'));
+    expect(rows.map(x => x.getAttribute('data-saturn-row'))).toEqual(['A', 'B', 'C']);
+    expect(rows[1].textContent).toContain('(pinned)');
+    expect(rows[2].textContent).toContain('spilling');
+    click(button(r.container, 'C'));
+    expect(picked).toBe('C');
+    r.unmount();
+  });
+
+  it('changes the option with the makespan delta of each, and pins', () => {
+    const pm = new PlanModel(smallInstance(), smallPlan());
+    const r = render(<JobInspector model={pm} instance={pm.instance} job="C" onClose={() => undefined} />);
+    const opts = Array.from(r.container.querySelectorAll('option')).map(o => o.textContent);
+    expect(opts).toEqual(['spilling × 1 GPU — 50s (current)', 'ddp × 2 GPUs — 30s (makespan −20s)']);
+    const select = r.container.querySelector('select')!;
+    act(() => {
+      select.value = 'ddp/2';
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    expect(pm.plan.jobs.find(j => j.id === 'C')!.gpus).toBe(2);
+    r.rerender(<JobInspector model={pm} instance={pm.instance} job="C" onClose={() => undefined} />);
+    click(button(r.container, 'Pin'));
+    expect(pm.isPinned('C')).toBe(true);
+    r.rerender(<JobInspector model={pm} instance={pm.instance} job="C" onClose={() => undefined} />);
+    expect(button(r.container, 'Unpin')).toBeTruthy();
+    pm.setStates(new Map([['C', 'running']]));
+    r.rerender(<JobInspector model={pm} instance={pm.instance} job="C" onClose={() => undefined} />);
+    expect(r.container.querySelector('select')!.disabled).toBe(true);
+    r.unmount();
+  });
+});
+
+describe('GanttView', () => {
+  function fakeModel(pm: PlanModel | null): any {
+    return {
+      changed: new Signal<any, void>({}),
+      planModel: pm,
+      instance: pm ? pm.instance : null,
+      yardsticks: { lowerBound: 100, currentPractice: 300 },
+      run: null,
+      solving: false,
+      activity: 'idle'
+    };
+  }
+
+  it('empty state explains the next step', () => {
+    const r = render(<GanttView model={fakeModel(null)} commands={{ execute: async () => undefined, isEnabled: () => true }} />);
+    expect(r.container.textContent).toContain('No plan yet');
+    expect(r.container.textContent).toContain('Profile');
+    r.unmount();
+  });
+
+  it('shows the figures, runs the commands and switches to the table view', () => {
+    const pm = new PlanModel(smallInstance(), smallPlan());
+    const ran: string[] = [];
+    const r = render(<GanttView model={fakeModel(pm)} commands={{ execute: async (id: string) => ran.push(id), isEnabled: () => true }} />);
+    expect(r.container.querySelector('dd[data-saturn-makespan="150"]')!.textContent).toBe('2m 30s');
+    expect(r.container.textContent).toContain('2.00× faster than current practice');
+    expect(button(r.container, 'Undo').disabled).toBe(true);
+    click(button(r.container, 'Re-optimize'));
+    expect(ran).toEqual(['saturn:reoptimize']);
+    act(() => {
+      pm.apply({ kind: 'move', job: 'C', start_s: 10, gpu_ids: [2] });
+    });
+    const status = r.container.querySelector('.jp-Saturn-editStatus')!;
+    expect(status.getAttribute('data-saturn-edit')).toBe('rejected');
+    expect(status.textContent).toContain('busy with "B"');
+    click(button(r.container, 'Table view'));
+    expect(r.container.querySelector('table[aria-label="Plan as a table"]')).not.toBeNull();
+    expect(r.container.querySelector('svg')).toBeNull();
+    r.unmount();
+  });
+});

@@ -1,0 +1,102 @@
+import { validatePlan } from '../../spase/validate';
+import { PlanModel } from '../plan-model';
+import { smallInstance, smallPlan } from './fixtures';
+
+describe('PlanModel', () => {
+  it('moves a job in time and to other GPUs, with the makespan delta', () => {
+    const m = new PlanModel(smallInstance(), smallPlan());
+    const r = m.apply({ kind: 'move', job: 'C', start_s: 120, gpu_ids: [3] });
+    expect(r.ok).toBe(true);
+    expect(r.delta_s).toBe(20);
+    expect(m.plan.makespan_s).toBe(170);
+    expect(m.plan.jobs.find(j => j.id === 'C')).toMatchObject({ gpu_ids: [3], start_s: 120, end_s: 170 });
+    expect(validatePlan(smallInstance(), m.plan)).toEqual([]);
+    expect(m.history).toEqual([{ label: 'Move "C" to node0 GPU 3 at 2m 00s', delta_s: 20 }]);
+  });
+
+  it('rejects a move onto busy GPUs with the reason and applies nothing', () => {
+    const m = new PlanModel(smallInstance(), smallPlan());
+    const before = m.plan;
+    const r = m.apply({ kind: 'move', job: 'C', start_s: 10, gpu_ids: [2] });
+    expect(r.ok).toBe(false);
+    expect(r.reasons[0]).toContain('busy with "B"');
+    expect(m.plan).toBe(before);
+    expect(m.canUndo).toBe(false);
+    expect(m.lastResult?.ok).toBe(false);
+  });
+
+  it('previews without applying', () => {
+    const m = new PlanModel(smallInstance(), smallPlan());
+    const r = m.preview({ kind: 'move', job: 'C', start_s: 0, gpu_ids: [2] });
+    expect(r.ok).toBe(false);
+    expect(m.plan.jobs.find(j => j.id === 'C')!.start_s).toBe(100);
+  });
+
+  it('changes a job option among the profiled ones', () => {
+    const m = new PlanModel(smallInstance(), smallPlan());
+    const r = m.apply({ kind: 'option', job: 'A', parallelism: 'ddp', gpus: 1 });
+    expect(r.ok).toBe(false); // C starts at 100 on GPU 0, A would now end at 180
+    expect(r.reasons[0]).toContain('busy with "C"');
+    const ok = m.apply({ kind: 'option', job: 'C', parallelism: 'ddp', gpus: 2 });
+    expect(ok.ok).toBe(true);
+    expect(m.plan.jobs.find(j => j.id === 'C')).toMatchObject({ gpus: 2, gpu_ids: [0, 1], end_s: 130 });
+    expect(ok.delta_s).toBe(-20);
+    const bad = m.apply({ kind: 'option', job: 'C', parallelism: 'fsdp', gpus: 3 });
+    expect(bad.ok).toBe(false);
+    expect(bad.reasons[0]).toContain('not profiled');
+  });
+
+  it('undoes and redoes edits', () => {
+    const m = new PlanModel(smallInstance(), smallPlan());
+    m.apply({ kind: 'move', job: 'C', start_s: 120, gpu_ids: [3] });
+    m.apply({ kind: 'pin', job: 'C' });
+    expect(m.isPinned('C')).toBe(true);
+    expect(m.undo()).toBe(true);
+    expect(m.isPinned('C')).toBe(false);
+    expect(m.undo()).toBe(true);
+    expect(m.plan.makespan_s).toBe(150);
+    expect(m.undo()).toBe(false);
+    expect(m.redo()).toBe(true);
+    expect(m.plan.makespan_s).toBe(170);
+    expect(m.canRedo).toBe(true);
+    expect(m.apply({ kind: 'move', job: 'C', start_s: 120, gpu_ids: [1] }).ok).toBe(true);
+    expect(m.canRedo).toBe(false);
+  });
+
+  it('passes pins to the solver and keeps pinned jobs pinned when moved', () => {
+    const m = new PlanModel(smallInstance(), smallPlan());
+    expect(m.instanceForSolve().pins).toBeUndefined();
+    m.apply({ kind: 'pin', job: 'B' });
+    expect(m.plan.jobs.find(j => j.id === 'B')!.pinned).toBe(true);
+    expect(m.instanceForSolve().pins).toEqual([
+      { job: 'B', parallelism: 'ddp', gpus: 2, node: 'node0', gpu_ids: [2, 3], start_s: 0 }
+    ]);
+    m.apply({ kind: 'move', job: 'B', start_s: 30 });
+    expect(m.instanceForSolve().pins![0].start_s).toBe(30);
+    m.apply({ kind: 'unpin', job: 'B' });
+    expect(m.instanceForSolve().pins).toBeUndefined();
+  });
+
+  it('accepts a re-optimized plan only when it honours the pins', () => {
+    const m = new PlanModel(smallInstance(), smallPlan());
+    m.apply({ kind: 'pin', job: 'B' });
+    const moved = smallPlan();
+    moved.jobs[1] = { ...moved.jobs[1], start_s: 10, end_s: 130 };
+    moved.makespan_s = 150;
+    expect(m.replacePlan(moved).ok).toBe(false);
+    const better = smallPlan();
+    better.jobs[2] = { ...better.jobs[2], gpu_ids: [1] };
+    const r = m.replacePlan(better);
+    expect(r.ok).toBe(true);
+    expect(m.plan.jobs.find(j => j.id === 'B')!.pinned).toBe(true);
+    expect(m.canUndo).toBe(true);
+  });
+
+  it('refuses to change jobs that already started', () => {
+    const m = new PlanModel(smallInstance(), smallPlan());
+    m.setStates(new Map([['A', 'running']]));
+    const r = m.apply({ kind: 'move', job: 'A', start_s: 5 });
+    expect(r.ok).toBe(false);
+    expect(r.reasons[0]).toContain('running');
+  });
+});

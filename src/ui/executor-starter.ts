@@ -1,0 +1,114 @@
+/**
+ * IRunStarter over helper-4's executor (src/executor): the page drives a Dispatcher (one kernel session per job,
+ * state in the store) and the introspection loop while it is open. After a reload, `resume()` re-attaches to the
+ * latest unfinished run: reconcile with the store, then keep ticking. This file only composes the executor's public
+ * pieces, the same way its CLI (`saturn run`) does.
+ */
+import type { Session } from '@jupyterlab/services';
+import { Dispatcher, IPlanLike, jobsFromPlan } from '../executor/dispatcher';
+import { Introspector, SolveFn } from '../executor/introspection';
+import { KernelJobLauncher, KernelJobStore } from '../executor/kernel-backend';
+import type { Instance, Plan } from '../spase/types';
+import type { ISaturnSettings, ISolver } from './interfaces';
+import type { IRunStarter } from './run-controller';
+
+export class ExecutorStarter implements IRunStarter {
+  constructor(
+    private readonly sessions: Session.IManager,
+    private readonly solver: ISolver | null,
+    private readonly log: (m: string) => void = () => undefined
+  ) {}
+
+  async start(plan: Plan, instance: Instance, settings: ISaturnSettings): Promise<string> {
+    this.stop();
+    const runId = `run${Date.now().toString(36)}`;
+    const d = this._dispatcher(runId, settings);
+    await d.submit(jobsFromPlan(plan as IPlanLike, instance as any, runId, {}), { ...plan, instance });
+    this._loop(d, instance, settings);
+    return runId;
+  }
+
+  /** Re-attach to run `runId` (after a reload): reconcile, then drive it to its end. */
+  async resume(runId: string, instance: Instance | null, settings: ISaturnSettings): Promise<void> {
+    if (this._runId === runId) {
+      return;
+    }
+    this.stop();
+    const d = this._dispatcher(runId, settings);
+    await d.reconcile();
+    this._loop(d, instance, settings);
+  }
+
+  async cancel(runId: string, job?: string): Promise<void> {
+    const d = this._d && this._runId === runId ? this._d : this._dispatcher(runId, null);
+    if (job) {
+      await d.cancel(`${runId}-${job}`);
+    } else {
+      await d.cancelAll();
+    }
+  }
+
+  stop(): void {
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+    this._d = null;
+    this._runId = null;
+  }
+
+  private _dispatcher(runId: string, settings: ISaturnSettings | null): Dispatcher {
+    return new Dispatcher(this._store, this._launcher, runId, {
+      maxRetries: settings?.retries ?? 2,
+      log: this.log,
+      onGiveUp: () => {
+        this._forceReplan = true;
+      }
+    });
+  }
+
+  private _loop(d: Dispatcher, instance: Instance | null, settings: ISaturnSettings): void {
+    this._d = d;
+    this._runId = d.runId;
+    const solve: SolveFn | null = this.solver
+      ? (inst, o) => this.solver!.solve(inst as Instance, { timeLimitS: o.timeLimitS ?? settings.solverTimeLimitS }, () => undefined) as Promise<IPlanLike>
+      : null;
+    const intro =
+      instance && solve && settings.introspectionIntervalS > 0
+        ? new Introspector(instance as any, { intervalS: settings.introspectionIntervalS, thresholdS: settings.introspectionThresholdS, solve })
+        : null;
+    const tick = async (): Promise<void> => {
+      if (this._d !== d) {
+        return;
+      }
+      try {
+        const snap = await d.tick();
+        if (!d.finished && intro && (this._forceReplan || intro.due(snap.now))) {
+          const decision = await intro.check(snap, snap.now, this._forceReplan ? 0 : settings.introspectionThresholdS);
+          this._forceReplan = false;
+          if (decision.switched && decision.plan) {
+            await d.applyPlan(decision.plan, intro.knobsOf);
+          }
+        }
+        if (d.finished) {
+          this.stop();
+          return;
+        }
+      } catch (err) {
+        this.log(`dispatcher: ${(err as Error).message}`);
+        this._launcher.forget();
+      }
+      if (this._d === d) {
+        this._timer = setTimeout(() => void tick(), 1000);
+      }
+    };
+    void tick();
+  }
+
+  private _store = new KernelJobStore(this.sessions);
+  private _launcher = new KernelJobLauncher(this.sessions);
+  private _d: Dispatcher | null = null;
+  private _runId: string | null = null;
+  private _timer: any = null;
+  private _forceReplan = false;
+}

@@ -1,0 +1,207 @@
+import * as React from 'react';
+import { ReactWidget } from '@jupyterlab/apputils';
+import { CommandIDs, ICommandRunner } from '../commands';
+import { saturnIcon } from '../icons';
+import type { IJobStatus } from '../interfaces';
+import { formatDelta, IEditResult } from '../plan-model';
+import { gainText } from '../plan-summary';
+import type { SaturnModel } from '../saturn-model';
+import { useSignal } from '../use-signal';
+import { fitPlan, GanttChart, GUTTER } from './gantt-chart';
+import { clampStart, formatDuration, ITimeScale, zoomAt } from './geometry';
+import { JobInspector } from './job-inspector';
+import { PlanTable } from './plan-table';
+
+export interface IGanttViewProps {
+  model: SaturnModel;
+  commands: ICommandRunner;
+}
+
+function useWidth(ref: React.RefObject<HTMLElement>): number {
+  const [w, setW] = React.useState(800);
+  React.useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof ResizeObserver === 'undefined') {
+      return;
+    }
+    const ro = new ResizeObserver(() => setW(Math.max(300, el.clientWidth)));
+    ro.observe(el);
+    setW(Math.max(300, el.clientWidth || 800));
+    return () => ro.disconnect();
+  }, [ref.current]);
+  return w;
+}
+
+function useNow(running: boolean, startedAtMs: number | null): number | null {
+  const [now, setNow] = React.useState(Date.now());
+  React.useEffect(() => {
+    if (!running) {
+      return;
+    }
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [running]);
+  return startedAtMs === null ? null : Math.max(0, (now - startedAtMs) / 1000);
+}
+
+function EditStatus(props: { preview: IEditResult | null; last: IEditResult | null }): JSX.Element {
+  const r = props.preview ?? props.last;
+  if (!r) {
+    return <div className="jp-Saturn-editStatus" aria-live="polite" />;
+  }
+  const pending = props.preview !== null;
+  const cls = r.ok ? 'jp-mod-ok' : 'jp-mod-conflict';
+  return (
+    <div
+      className={`jp-Saturn-editStatus ${cls}`}
+      role={r.ok ? 'status' : 'alert'}
+      data-saturn-edit={r.ok ? 'ok' : 'rejected'}
+      data-saturn-edit-pending={pending ? 'true' : 'false'}
+    >
+      {r.ok
+        ? `${pending ? 'Drop to apply: ' : ''}${r.label} (makespan ${formatDelta(r.delta_s)})`
+        : `${pending ? 'Cannot drop here' : 'Not applied'}${r.label ? ` (${r.label})` : ''}: ${r.reasons.join('; ')}`}
+    </div>
+  );
+}
+
+/** The main-area view of the plan: figures, toolbar, chart or table, the selected job, the last edit. */
+export function GanttView(props: IGanttViewProps): JSX.Element {
+  const { model, commands } = props;
+  useSignal(model.changed);
+  const pm = model.planModel;
+  useSignal(pm?.changed);
+  const box = React.useRef<HTMLDivElement>(null);
+  const width = useWidth(box);
+  const [scale, setScale] = React.useState<ITimeScale | null>(null);
+  const [selected, setSelected] = React.useState<string | null>(null);
+  const [preview, setPreview] = React.useState<IEditResult | null>(null);
+  const [view, setView] = React.useState<'chart' | 'table'>('chart');
+  const run = model.run;
+  const running = !!run && (run.phase === 'running' || run.phase === 'starting');
+  const now_s = useNow(running, run ? run.started_at_ms : null);
+
+  if (!pm || !model.instance) {
+    return (
+      <div className="jp-Saturn-gantt jp-Saturn-ganttEmpty" ref={box}>
+        <h2>No plan yet</h2>
+        <p>
+          Register tasks in a notebook, press <strong>Profile</strong> in the Saturn panel, then <strong>Optimize</strong>.
+          The plan appears here: one lane per GPU, one block per job.
+        </p>
+        {model.solving ? <p role="status">Solving…</p> : null}
+      </div>
+    );
+  }
+  const plan = pm.plan;
+  const statuses = new Map<string, IJobStatus>((run?.jobs ?? []).map(j => [j.job, j]));
+  const y = model.yardsticks;
+  const gain = gainText(plan.makespan_s, y.currentPractice);
+  const exec = (id: string) => () => void commands.execute(id);
+  const setClamped = (s: ITimeScale): void => setScale(clampStart(s, -12 / s.pxPerS));
+  const zoom = (f: number) => () => setClamped(zoomAt(scale ?? fitPlan(plan, width, now_s), f, GUTTER + 2));
+  const history = pm.history;
+  const last = history.length ? history[history.length - 1] : null;
+
+  return (
+    <div className="jp-Saturn-gantt" ref={box}>
+      <div className="jp-Saturn-ganttHeader">
+        <dl className="jp-Saturn-figures jp-Saturn-figuresInline">
+          <dt>Makespan</dt>
+          <dd data-saturn-makespan={plan.makespan_s}>{formatDuration(plan.makespan_s)}</dd>
+          <dt>Lower bound</dt>
+          <dd>{y.lowerBound === null ? '–' : formatDuration(y.lowerBound)}</dd>
+          <dt>Gain</dt>
+          <dd>{gain ?? '–'}</dd>
+          {last ? (
+            <>
+              <dt>Last edit</dt>
+              <dd>
+                {last.label} ({formatDelta(last.delta_s)})
+              </dd>
+            </>
+          ) : null}
+          {run ? (
+            <>
+              <dt>Run</dt>
+              <dd data-saturn-run={run.phase}>
+                {run.phase}
+                {now_s !== null && running ? ` · ${formatDuration(now_s)} elapsed` : ''}
+              </dd>
+            </>
+          ) : null}
+        </dl>
+        <div className="jp-Saturn-toolbar" role="toolbar" aria-label="Plan tools">
+          <button className="jp-mod-styled" onClick={exec(CommandIDs.undo)} disabled={!pm.canUndo} title="Undo the last edit">
+            Undo
+          </button>
+          <button className="jp-mod-styled" onClick={exec(CommandIDs.redo)} disabled={!pm.canRedo} title="Redo">
+            Redo
+          </button>
+          <button className="jp-mod-styled" onClick={exec(CommandIDs.reoptimize)} disabled={model.activity !== 'idle'} title="Solve again; pinned jobs stay where they are">
+            Re-optimize
+          </button>
+          <span className="jp-Saturn-toolbarSep" />
+          <button className="jp-mod-styled" onClick={zoom(1.5)} aria-label="Zoom in" title="Zoom in (Ctrl + wheel)">
+            +
+          </button>
+          <button className="jp-mod-styled" onClick={zoom(1 / 1.5)} aria-label="Zoom out" title="Zoom out (Ctrl + wheel)">
+            −
+          </button>
+          <button className="jp-mod-styled" onClick={() => setScale(null)} title="Fit the whole plan">
+            Fit
+          </button>
+          <span className="jp-Saturn-toolbarSep" />
+          <button className="jp-mod-styled" aria-pressed={view === 'table'} onClick={() => setView(view === 'chart' ? 'table' : 'chart')}>
+            {view === 'chart' ? 'Table view' : 'Chart view'}
+          </button>
+        </div>
+      </div>
+      <div className="jp-Saturn-ganttBody">
+        {view === 'chart' ? (
+          <GanttChart
+            plan={plan}
+            nodes={pm.instance.cluster.nodes}
+            statuses={statuses}
+            stateOf={j => pm.stateOf(j)}
+            isPinned={j => pm.isPinned(j)}
+            now_s={running ? now_s : null}
+            width={width}
+            scale={scale}
+            onScale={setClamped}
+            selected={selected}
+            onSelect={setSelected}
+            preview={e => pm.preview(e)}
+            apply={e => pm.apply(e)}
+            onPreview={setPreview}
+          />
+        ) : (
+          <PlanTable plan={plan} stateOf={j => pm.stateOf(j)} isPinned={j => pm.isPinned(j)} statuses={statuses} selected={selected} onSelect={setSelected} />
+        )}
+      </div>
+      <EditStatus preview={preview} last={pm.lastResult} />
+      {selected ? <JobInspector model={pm} instance={pm.instance} job={selected} onClose={() => setSelected(null)} /> : null}
+      <p className="jp-Saturn-hint jp-Saturn-ganttHelp">
+        Drag a block in time or onto other GPUs; Ctrl + wheel zooms, drag the background or Shift + wheel pans. With the
+        keyboard: Tab to a block, arrows move it, P pins it. Dashed line: makespan; red line: now; dark bar under a
+        block: when it really ran; dashed outline: pinned.
+      </p>
+    </div>
+  );
+}
+
+/** The main-area widget holding the Gantt view. */
+export class GanttWidget extends ReactWidget {
+  constructor(private readonly props: IGanttViewProps) {
+    super();
+    this.id = 'jp-saturn-gantt';
+    this.title.label = 'Saturn plan';
+    this.title.icon = saturnIcon;
+    this.title.closable = true;
+    this.addClass('jp-Saturn-ganttWidget');
+  }
+
+  render(): JSX.Element {
+    return <GanttView {...this.props} />;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The seams the UI is written against: the bridge, the solver and the run controller (executor). Small interfaces
+ * so that the components and models can be tested with fakes and wired to the real implementations in index.ts.
+ */
+import { ISignal } from '@lumino/signaling';
+import type { BridgeState } from '../bridge/client';
+import type { BridgeEvent, BridgeReply, IHelloReply } from '../bridge/wire';
+import type { Instance, Plan, Strategy } from '../spase/types';
+import type { JobState } from './plan-model';
+
+/** What the UI needs of `BridgeClient`. */
+export interface IBridge {
+  readonly state: BridgeState;
+  readonly stateChanged: ISignal<any, BridgeState>;
+  readonly events: ISignal<any, BridgeEvent>;
+  readonly lastError: { message: string; hint: string } | null;
+  readonly hello: IHelloReply | null;
+  connect(): Promise<void>;
+  request<T extends BridgeReply = BridgeReply>(request: { type: string; [k: string]: unknown }, timeoutMs?: number): Promise<T>;
+}
+
+export interface ISolveOptions {
+  timeLimitS: number;
+  strategy?: Strategy;
+}
+
+/** Solves an instance, streaming better plans through onPlan; resolves with the best one. */
+export interface ISolver {
+  solve(instance: Instance, options: ISolveOptions, onPlan: (plan: Plan) => void): Promise<Plan>;
+  /** Stop the running solve early (it resolves with the best plan so far). */
+  cancel(): void;
+}
+
+export type RunPhase = 'idle' | 'starting' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface IJobStatus {
+  job: string;
+  state: JobState;
+  /** 0..1 when known. */
+  progress?: number;
+  /** Seconds since the plan's time origin (the run start) when the job really started / ended. */
+  actual_start_s?: number;
+  actual_end_s?: number;
+  node?: string;
+  gpu_ids?: number[];
+  error?: string;
+}
+
+export interface IRunSnapshot {
+  phase: RunPhase;
+  /** Wall-clock time (ms since epoch) of the plan's t = 0. */
+  started_at_ms: number;
+  /** The plan being executed (it changes when the run re-plans). */
+  plan: Plan | null;
+  jobs: IJobStatus[];
+  message?: string;
+}
+
+/** Runs a plan (helper-4's executor behind it). */
+export interface IRunController {
+  readonly changed: ISignal<IRunController, IRunSnapshot>;
+  readonly snapshot: IRunSnapshot | null;
+  start(plan: Plan, instance: Instance, settings: ISaturnSettings): Promise<void>;
+  cancel(job?: string): Promise<void>;
+  /** Re-attach to a run already in progress (after a page reload). */
+  restore(): Promise<IRunSnapshot | null>;
+  /** Whether `start` can work (false: runs can be watched but not started from here). */
+  readonly canStart?: boolean;
+  /** Read the run's state again (called on job events). */
+  refresh?(): Promise<void>;
+}
+
+/** User settings (schema/settings/plugin.json). */
+export interface ISaturnSettings {
+  solverTimeLimitS: number;
+  solverStrategy: Strategy;
+  introspectionIntervalS: number;
+  introspectionThresholdS: number;
+  retries: number;
+  declaredGpus: number;
+  confirmBeforeRun: boolean;
+  profileWarmupSteps: number;
+  profileMeasureSteps: number;
+  profileUseCache: boolean;
+  eventPollIntervalS: number;
+}
+
+export const DEFAULT_SETTINGS: ISaturnSettings = {
+  solverTimeLimitS: 5,
+  solverStrategy: 'hybrid',
+  introspectionIntervalS: 1000,
+  introspectionThresholdS: 500,
+  retries: 2,
+  declaredGpus: 0,
+  confirmBeforeRun: true,
+  profileWarmupSteps: 2,
+  profileMeasureSteps: 3,
+  profileUseCache: true,
+  eventPollIntervalS: 2
+};
+
+export interface IDevice {
+  id: number;
+  name: string;
+  kind: string;
+  memory_total_bytes?: number | null;
+  memory_used_bytes?: number | null;
+}
+
+/** A registered task as the bridge lists it. */
+export interface ITaskInfo {
+  name: string;
+  batch_size: number;
+  epochs?: number | null;
+  steps?: number | null;
+  total_steps?: number | null;
+  param_count?: number | null;
+  gpu_range?: (number | null)[];
+  updated_at?: number;
+  [k: string]: unknown;
+}
+
+export interface ITrialInfo {
+  task: string;
+  parallelism: string;
+  gpus: number;
+  feasible: boolean;
+  step_time_s?: number | null;
+  reason?: string | null;
+}
+
+export interface IProfileState {
+  run_id: string | null;
+  running: boolean;
+  done: number;
+  total: number;
+  cached: number;
+  eta_s: number | null;
+  tasks: string[];
+  /** Trials finished per task. */
+  trials: Record<string, ITrialInfo[]>;
+  error: string | null;
+  cancelled: boolean;
+}
+
+/** An infeasible option as the profiler reports it. */
+export interface IInfeasible {
+  parallelism: string;
+  gpus: number;
+  reason: string;
+}

@@ -1,0 +1,197 @@
+/**
+ * The run as the store records it. `StoreRunController` reads the bridge's `jobs` (records written by the executor's
+ * dispatcher and runners) and turns the latest run into an `IRunSnapshot` for the panel and the chart, so that a page
+ * reload, or a run started from the CLI, shows the true state. Starting and cancelling go through an `IRunStarter`:
+ * helper-4's dispatcher, wired in index.ts once it is available (none = Optimize & Run disabled).
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+import type { Instance, Plan } from '../spase/types';
+import { IBridge, IJobStatus, IRunController, IRunSnapshot, ISaturnSettings, RunPhase } from './interfaces';
+import type { JobState } from './plan-model';
+
+/** Starts and cancels runs (the executor). */
+export interface IRunStarter {
+  /** Record the plan's jobs and start dispatching; resolves with the run id. */
+  start(plan: Plan, instance: Instance, settings: ISaturnSettings): Promise<string>;
+  cancel(runId: string, job?: string): Promise<void>;
+  /** Drive an unfinished run again after a page reload (optional). */
+  resume?(runId: string, instance: Instance | null, settings: ISaturnSettings): Promise<void>;
+}
+
+export interface IRunContext {
+  instance: Instance | null;
+  settings: ISaturnSettings;
+}
+
+/** A job record as the bridge's `jobs` request lists it. */
+export interface IStoreJob {
+  id: string;
+  task: string;
+  state: string;
+  info?: Record<string, any>;
+  created_at?: number;
+  updated_at?: number;
+}
+
+const STATES: Record<string, JobState> = {
+  pending: 'pending',
+  waiting: 'waiting',
+  running: 'running',
+  checkpointing: 'checkpointing',
+  preempted: 'preempted',
+  resumed: 'running',
+  done: 'done',
+  failed: 'failed',
+  cancelled: 'cancelled'
+};
+
+function runIdOf(j: IStoreJob): string {
+  return String(j.info?.run_id ?? j.id.slice(0, Math.max(0, j.id.length - j.task.length - 1)) ?? '');
+}
+
+function settled(j: IStoreJob): boolean {
+  return j.state === 'done' || j.state === 'cancelled' || (j.state === 'failed' && !!j.info?.given_up);
+}
+
+/** The latest run in the store as a snapshot (null when there is none). Pure. */
+export function snapshotFromJobs(all: IStoreJob[]): IRunSnapshot | null {
+  if (all.length === 0) {
+    return null;
+  }
+  const latest = all.reduce((a, b) => ((b.created_at ?? 0) >= (a.created_at ?? 0) ? b : a));
+  const runId = runIdOf(latest);
+  const jobs = all.filter(j => runIdOf(j) === runId);
+  const origin = Math.min(...jobs.map(j => Number(j.info?.run_started_at ?? j.created_at ?? 0)));
+  const rel = (t: unknown): number | undefined => (typeof t === 'number' && t > 0 ? Math.max(0, t - origin) : undefined);
+  const planned: Plan['jobs'] = [];
+  const statuses: IJobStatus[] = jobs.map(j => {
+    const a = (j.info?.assignment ?? {}) as Record<string, any>;
+    const p = j.info?.progress as Record<string, any> | undefined;
+    const total = Number(p?.total_steps ?? j.info?.total_steps ?? 0);
+    const step = Number(p?.step ?? j.info?.step ?? 0);
+    if (Array.isArray(a.gpu_ids) && typeof a.planned_start_s === 'number' && typeof a.planned_end_s === 'number') {
+      planned.push({
+        id: j.task,
+        parallelism: String(a.parallelism),
+        gpus: Number(a.gpus ?? a.gpu_ids.length),
+        node: String(a.node),
+        gpu_ids: a.gpu_ids.map(Number),
+        start_s: a.planned_start_s,
+        end_s: a.planned_end_s
+      });
+    }
+    const state = STATES[j.state] ?? 'pending';
+    return {
+      job: j.task,
+      state,
+      progress: state === 'done' ? 1 : total > 0 ? Math.min(1, step / total) : undefined,
+      actual_start_s: rel(j.info?.first_step_at ?? j.info?.claimed_at),
+      actual_end_s: state === 'done' || state === 'failed' || state === 'cancelled' ? rel(j.info?.finished_at ?? j.info?.failed_at ?? j.updated_at) : undefined,
+      node: a.node,
+      gpu_ids: Array.isArray(a.gpu_ids) ? a.gpu_ids.map(Number) : undefined,
+      error: j.info?.error
+    };
+  });
+  const finished = jobs.every(settled);
+  const phase: RunPhase = !finished
+    ? 'running'
+    : jobs.some(j => j.state === 'failed')
+      ? 'failed'
+      : jobs.every(j => j.state === 'cancelled')
+        ? 'cancelled'
+        : 'done';
+  const plan: Plan | null =
+    planned.length === jobs.length
+      ? {
+          format: 'spase-plan/1',
+          instance: runId,
+          makespan_s: Math.max(0, ...planned.map(j => j.end_s)),
+          jobs: planned,
+          solver: { name: 'executor', status: 'feasible', time_s: 0 }
+        }
+      : null;
+  return { phase, started_at_ms: origin * 1000, plan, jobs: statuses, message: runId };
+}
+
+export class StoreRunController implements IRunController {
+  constructor(
+    private readonly bridge: IBridge,
+    private readonly starter: IRunStarter | null = null,
+    private readonly context: (() => IRunContext) | null = null
+  ) {
+    bridge.events.connect((_, ev) => {
+      const kind = (ev as any).kind ?? ev.type;
+      if (typeof kind === 'string' && (kind.startsWith('job.') || kind.startsWith('run.'))) {
+        this._schedule();
+      }
+    });
+  }
+
+  get canStart(): boolean {
+    return this.starter !== null;
+  }
+
+  get changed(): ISignal<IRunController, IRunSnapshot> {
+    return this._changed;
+  }
+
+  get snapshot(): IRunSnapshot | null {
+    return this._snapshot;
+  }
+
+  async start(plan: Plan, instance: Instance, settings: ISaturnSettings): Promise<void> {
+    if (!this.starter) {
+      throw new Error('Running plans needs the Saturn executor, which is not available in this build.');
+    }
+    this._runId = await this.starter.start(plan, instance, settings);
+    this._snapshot = { phase: 'starting', started_at_ms: Date.now(), plan, jobs: plan.jobs.map(j => ({ job: j.id, state: 'pending' })) };
+    this._changed.emit(this._snapshot);
+    await this.refresh();
+  }
+
+  async cancel(job?: string): Promise<void> {
+    if (this.starter && this._snapshot?.message) {
+      await this.starter.cancel(this._runId ?? this._snapshot.message, job);
+    }
+    await this.refresh();
+  }
+
+  async restore(): Promise<IRunSnapshot | null> {
+    await this.refresh();
+    const snap = this._snapshot;
+    if (snap && snap.phase === 'running' && snap.message && this.starter?.resume && this.context) {
+      const ctx = this.context();
+      try {
+        await this.starter.resume(snap.message, ctx.instance, ctx.settings);
+      } catch {
+        // Watching still works; the executor reports its own errors in the job records.
+      }
+    }
+    return snap;
+  }
+
+  /** Read the store's jobs again and emit the snapshot when it changed. */
+  async refresh(): Promise<void> {
+    const r = await this.bridge.request<any>({ type: 'jobs' });
+    const snap = snapshotFromJobs((r.jobs ?? []) as IStoreJob[]);
+    if (snap && JSON.stringify(snap) !== JSON.stringify(this._snapshot)) {
+      this._snapshot = snap;
+      this._runId = snap.message ?? this._runId;
+      this._changed.emit(snap);
+    }
+  }
+
+  private _schedule(): void {
+    if (this._timer === null) {
+      this._timer = setTimeout(() => {
+        this._timer = null;
+        void this.refresh().catch(() => undefined);
+      }, 300);
+    }
+  }
+
+  private _snapshot: IRunSnapshot | null = null;
+  private _runId: string | null = null;
+  private _timer: any = null;
+  private _changed = new Signal<IRunController, IRunSnapshot>(this);
+}

@@ -1,0 +1,304 @@
+/**
+ * The main Saturn flow as a user sees it, against the real JupyterLab and the real bridge (SATURN_FAKE_GPUS=4):
+ * register tasks from a notebook (toolbar button) → Profile → Optimize → edit the plan → pin + Re-optimize → reload.
+ * The tests run in order and share the server's Saturn store. Screenshots of each step, light and dark.
+ */
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { command, load, openPanel, reload, shoot } from './helpers';
+
+test.describe.configure({ mode: 'serial' });
+// Keep the bridge and notebook kernels between tests: the flow lives in the server's Saturn store.
+test.use({ autoGoto: false, kernels: null, sessions: null });
+
+test.beforeEach(async ({ page, baseURL }) => {
+  await load(page, baseURL);
+});
+
+test.afterEach(async ({ page }, testInfo) => {
+  if (testInfo.status !== testInfo.expectedStatus) {
+    await page.screenshot({ path: testInfo.outputPath('failure.png') }).catch(() => undefined);
+  }
+});
+
+const TASKS = ['ui-a', 'ui-b', 'ui-c', 'ui-d'];
+
+const TASK_CELL = `import saturn, torch
+from torch import nn
+
+def ui_data(batch_size):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(128, 16, generator=g), torch.randint(0, 4, (128,), generator=g)
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch_size)
+
+def mlp(width, depth=1):
+    def build():
+        layers, d = [], 16
+        for _ in range(depth):
+            layers += [nn.Linear(d, width), nn.ReLU()]
+            d = width
+        return nn.Sequential(*layers, nn.Linear(d, 4))
+    return build
+
+ui_a = saturn.Task("ui-a", model=mlp(32), data=ui_data, batch_size=16, steps=3000, gpu_range=(1, 2),
+                   hints={"techniques": ["ddp", "spilling"]})
+ui_b = saturn.Task("ui-b", model=mlp(64, 2), data=ui_data, batch_size=16, steps=4000, gpu_range=(1, 2),
+                   hints={"techniques": ["ddp", "fsdp"]})
+ui_c = saturn.Task("ui-c", model=mlp(128), data=ui_data, batch_size=16, steps=2500, gpu_range=(1, 2),
+                   hints={"techniques": ["ddp"]})
+ui_d = saturn.Task("ui-d", model=mlp(96, 2), data=ui_data, batch_size=16, steps=3500, gpu_range=(1, 2),
+                   hints={"techniques": ["ddp"]})
+print("tasks defined")`;
+
+function notebook(): string {
+  return JSON.stringify({
+    cells: [{ cell_type: 'code', metadata: {}, execution_count: null, outputs: [], source: TASK_CELL, id: 'define-tasks' }],
+    metadata: { kernelspec: { display_name: 'Python 3 (ipykernel)', language: 'python', name: 'python3' } },
+    nbformat: 4,
+    nbformat_minor: 5
+  });
+}
+
+interface IBlock {
+  job: string;
+  node: string;
+  gpus: number[];
+  lanes: number[];
+  start: number;
+  end: number;
+  state: string;
+  pinned: boolean;
+}
+
+async function readBlocks(page: IJupyterLabPageFixture): Promise<IBlock[]> {
+  return page.locator('#jp-saturn-gantt [data-saturn-job]').evaluateAll(els =>
+    els.map(e => ({
+      job: e.getAttribute('data-saturn-job')!,
+      node: e.getAttribute('data-saturn-node')!,
+      gpus: e.getAttribute('data-saturn-gpus')!.split(',').map(Number),
+      lanes: e.getAttribute('data-saturn-lanes')!.split(',').map(Number),
+      start: Number(e.getAttribute('data-saturn-start')),
+      end: Number(e.getAttribute('data-saturn-end')),
+      state: e.getAttribute('data-saturn-state')!,
+      pinned: e.getAttribute('data-saturn-pinned') === 'true'
+    }))
+  );
+}
+
+/** One entry per job: its blocks must together cover exactly its GPUs, and no two jobs may share a GPU in time. */
+function checkPlanGeometry(blocks: IBlock[]): Map<string, IBlock> {
+  const jobs = new Map<string, IBlock>();
+  const lanesOf = new Map<string, number[]>();
+  for (const b of blocks) {
+    jobs.set(b.job, b);
+    lanesOf.set(b.job, [...(lanesOf.get(b.job) ?? []), ...b.lanes]);
+  }
+  for (const [job, b] of jobs) {
+    expect([...(lanesOf.get(job) ?? [])].sort((x, y) => x - y), `lanes of ${job}`).toEqual([...b.gpus].sort((x, y) => x - y));
+  }
+  const list = [...jobs.values()];
+  for (let i = 0; i < list.length; i++) {
+    for (let k = i + 1; k < list.length; k++) {
+      const a = list[i];
+      const c = list[k];
+      const share = a.node === c.node && a.gpus.some(g => c.gpus.includes(g));
+      const overlap = Math.min(a.end, c.end) - Math.max(a.start, c.start) > 1e-6;
+      expect(share && overlap, `${a.job} and ${c.job} overlap`).toBe(false);
+    }
+  }
+  return jobs;
+}
+
+async function waitSolved(page: IJupyterLabPageFixture): Promise<void> {
+  const panel = page.locator('#jp-saturn-panel');
+  await expect(panel.getByRole('button', { name: 'Cancel', exact: true })).toBeDisabled({ timeout: 120_000 });
+}
+
+test('register tasks from a notebook: they appear in the panel', async ({ page, tmpPath }, testInfo) => {
+  const panel = await openPanel(page);
+  await page.contents.uploadContent(notebook(), 'text', `${tmpPath}/ui-tasks.ipynb`);
+  await command(page, 'docmanager:open', { path: `${tmpPath}/ui-tasks.ipynb` });
+  await expect(page.locator('.jp-NotebookPanel .jp-Notebook-cell').first()).toBeVisible({ timeout: 60_000 });
+  await page.notebook.activate('ui-tasks.ipynb');
+  await page.notebook.run();
+  await expect(page.locator('.jp-OutputArea-output').first()).toContainText('tasks defined', { timeout: 120_000 });
+  // The toolbar button inserts and runs `%saturn register …` in this notebook, only because we click it.
+  await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Saturn-registerButton').click();
+  await expect(page.locator('.jp-Cell').nth(1)).toContainText('%saturn register ui_a ui_b ui_c ui_d', { timeout: 30_000 });
+  for (const name of TASKS) {
+    await expect(panel.locator(`[data-saturn-task="${name}"]`)).toBeVisible({ timeout: 180_000 });
+  }
+  await shoot(page, testInfo, '1-registered');
+});
+
+test('Profile fills the profile table, infeasible options greyed with their reason', async ({ page }, testInfo) => {
+  test.setTimeout(300_000);
+  const panel = await openPanel(page);
+  for (const name of TASKS) {
+    await expect(panel.locator(`[data-saturn-task="${name}"]`)).toBeVisible({ timeout: 60_000 });
+  }
+  await panel.getByRole('button', { name: 'Profile', exact: true }).click();
+  // With cached measurements profiling can end at once; otherwise the bar shows progress and the ETA.
+  const bar = panel.getByRole('progressbar', { name: 'Profiling progress' });
+  if (await bar.isVisible({ timeout: 5_000 }).catch(() => false)) {
+    await page.screenshot({ path: testInfo.outputPath('2-profiling-light.png') });
+  }
+  for (const name of TASKS) {
+    await expect(panel.locator(`[data-saturn-profile-job="${name}"] .jp-Saturn-cell-feasible`).first()).toBeVisible({ timeout: 240_000 });
+  }
+  await expect(panel.getByRole('button', { name: 'Profile', exact: true })).toBeEnabled({ timeout: 30_000 });
+  // ui-b asked for FSDP; where it cannot run, the cell says why.
+  const fsdp = panel.locator('[data-saturn-profile-job="ui-b"] [data-saturn-option^="fsdp/"]').first();
+  await expect(fsdp).toBeVisible();
+  await expect(panel.locator('[data-saturn-task="ui-a"]')).toHaveAttribute('data-saturn-profile-state', 'profiled');
+  await panel.locator('[data-saturn-profile-job="ui-a"]').scrollIntoViewIfNeeded();
+  await shoot(page, testInfo, '2-profiled');
+});
+
+test('Optimize shows every job on the right number of lanes with no overlap', async ({ page }, testInfo) => {
+  const panel = await openPanel(page);
+  await expect(panel.getByRole('button', { name: 'Optimize', exact: true })).toBeEnabled({ timeout: 60_000 });
+  await panel.getByRole('button', { name: 'Optimize', exact: true }).click();
+  const chart = page.locator('#jp-saturn-gantt');
+  await expect(chart).toBeVisible({ timeout: 60_000 });
+  await waitSolved(page);
+  await expect(chart.locator('[data-saturn-job]').first()).toBeVisible();
+  const jobs = checkPlanGeometry(await readBlocks(page));
+  for (const name of TASKS) {
+    expect(jobs.has(name), `${name} is in the chart`).toBe(true);
+    expect(jobs.get(name)!.state).toBe('planned');
+  }
+  // The table view (text alternative) lists the same GPU counts.
+  await chart.getByRole('button', { name: 'Table view' }).click();
+  const table = chart.getByRole('table', { name: 'Plan as a table' });
+  for (const [name, b] of jobs) {
+    const row = table.locator(`[data-saturn-row="${name}"]`);
+    await expect(row.locator('td').nth(1)).toHaveText(String(b.gpus.length));
+  }
+  await shoot(page, testInfo, '3-table', false);
+  await chart.getByRole('button', { name: 'Chart view' }).click();
+  await expect(chart.locator('dd[data-saturn-makespan]')).toBeVisible();
+  await shoot(page, testInfo, '3-optimized');
+});
+
+test('dragging a block onto busy GPUs shows the conflict and applies nothing', async ({ page }, testInfo) => {
+  await openPanel(page);
+  await command(page, 'saturn:open-gantt');
+  const chart = page.locator('#jp-saturn-gantt');
+  await expect(chart.locator('[data-saturn-job]').first()).toBeVisible({ timeout: 60_000 });
+  const before = await readBlocks(page);
+  const jobs = checkPlanGeometry(before);
+  // A pair of jobs that overlap in time on different GPUs: drop the first onto the second.
+  let pair: [IBlock, IBlock] | null = null;
+  for (const a of jobs.values()) {
+    for (const b of jobs.values()) {
+      if (a.job !== b.job && Math.min(a.end, b.end) - Math.max(a.start, b.start) > 0 && !b.gpus.some(g => a.gpus.includes(g))) {
+        pair = pair ?? [a, b];
+      }
+    }
+  }
+  expect(pair, 'two jobs run side by side').not.toBeNull();
+  const [moving, target] = pair!;
+  const from = (await chart.locator(`[data-saturn-job="${moving.job}"] .jp-Saturn-blockRect`).first().boundingBox())!;
+  const to = (await chart.locator(`[data-saturn-job="${target.job}"] .jp-Saturn-blockRect`).first().boundingBox())!;
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(to.x + to.width / 2, to.y + to.height / 2, { steps: 12 });
+  const status = chart.locator('.jp-Saturn-editStatus');
+  await expect(status).toHaveAttribute('data-saturn-edit', 'rejected');
+  await expect(status).toContainText('busy with');
+  await expect(chart.locator('[data-saturn-ghost="conflict"]').first()).toBeVisible();
+  await shoot(page, testInfo, '4-conflict-preview', false);
+  await page.mouse.up();
+  await expect(status).toContainText('Not applied');
+  expect(await readBlocks(page)).toEqual(before);
+  await expect(chart.getByRole('button', { name: 'Undo' })).toBeDisabled();
+  await shoot(page, testInfo, '4-conflict');
+});
+
+test('a pinned block stays where it is when the plan is re-optimized; the layout survives a reload', async ({ page }, testInfo) => {
+  test.setTimeout(180_000);
+  await openPanel(page);
+  await command(page, 'saturn:open-gantt');
+  const chart = page.locator('#jp-saturn-gantt');
+  await expect(chart.locator('[data-saturn-job]').first()).toBeVisible({ timeout: 60_000 });
+  const jobs = checkPlanGeometry(await readBlocks(page));
+  const makespan = Math.max(...[...jobs.values()].map(b => b.end));
+  // Move the job that starts first to the end of the plan: valid (nothing there), and not where a solver would put it.
+  const first = [...jobs.values()].sort((a, b) => a.start - b.start)[0];
+  await chart.getByRole('button', { name: 'Zoom out' }).click();
+  await chart.getByRole('button', { name: 'Zoom out' }).click();
+  const rect = chart.locator(`[data-saturn-job="${first.job}"] .jp-Saturn-blockRect`).first();
+  const box = (await rect.boundingBox())!;
+  const pxPerS = box.width / (first.end - first.start);
+  const dx = (makespan - first.start) * pxPerS + 4;
+  await page.mouse.move(box.x + 4, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 4 + dx, box.y + box.height / 2, { steps: 12 });
+  await page.mouse.up();
+  const status = chart.locator('.jp-Saturn-editStatus');
+  await expect(status).toHaveAttribute('data-saturn-edit', 'ok');
+  await expect(status).toContainText('makespan +');
+  const moved = (await readBlocks(page)).find(b => b.job === first.job)!;
+  expect(moved.start).toBeGreaterThanOrEqual(makespan - 1e-6);
+  // Pin it from the job details, then Re-optimize.
+  await chart.locator(`[data-saturn-job="${first.job}"]`).first().focus();
+  await chart.getByRole('region', { name: `Job ${first.job}` }).getByRole('button', { name: 'Pin' }).click();
+  await expect(chart.locator(`[data-saturn-job="${first.job}"]`).first()).toHaveAttribute('data-saturn-pinned', 'true');
+  await chart.getByRole('button', { name: 'Re-optimize' }).click();
+  await waitSolved(page);
+  await expect(chart.getByRole('button', { name: 'Re-optimize' })).toBeEnabled({ timeout: 60_000 });
+  const after = checkPlanGeometry(await readBlocks(page));
+  const pinned = after.get(first.job)!;
+  expect(pinned.pinned).toBe(true);
+  expect(pinned.start).toBeCloseTo(moved.start, 5);
+  expect(pinned.gpus).toEqual(moved.gpus);
+  expect(pinned.node).toEqual(moved.node);
+  await shoot(page, testInfo, '5-pinned-reoptimized');
+
+  // Reload: the chart comes back (layout restorer) with the plan saved in the store.
+  await reload(page);
+  const again = page.locator('#jp-saturn-gantt');
+  await expect(again.locator('[data-saturn-job]').first()).toBeVisible({ timeout: 90_000 });
+  const restored = checkPlanGeometry(await readBlocks(page));
+  expect(restored.get(first.job)!.start).toBeCloseTo(moved.start, 5);
+  expect([...restored.keys()].sort()).toEqual([...after.keys()].sort());
+  await shoot(page, testInfo, '6-reloaded', false);
+});
+
+
+test('Optimize & Run: blocks turn running then done, the panel shows completion; a reload mid-run shows the true state', async ({ page }, testInfo) => {
+  test.setTimeout(360_000);
+  const panel = await openPanel(page);
+  const run = panel.getByRole('button', { name: 'Optimize & Run', exact: true });
+  await expect(run).toBeEnabled({ timeout: 120_000 });
+  await run.click();
+  // "Confirm before running a plan" is on by default.
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog).toBeVisible({ timeout: 60_000 });
+  await dialog.getByRole('button', { name: 'Run', exact: true }).click();
+  const chart = page.locator('#jp-saturn-gantt');
+  await expect(chart.locator('[data-saturn-state="running"]').first()).toBeVisible({ timeout: 180_000 });
+  checkPlanGeometry(await readBlocks(page));
+  await expect(chart.locator('.jp-Saturn-nowLine')).toHaveCount(1);
+  await shoot(page, testInfo, '7-running');
+
+  // Reload while jobs run: the chart comes back with the store's state, not a fresh plan.
+  const before = await readBlocks(page);
+  await reload(page);
+  const again = page.locator('#jp-saturn-gantt');
+  await expect(again.locator('[data-saturn-job]').first()).toBeVisible({ timeout: 90_000 });
+  await expect(again.locator('[data-saturn-state="planned"]')).toHaveCount(0, { timeout: 60_000 });
+  const restored = checkPlanGeometry(await readBlocks(page));
+  for (const b of before) {
+    const r = restored.get(b.job)!;
+    expect(r.gpus).toEqual(b.gpus);
+    expect(['pending', 'waiting', 'running', 'checkpointing', 'done', 'preempted']).toContain(r.state);
+  }
+  await page.screenshot({ path: testInfo.outputPath('8-reloaded-mid-run-light.png') });
+
+  // Every job finishes; the panel says so.
+  await expect(again.locator('[data-saturn-job]:not([data-saturn-state="done"])')).toHaveCount(0, { timeout: 240_000 });
+  const p = await openPanel(page);
+  await expect(p.locator('[data-saturn-run="done"]')).toContainText(`Run complete: ${TASKS.length} of ${TASKS.length} jobs done.`, { timeout: 30_000 });
+  await shoot(page, testInfo, '9-run-complete');
+});
