@@ -115,7 +115,38 @@ def _host_memory_bytes() -> int:
         return 8 * 1024 ** 3
 
 
+DECLARED_FILE = "declared_gpus"
+
+
+def _declared_path():
+    from .paths import store_path
+    return store_path().parent / DECLARED_FILE
+
+
+def declared_gpus() -> int:
+    """CPU "GPUs" declared from the Settings Editor (0 = none declared); every Saturn process reads it."""
+    try:
+        return max(0, int(_declared_path().read_text().strip() or 0))
+    except (OSError, ValueError):
+        return 0
+
+
+def set_declared_gpus(count: int) -> None:
+    """Persist the declared count next to the store (0 removes it: back to real GPUs or SATURN_FAKE_GPUS)."""
+    path = _declared_path()
+    if count <= 0:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(str(int(count)))
+    os.replace(tmp, path)
+
+
 def fake_gpu_count() -> int:
+    declared = declared_gpus()
+    if declared:
+        return declared
     raw = os.environ.get("SATURN_FAKE_GPUS", "").strip()
     if not raw:
         return 0

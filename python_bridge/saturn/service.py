@@ -113,7 +113,11 @@ class BridgeService:
                 "schema_version": self.store.schema_version()}
 
     def _on_devices(self, req) -> dict:
-        return {"devices": devices_mod.to_dicts(self.detect(refresh=bool(req.get("refresh"))))}
+        refresh = bool(req.get("refresh"))
+        if "declared" in req and int(req["declared"]) != devices_mod.declared_gpus():
+            devices_mod.set_declared_gpus(int(req["declared"]))
+            refresh = True
+        return {"devices": devices_mod.to_dicts(self.detect(refresh=refresh))}
 
     def _on_tasks(self, _req) -> dict:
         return {"tasks": [{**row["spec"], "created_at": row["created_at"], "updated_at": row["updated_at"]}

@@ -47,3 +47,22 @@ def test_assignment_env_pins_processes(monkeypatch):
     assert env["CUDA_VISIBLE_DEVICES"] == "5,7" and env["SATURN_ASSIGNED"] == "1,3"
     cpu = devices.assignment_env("cpu", [0, 1])
     assert cpu["SATURN_CPU_DEVICES"] == "0,1" and cpu["CUDA_VISIBLE_DEVICES"] == ""
+
+
+def test_declared_gpus_from_settings_reach_every_process(saturn_env, monkeypatch):
+    """The Settings Editor's "declared GPUs" go through the bridge and win over SATURN_FAKE_GPUS, in
+    this process and in a fresh one (a job kernel, a profiling trial); 0 gives the environment back."""
+    import subprocess
+    import sys
+    from saturn.service import BridgeService
+
+    service = BridgeService(store=saturn_env)
+    reply = service.handle({"v": 1, "type": "devices", "declared": 3})
+    assert reply["ok"] and [d["id"] for d in reply["devices"]] == [0, 1, 2]
+    child = subprocess.run([sys.executable, "-c", "from saturn import devices; print(len(devices.detect()))"],
+                           capture_output=True, text=True, env=dict(__import__("os").environ), check=True)
+    assert child.stdout.strip() == "3"
+    reply = service.handle({"v": 1, "type": "devices", "declared": 0})
+    assert len(reply["devices"]) == 2  # saturn_env's SATURN_FAKE_GPUS=2
+    bad = service.handle({"v": 1, "type": "devices", "declared": -1})
+    assert not bad["ok"] and "declared" in bad["error"]["message"]

@@ -127,7 +127,11 @@ export class SaturnModel {
   }
 
   setSettings(settings: Partial<ISaturnSettings>): void {
+    const declaredChanged = settings.declaredGpus !== undefined && settings.declaredGpus !== this._settings.declaredGpus;
     this._settings = { ...this._settings, ...settings };
+    if (declaredChanged && this.bridge.state === 'connected') {
+      void this.refresh();
+    }
     if (this._poll) {
       void this._poll.schedule({ interval: this._settings.eventPollIntervalS * 1000 } as any).catch(() => undefined);
     }
@@ -154,7 +158,7 @@ export class SaturnModel {
     }
     try {
       const [devices, tasks, status] = await Promise.all([
-        this.bridge.request<any>({ type: 'devices' }),
+        this.bridge.request<any>({ type: 'devices', declared: this._settings.declaredGpus }),
         this.bridge.request<any>({ type: 'tasks' }),
         this.bridge.request<any>({ type: 'profile_status' })
       ]);
