@@ -189,36 +189,8 @@ def _spilling_step(task, model, optimizer, cursor, device, knobs):
     layers = _loop.layers_of(task, model)
     balance = knobs.get("balance") or _loop.balance_by_params(layers, int(knobs.get("partitions", 2)))
     parts = _loop.groups(layers, balance)
-    loss_fn = task.loss_fn()
-
-    def step() -> float:
-        inputs, targets = split_batch(cursor.next())
-        inputs, targets = _loop.to_device(inputs, device), _loop.to_device(targets, device)
-        optimizer.zero_grad(set_to_none=False)
-        saved, x = [], inputs
-        with torch.no_grad():
-            for i, part in enumerate(parts):
-                part.to(device)
-                saved.append(x)
-                x = forward(part, x) if i == 0 else part(x)
-                part.to(host)
-        grad, loss = None, None
-        for i in reversed(range(len(parts))):
-            part = parts[i].to(device)
-            inp = saved[i]
-            if i > 0:
-                inp = inp.detach().requires_grad_(inp.is_floating_point())
-            out = forward(part, inp) if i == 0 else part(inp)
-            if i == len(parts) - 1:
-                loss = loss_fn(out, targets)
-                loss.backward()
-            else:
-                out.backward(grad)
-            grad = inp.grad if i > 0 else None
-            part.to(host)
-        optimizer.step()
-        return float(loss.detach())
-    return step
+    from .techniques.spilling import spilling_step
+    return spilling_step(parts, device, host, optimizer, task.loss_fn(), cursor.next)
 
 
 def _is_data_parallel(tech) -> bool:

@@ -62,35 +62,46 @@ class Spilling(Technique):
         batches = task.batches()
         _loop.reset_peak(device)
 
-        def step():
-            inputs, targets = split_batch(next(batches))
-            inputs, targets = _loop.to_device(inputs, device), _loop.to_device(targets, device)
-            optimizer.zero_grad(set_to_none=False)
-            saved, x = [], inputs
-            with torch.no_grad():
-                for i, part in enumerate(parts):
-                    part.to(device)
-                    saved.append(x)
-                    x = forward(part, x) if i == 0 else part(x)
-                    part.to(host)
-            grad, loss = None, None
-            for i in reversed(range(len(parts))):
-                part = parts[i].to(device)
-                inp = saved[i]
-                if i > 0:
-                    inp = inp.detach().requires_grad_(inp.is_floating_point())
-                out = forward(part, inp) if i == 0 else part(inp)
-                if i == len(parts) - 1:
-                    loss = loss_fn(out, targets)
-                    loss.backward()
-                else:
-                    out.backward(grad)
-                grad = inp.grad if i > 0 else None
-                part.to(host)
-            optimizer.step()
-            return float(loss.detach())
+        step = spilling_step(parts, device, host, optimizer, loss_fn, lambda: next(batches))
 
         times, loss = _loop.timed_steps(steps, step, device, on_step)
         _loop.save_checkpoint(checkpoint, model, optimizer, start + steps)
         return ExecResult(steps=steps, step_times=times, peak_mem_bytes=_loop.peak_memory(device), last_loss=loss,
                           knobs=dict(knobs))
+
+
+def spilling_step(parts, device, host, optimizer, loss_fn, next_batch):
+    """One training step of the spilling schedule over layer groups ``parts`` (shared by profiling and the runner).
+
+    Forward visits the device group by group without a graph, keeping each group's input; backward brings the
+    groups back in reverse, recomputes each with gradients and sends it home; the optimizer steps on the host."""
+    import torch
+
+    def step() -> float:
+        inputs, targets = split_batch(next_batch())
+        inputs, targets = _loop.to_device(inputs, device), _loop.to_device(targets, device)
+        optimizer.zero_grad(set_to_none=False)
+        saved, x = [], inputs
+        with torch.no_grad():
+            for i, part in enumerate(parts):
+                part.to(device)
+                saved.append(x)
+                x = forward(part, x) if i == 0 else part(x)
+                part.to(host)
+        grad, loss = None, None
+        for i in reversed(range(len(parts))):
+            part = parts[i].to(device)
+            inp = saved[i]
+            if i > 0:
+                inp = inp.detach().requires_grad_(inp.is_floating_point())
+            out = forward(part, inp) if i == 0 else part(inp)
+            if i == len(parts) - 1:
+                loss = loss_fn(out, targets)
+                loss.backward()
+            else:
+                out.backward(grad)
+            grad = inp.grad if i > 0 else None
+            part.to(host)
+        optimizer.step()
+        return float(loss.detach())
+    return step
