@@ -72,8 +72,8 @@ def register_workload(root: Path, n: int) -> list[str]:
     return names
 
 
-def start_server(root: Path, port: int, log) -> subprocess.Popen:
-    env = {**os.environ, "SATURN_FAKE_GPUS": "4", "SATURN_ROOT": str(root), "SATURN_TORCH_THREADS": "1",
+def start_server(root: Path, port: int, log, fake_gpus: int = 4) -> subprocess.Popen:
+    env = {**os.environ, "SATURN_FAKE_GPUS": str(fake_gpus), "SATURN_ROOT": str(root), "SATURN_TORCH_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(REPO / "python_bridge"), str(BENCH)])}
     env.pop("SATURN_DB", None)
     proc = subprocess.Popen([sys.executable, str(REPO / "ui-tests/host/saturn_lab.py"), "--allow-root", "--no-browser",
