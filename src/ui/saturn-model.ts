@@ -153,6 +153,8 @@ export class SaturnModel {
     try {
       await this.bridge.connect();
     } catch {
+      // The poll below tries again (with backoff): a bridge too busy to answer now is not gone for good.
+      this._startPolling();
       this._changed.emit();
       return;
     }
@@ -236,10 +238,10 @@ export class SaturnModel {
   }
 
   private async _pollEvents(): Promise<void> {
-    if (this.bridge.state !== 'connected') {
+    if (this.bridge.state === 'connecting') {
       return;
     }
-    if (!this._loaded) {
+    if (this.bridge.state !== 'connected' || !this._loaded) {
       // The first load failed (e.g. the bridge was too busy to answer): try again.
       await this.refresh();
       return;
