@@ -38,6 +38,11 @@ export interface IPlanLike {
     start_s: number;
     end_s: number;
   }>;
+  /**
+   * The moment (s since the epoch) the plan's times count from, for a plan made during the run (a re-plan's "now");
+   * recorded with the new assignments so that a chart can place them. Ordering does not depend on it.
+   */
+  origin_s?: number;
 }
 
 export interface IDispatcherOptions {
@@ -446,6 +451,9 @@ export class Dispatcher {
         continue;
       }
       const next = toAssignment(e, knobsOf(job.task, e.parallelism, e.gpus));
+      if (typeof plan.origin_s === 'number') {
+        next.planned_origin_s = plan.origin_s;
+      }
       order++;
       if (sameAssignment(job.info.assignment, next)) {
         await this.store.update(job.id, { order, next_assignment: null });

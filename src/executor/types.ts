@@ -13,6 +13,8 @@ export interface IAssignment {
   knobs?: Record<string, unknown>;
   planned_start_s?: number;
   planned_end_s?: number;
+  /** When set: the moment (s since the epoch) that planned_start_s/planned_end_s count from (a re-plan's "now"). */
+  planned_origin_s?: number;
 }
 
 export interface IProgress {

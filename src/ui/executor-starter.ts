@@ -12,6 +12,14 @@ import type { Instance, Plan } from '../spase/types';
 import type { ISaturnSettings, ISolver } from './interfaces';
 import type { IRunStarter } from './run-controller';
 
+/** Knobs of a task's option in `instance` (for the dispatcher's new assignments). */
+function knobsFrom(instance: Instance): (task: string, parallelism: string, gpus: number) => Record<string, unknown> {
+  return (task, parallelism, gpus) => {
+    const opt = instance.jobs.find(j => j.id === task)?.options.find(o => o.parallelism === parallelism && o.gpus === gpus);
+    return ((opt as any)?.knobs as Record<string, unknown>) ?? {};
+  };
+}
+
 export class ExecutorStarter implements IRunStarter {
   constructor(
     private readonly sessions: Session.IManager,
@@ -46,6 +54,15 @@ export class ExecutorStarter implements IRunStarter {
     } else {
       await d.cancelAll();
     }
+  }
+
+  /**
+   * A plan edited during run `runId`, in the dispatcher's time origin (times from `nowS`; see IRunStarter): the
+   * dispatcher switches to it the way it switches to an introspection re-plan. Resolves with the changed job ids.
+   */
+  async applyPlan(runId: string, plan: Plan, instance: Instance, nowS: number = Date.now() / 1000): Promise<string[]> {
+    const d = this._d && this._runId === runId ? this._d : this._dispatcher(runId, null);
+    return d.applyPlan({ ...plan, origin_s: nowS } as IPlanLike, knobsFrom(instance));
   }
 
   stop(): void {
@@ -87,7 +104,7 @@ export class ExecutorStarter implements IRunStarter {
           const decision = await intro.check(snap, snap.now, this._forceReplan ? 0 : settings.introspectionThresholdS);
           this._forceReplan = false;
           if (decision.switched && decision.plan) {
-            await d.applyPlan(decision.plan, intro.knobsOf);
+            await d.applyPlan({ ...decision.plan, origin_s: snap.now }, intro.knobsOf);
           }
         }
         if (d.finished) {

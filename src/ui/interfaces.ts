@@ -68,6 +68,13 @@ export interface IRunController {
   readonly canStart?: boolean;
   /** Read the run's state again (called on job events). */
   refresh?(): Promise<void>;
+  /** Whether `applyPlan` can reach the executor (false or absent: edits during a run only change the chart). */
+  readonly canApplyPlan?: boolean;
+  /**
+   * Hand a plan the user edited during the active run to the executor's re-planning. `plan`'s times count from the
+   * run's start (as in `snapshot.plan`); jobs whose assignment is unchanged keep running untouched.
+   */
+  applyPlan?(plan: Plan, instance: Instance): Promise<void>;
 }
 
 /** User settings (schema/settings/plugin.json). */

@@ -145,9 +145,16 @@ export class PlanModel {
   }
 
   /** The instance to give the solver for "Re-optimize": pins keep pinned jobs where they are. */
-  instanceForSolve(): Instance {
-    const pins = this.pins;
-    return { ...this._instance, pins: pins.length ? pins : undefined };
+  instanceForSolve(lockStarted = true): Instance {
+    // Jobs that already started (or ended) stay where they are: a re-optimized plan may only move the others.
+    const pins = new Map(this._pins);
+    for (const j of lockStarted ? this._plan.jobs : []) {
+      if (LOCKED_STATES.has(this.stateOf(j.id))) {
+        pins.set(j.id, pinFor(j));
+      }
+    }
+    const all = [...pins.values()];
+    return { ...this._instance, pins: all.length ? all : undefined };
   }
 
   /** What `edit` would do, without applying it. */
@@ -239,11 +246,15 @@ export class PlanModel {
 
   /**
    * Replace the plan with one from the solver (undoable); pinned jobs must stay where they are. Plans streamed by
-   * one solve share a `stream` token: only the first one makes an undo step, the later ones refine it.
+   * one solve share a `stream` token: only the first one makes an undo step, the later ones refine it. During a run,
+   * a plan that changes a job that already started is refused, except the run's own plan (`stream` 'run').
    */
   replacePlan(plan: Plan, label = 'Re-optimize', stream?: string): IEditResult {
     const old = this._plan;
-    const errors = validatePlan(this.instanceForSolve(), this._stripForValidation(plan));
+    const errors = validatePlan(this.instanceForSolve(false), this._stripForValidation(plan));
+    if (stream !== 'run') {
+      errors.push(...this.lockedChanges(plan));
+    }
     const continuing = stream !== undefined && stream === this._stream && this._undo.length > 0;
     const base = continuing ? this._undo[this._undo.length - 1].plan : old;
     const delta = plan.makespan_s - base.makespan_s;
@@ -262,7 +273,37 @@ export class PlanModel {
     return res;
   }
 
+  /**
+   * Why switching to `plan` would change a job that already started (empty when it would not): a running job may
+   * only keep its option and GPUs, a finished job cannot move at all.
+   */
+  lockedChanges(plan: Plan): string[] {
+    const reasons: string[] = [];
+    const ids = (j: PlannedJob): string => [...j.gpu_ids].sort((a, b) => a - b).join(',');
+    for (const cur of this._plan.jobs) {
+      const state = this.stateOf(cur.id);
+      if (!LOCKED_STATES.has(state)) {
+        continue;
+      }
+      const next = plan.jobs.find(j => j.id === cur.id);
+      const sameGpus = !!next && next.parallelism === cur.parallelism && next.node === cur.node && ids(next) === ids(cur);
+      const active = state === 'running' || state === 'checkpointing';
+      if (!sameGpus || (!active && Math.abs(next!.start_s - cur.start_s) > 1e-6)) {
+        reasons.push(
+          active
+            ? `"${cur.id}" is ${state}: it can only keep its GPUs.`
+            : `"${cur.id}" is ${state}: it cannot be moved any more.`
+        );
+      }
+    }
+    return reasons;
+  }
+
   undo(): boolean {
+    const top = this._undo[this._undo.length - 1];
+    if (top && this._refuseLocked(top.plan, 'Undo')) {
+      return false;
+    }
     const s = this._undo.pop();
     if (!s) {
       return false;
@@ -276,6 +317,10 @@ export class PlanModel {
   }
 
   redo(): boolean {
+    const top = this._redo[this._redo.length - 1];
+    if (top && this._refuseLocked(top.plan, 'Redo')) {
+      return false;
+    }
     const s = this._redo.pop();
     if (!s) {
       return false;
@@ -283,6 +328,17 @@ export class PlanModel {
     this._undo.push(this._snapshot(s.label, s.delta_s));
     this._restore(s);
     this._last = null;
+    this._changed.emit();
+    return true;
+  }
+
+  /** Refuse (with the reasons in `lastResult`) a switch to `plan` that would change a job that already started. */
+  private _refuseLocked(plan: Plan, label: string): boolean {
+    const reasons = this.lockedChanges(plan);
+    if (!reasons.length) {
+      return false;
+    }
+    this._last = this._result(false, reasons, plan, label);
     this._changed.emit();
     return true;
   }

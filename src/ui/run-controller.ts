@@ -16,6 +16,42 @@ export interface IRunStarter {
   cancel(runId: string, job?: string): Promise<void>;
   /** Drive an unfinished run again after a page reload (optional). */
   resume?(runId: string, instance: Instance | null, settings: ISaturnSettings): Promise<void>;
+  /**
+   * Switch run `runId` to `plan` through the executor's re-planning (optional; without it, edits during a run only
+   * change the chart). `plan` is in the dispatcher's time origin, like an introspection re-plan: times count from
+   * `nowS` (s since the epoch; the call's own clock when absent), running jobs start at 0 (`running: true`) on their
+   * current GPUs, finished jobs are left out. Jobs whose assignment is unchanged keep running untouched.
+   */
+  applyPlan?(runId: string, plan: Plan, instance: Instance, nowS?: number): Promise<unknown>;
+}
+
+/** States whose jobs are over: a plan handed to the executor leaves them out. */
+const OVER: ReadonlySet<JobState> = new Set<JobState>(['done', 'cancelled']);
+/** States whose jobs hold their GPUs now: they start at 0 in the executor's time origin. */
+const ACTIVE: ReadonlySet<JobState> = new Set<JobState>(['running', 'checkpointing']);
+
+/**
+ * A plan shown during a run (times from the run's start) in the dispatcher's time origin (times from now, as an
+ * introspection re-plan has them): `elapsedS` is subtracted, running jobs start at 0 and keep their planned end,
+ * jobs that have not started keep their duration and start no earlier than now, finished jobs are left out. Pure.
+ */
+export function toDispatcherPlan(plan: Plan, states: ReadonlyMap<string, JobState>, elapsedS: number): Plan {
+  const shift = Math.max(0, elapsedS);
+  const jobs: Plan['jobs'] = [];
+  for (const j of plan.jobs) {
+    const state = states.get(j.id) ?? 'pending';
+    if (OVER.has(state)) {
+      continue;
+    }
+    const { pinned: _p, running: _r, ...rest } = j;
+    if (ACTIVE.has(state)) {
+      jobs.push({ ...rest, start_s: 0, end_s: Math.max(0, j.end_s - shift), running: true });
+    } else {
+      const start = Math.max(0, j.start_s - shift);
+      jobs.push({ ...rest, start_s: start, end_s: start + (j.end_s - j.start_s) });
+    }
+  }
+  return { ...plan, jobs, makespan_s: jobs.reduce((m, j) => Math.max(m, j.end_s), 0) };
 }
 
 export interface IRunContext {
@@ -70,14 +106,16 @@ export function snapshotFromJobs(all: IStoreJob[]): IRunSnapshot | null {
     const total = Number(p?.total_steps ?? j.info?.total_steps ?? 0);
     const step = Number(p?.step ?? j.info?.step ?? 0);
     if (Array.isArray(a.gpu_ids) && typeof a.planned_start_s === 'number' && typeof a.planned_end_s === 'number') {
+      // Times of a re-planned assignment count from the re-plan (planned_origin_s), the others from the run's start.
+      const shift = typeof a.planned_origin_s === 'number' ? a.planned_origin_s - origin : 0;
       planned.push({
         id: j.task,
         parallelism: String(a.parallelism),
         gpus: Number(a.gpus ?? a.gpu_ids.length),
         node: String(a.node),
         gpu_ids: a.gpu_ids.map(Number),
-        start_s: a.planned_start_s,
-        end_s: a.planned_end_s
+        start_s: a.planned_start_s + shift,
+        end_s: a.planned_end_s + shift
       });
     }
     const state = STATES[j.state] ?? 'pending';
@@ -148,6 +186,33 @@ export class StoreRunController implements IRunController {
     this._changed.emit(this._snapshot);
     await this.refresh();
   }
+
+  get canApplyPlan(): boolean {
+    return !!this.starter?.applyPlan;
+  }
+
+  /**
+   * Hand an edited plan (times from the run's start) to the executor: shifted to the dispatcher's time origin (now),
+   * with the states of the latest snapshot deciding which jobs are running (start 0) or over (left out).
+   */
+  async applyPlan(plan: Plan, instance: Instance): Promise<void> {
+    const snap = this._snapshot;
+    const runId = this._runId ?? snap?.message;
+    if (!this.starter?.applyPlan) {
+      throw new Error('This executor cannot re-plan a run: the edit only changes the chart.');
+    }
+    if (!snap || !runId || (snap.phase !== 'running' && snap.phase !== 'starting')) {
+      throw new Error('There is no active run to apply the edit to.');
+    }
+    const nowS = this._now();
+    const states = new Map<string, JobState>(snap.jobs.map(j => [j.job, j.state]));
+    const elapsed = nowS - snap.started_at_ms / 1000;
+    await this.starter.applyPlan(runId, toDispatcherPlan(plan, states, elapsed), instance, nowS);
+    await this.refresh();
+  }
+
+  /** The clock (s since the epoch); tests replace it. */
+  _now: () => number = () => Date.now() / 1000;
 
   async cancel(job?: string): Promise<void> {
     if (this.starter && this._snapshot?.message) {

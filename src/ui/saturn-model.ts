@@ -424,7 +424,10 @@ export class SaturnModel {
     this._changed.emit();
   }
 
-  /** Re-render on edits, and save the edited plan (debounced) so that a reload shows it. */
+  /**
+   * Re-render on edits, and save the edited plan (debounced) so that a reload shows it. A user's edit during an
+   * active run (not the run's own plan replacing the chart's) goes to the executor's re-planning.
+   */
   private _watchPlan(pm: PlanModel): void {
     let last = pm.plan;
     pm.changed.connect(() => {
@@ -433,8 +436,25 @@ export class SaturnModel {
         last = pm.plan;
         clearTimeout(this._saveTimer);
         this._saveTimer = setTimeout(() => void this._savePlan(), 800);
+        if (!this._fromRun && this.activity === 'running') {
+          void this._applyToRun(pm);
+        }
       }
     });
+  }
+
+  /** Hand the plan the user edited during the run to the executor (edits of started jobs were refused already). */
+  private async _applyToRun(pm: PlanModel): Promise<void> {
+    const runner = this.runner;
+    if (!runner?.applyPlan || runner.canApplyPlan === false) {
+      this._say('This edit only changes the chart: the executor in this build cannot re-plan a run.');
+      return;
+    }
+    try {
+      await runner.applyPlan(pm.plan, pm.instance);
+    } catch (err) {
+      this._say('The edit could not be applied to the run.', err);
+    }
   }
 
   private async _savePlan(): Promise<void> {
@@ -491,6 +511,17 @@ export class SaturnModel {
   private _onRun(snap: IRunSnapshot): void {
     this._run = snap;
     const plan = snap.plan;
+    this._fromRun = true;
+    try {
+      this._showRunPlan(snap, plan);
+    } finally {
+      this._fromRun = false;
+    }
+    this._changed.emit();
+  }
+
+  /** The run's plan and job states on the chart (not an edit: nothing goes back to the executor). */
+  private _showRunPlan(snap: IRunSnapshot, plan: Plan | null): void {
     if (plan) {
       const ids = plan.jobs.map(j => j.id).sort().join('\n');
       const known = this._planModel && this._planModel.plan.jobs.map(j => j.id).sort().join('\n') === ids;
@@ -505,7 +536,6 @@ export class SaturnModel {
       const states = new Map<string, JobState>(snap.jobs.map(j => [j.job, j.state]));
       this._planModel.setStates(states);
     }
-    this._changed.emit();
   }
 
   /** The profiled instance when it has every job of `plan`, else a minimal one made from the plan itself. */
@@ -548,6 +578,8 @@ export class SaturnModel {
   private _run: IRunSnapshot | null = null;
   private _settings: ISaturnSettings = { ...DEFAULT_SETTINGS };
   private _solving = false;
+  /** True while the run's own snapshot updates the plan (such changes are not user edits). */
+  private _fromRun = false;
   private _solveCount = 0;
   private _saveTimer: any = undefined;
   private _refreshing: Promise<void> | null = null;

@@ -180,3 +180,19 @@ describe('Dispatcher', () => {
     expect(store.jobs.get('r1-e')!.state).toBe(JobState.Cancelled);
   });
 });
+
+describe('applyPlan origin', () => {
+  it('records the origin of a re-plan with the new assignments only', async () => {
+    const clock = new SimClock();
+    const store = new MemoryJobStore(clock);
+    const world = new SimWorld(store, clock, stepTime, { launchDelayS: 1 });
+    const d = new Dispatcher(store, world, 'r1', { clock, autopilot: false });
+    await d.submit(jobsFromPlan(plan, instance, 'r1'));
+    const moved = { ...plan, origin_s: 1234, jobs: plan.jobs.map(e => (e.id === 'f' ? entry('f', [3], 160, 220) : e)) };
+    expect(await d.applyPlan(moved)).toEqual(['r1-f']);
+    const snap = await store.snapshot();
+    const f = snap.jobs.find(j => j.task === 'f')!.info.assignment;
+    expect(f).toMatchObject({ gpu_ids: [3], planned_start_s: 160, planned_end_s: 220, planned_origin_s: 1234 });
+    expect(snap.jobs.find(j => j.task === 'a')!.info.assignment.planned_origin_s).toBeUndefined();
+  });
+});

@@ -100,3 +100,38 @@ describe('PlanModel', () => {
     expect(r.reasons[0]).toContain('running');
   });
 });
+
+describe('PlanModel during a run', () => {
+  it('refuses undo, redo and solver plans that would change started jobs', () => {
+    const m = new PlanModel(smallInstance(), smallPlan());
+    expect(m.apply({ kind: 'move', job: 'B', start_s: 10 }).ok).toBe(true);
+    m.setStates(new Map([['B', 'done']]));
+    expect(m.undo()).toBe(false);
+    expect(m.lastResult!.reasons[0]).toContain('"B" is done');
+    expect(m.plan.jobs.find(j => j.id === 'B')!.start_s).toBe(10);
+    const moved = { ...m.plan, jobs: m.plan.jobs.map(j => (j.id === 'B' ? { ...j, start_s: 0, end_s: 120 } : j)) };
+    expect(m.replacePlan(moved).ok).toBe(false);
+    // the run's own plan is the truth
+    expect(m.replacePlan(moved, 'Re-planned during the run', 'run').ok).toBe(true);
+    // undoing it would move the done job again
+    expect(m.undo()).toBe(false);
+    m.setStates(new Map([['A', 'running']]));
+    const gpus = { ...m.plan, jobs: m.plan.jobs.map(j => (j.id === 'A' ? { ...j, gpu_ids: [1, 2] } : j)) };
+    expect(m.lockedChanges(gpus)[0]).toContain('"A" is running: it can only keep its GPUs');
+    const later = { ...m.plan, jobs: m.plan.jobs.map(j => (j.id === 'A' ? { ...j, start_s: 5, end_s: 105 } : j)) };
+    expect(m.lockedChanges(later)).toEqual([]);
+  });
+});
+
+describe('PlanModel re-optimize during and after a run', () => {
+  it('hands the solver every started or finished job as a pin at its place, besides the user pins', () => {
+    const m = new PlanModel(smallInstance(), smallPlan());
+    expect(m.instanceForSolve().pins).toBeUndefined();
+    const b = m.plan.jobs.find(j => j.id === 'B')!;
+    m.setStates(new Map([['B', 'done']]));
+    const pins = m.instanceForSolve().pins!;
+    expect(pins).toEqual([expect.objectContaining({ job: 'B', node: b.node, gpu_ids: b.gpu_ids, start_s: b.start_s })]);
+    // the run's own plan is checked against the user's pins only
+    expect(m.instanceForSolve(false).pins).toBeUndefined();
+  });
+});
