@@ -72,9 +72,9 @@ def register_workload(root: Path, n: int) -> list[str]:
     return names
 
 
-def start_server(root: Path, port: int, log, fake_gpus: int = 4) -> subprocess.Popen:
+def start_server(root: Path, port: int, log, fake_gpus: int = 4, extra_env: dict | None = None) -> subprocess.Popen:
     env = {**os.environ, "SATURN_FAKE_GPUS": str(fake_gpus), "SATURN_ROOT": str(root), "SATURN_TORCH_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(REPO / "python_bridge"), str(BENCH)])}
+           "PYTHONPATH": os.pathsep.join([str(REPO / "python_bridge"), str(BENCH)]), **(extra_env or {})}
     env.pop("SATURN_DB", None)
     proc = subprocess.Popen([sys.executable, str(REPO / "ui-tests/host/saturn_lab.py"), "--allow-root", "--no-browser",
                              "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.token=tok",

@@ -24,7 +24,8 @@ def main(folder: str) -> None:
     for entry in meta["sys_path"]:
         if entry not in sys.path:
             sys.path.append(entry)
-    threading.Thread(target=_watch_parent, args=(meta["parent"],), daemon=True).start()
+    if meta.get("parent"):
+        threading.Thread(target=_watch_parent, args=(meta["parent"],), daemon=True).start()
     import cloudpickle
     try:
         module_name, func_name = meta["target"].split(":")

@@ -75,6 +75,10 @@ def _ids(job: dict) -> list[int]:
     return [int(i) for i in (job["info"].get("assignment") or {}).get("gpu_ids") or []]
 
 
+def _node(job: dict) -> str:
+    return str((job["info"].get("assignment") or {}).get("node") or "node0")
+
+
 class Autopilot:
     """Dispatches ``run_id`` from Python while the TypeScript dispatcher's heartbeat is stale."""
 
@@ -120,11 +124,12 @@ class Autopilot:
 
     def can_start(self, job: dict, jobs: list[dict], leases: list[dict], claimed: set) -> bool:
         ids = _ids(job)
-        if any(l["holder"] != job["id"] and l["device"] in ids for l in leases):
+        node = _node(job)
+        if any(l["holder"] != job["id"] and l.get("node", "node0") == node and l["device"] in ids for l in leases):
             return False
         order = job["info"].get("order", 0) or 0
         for other in jobs:
-            if other["id"] == job["id"] or not set(ids) & set(_ids(other)):
+            if other["id"] == job["id"] or _node(other) != node or not set(ids) & set(_ids(other)):
                 continue
             if other["state"] in ACTIVE_STATES or other["id"] in claimed or (
                     other["state"] in ("waiting", "resumed") and self._launched(other["id"])):

@@ -201,39 +201,80 @@ class JobStore:
 
     # -- leases --------------------------------------------------------------------------------------------------
     @staticmethod
-    def _break_stale(conn, devices: list[int]) -> list[dict]:
-        """Delete leases on ``devices`` whose holder process is gone; returns what was broken."""
+    def _break_stale(conn, devices: list[int], node: str) -> list[dict]:
+        """Delete leases on ``devices`` of ``node`` whose holder process is gone; returns what was broken."""
         marks = ",".join("?" * len(devices))
         broken = []
-        for r in conn.execute(f"SELECT device, holder, pid FROM leases WHERE device IN ({marks})", tuple(devices)):
-            if r["pid"] is not None and not pid_alive(r["pid"]):
-                broken.append({"device": r["device"], "holder": r["holder"], "pid": r["pid"]})
+        for r in conn.execute(f"SELECT l.device, l.holder, l.pid, j.state FROM leases l LEFT JOIN jobs j "
+                              f"ON j.id = l.holder WHERE l.node = ? AND l.device IN ({marks})", (node, *devices)):
+            over = r["state"] is not None and r["state"] not in ACTIVE_STATES  # its job is not running any more
+            if over or (r["pid"] is not None and not pid_alive(r["pid"])):
+                broken.append({"node": node, "device": r["device"], "holder": r["holder"], "pid": r["pid"]})
         for b in broken:
-            conn.execute("DELETE FROM leases WHERE device = ? AND holder = ?", (b["device"], b["holder"]))
+            conn.execute("DELETE FROM leases WHERE node = ? AND device = ? AND holder = ?",
+                         (node, b["device"], b["holder"]))
         if broken:
             Store._emit(conn, "lease.broken", {"leases": broken})
         return broken
 
     @classmethod
-    def _acquire(cls, conn, devices: list[int], holder: str, pid: Optional[int]) -> bool:
+    def _acquire(cls, conn, devices: list[int], holder: str, pid: Optional[int], node: str = "node0") -> bool:
         devices = sorted(set(int(d) for d in devices))
         if not devices:
             return True
-        cls._break_stale(conn, devices)
+        cls._break_stale(conn, devices, node)
         marks = ",".join("?" * len(devices))
-        taken = conn.execute(f"SELECT device FROM leases WHERE device IN ({marks}) AND holder != ?",
-                             (*devices, holder)).fetchall()
+        taken = conn.execute(f"SELECT device FROM leases WHERE node = ? AND device IN ({marks}) AND holder != ?",
+                             (node, *devices, holder)).fetchall()
         if taken:
             return False
         now = time.time()
-        conn.executemany("INSERT OR REPLACE INTO leases (device, holder, pid, acquired_at) VALUES (?, ?, ?, ?)",
-                         [(d, holder, pid, now) for d in devices])
-        Store._emit(conn, "lease.acquired", {"holder": holder, "devices": devices, "pid": pid})
+        conn.executemany("INSERT OR REPLACE INTO leases (node, device, holder, pid, acquired_at) VALUES (?, ?, ?, ?, ?)",
+                         [(node, d, holder, pid, now) for d in devices])
+        Store._emit(conn, "lease.acquired", {"holder": holder, "node": node, "devices": devices, "pid": pid})
         return True
 
-    def acquire(self, devices: list[int], holder: str, pid: Optional[int] = None) -> bool:
-        """All of ``devices`` for ``holder`` or none; stale leases (dead holder process) are broken first."""
-        return self.store._write(lambda conn: self._acquire(conn, devices, holder, pid))
+    @staticmethod
+    def _lowest_free(conn, node: str, count: int, holder: str, capacity: int) -> Optional[list[int]]:
+        """The ``count`` lowest device ids of ``node`` (of ``capacity``) that nobody else leases, or None."""
+        taken = {r["device"] for r in conn.execute("SELECT device FROM leases WHERE node = ? AND holder != ?",
+                                                   (node, holder))}
+        free = [d for d in range(capacity) if d not in taken]
+        return free[:count] if len(free) >= count else None
+
+    def adopt_devices(self, job_id: str, devices: list[int]) -> dict:
+        """The job's scheduler (SLURM) placed it on ``devices`` of its node: its leases and assignment follow. The
+        scheduler never gives one GPU to two jobs, so a lease another job holds on them is stale and moves here."""
+        devices = sorted(set(int(d) for d in devices))
+
+        def write(conn):
+            job = self._row(conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
+            info = job["info"]
+            a = dict(info.get("assignment") or {})
+            node = str(a.get("node") or "node0")
+            if sorted(int(i) for i in a.get("gpu_ids") or []) == devices:
+                return job
+            conn.execute("DELETE FROM leases WHERE holder = ?", (job_id,))
+            Store._emit(conn, "lease.released", {"holder": job_id, "ts": time.time()})
+            moved = [dict(r) for r in conn.execute(
+                f"SELECT device, holder FROM leases WHERE node = ? AND device IN ({','.join('?' * len(devices))})",
+                (node, *devices))]
+            now = time.time()
+            conn.executemany("INSERT OR REPLACE INTO leases (node, device, holder, pid, acquired_at) "
+                             "VALUES (?, ?, ?, ?, ?)", [(node, d, job_id, None, now) for d in devices])
+            Store._emit(conn, "lease.acquired", {"holder": job_id, "node": node, "devices": devices, "pid": None,
+                                                 "adopted": True, "taken_from": moved})
+            a.setdefault("planned_gpu_ids", a.get("gpu_ids"))
+            a["gpu_ids"] = devices
+            info["assignment"] = a
+            conn.execute("UPDATE jobs SET info = ?, updated_at = ? WHERE id = ?", (json.dumps(info), now, job_id))
+            job["info"] = info
+            return job
+        return self.store._write(write)
+
+    def acquire(self, devices: list[int], holder: str, pid: Optional[int] = None, node: str = "node0") -> bool:
+        """All of ``devices`` of ``node`` for ``holder`` or none; stale leases (dead holder process) are broken first."""
+        return self.store._write(lambda conn: self._acquire(conn, devices, holder, pid, node))
 
     def release(self, holder: str) -> int:
         def write(conn):
@@ -244,13 +285,20 @@ class JobStore:
         return self.store._write(write)
 
     def leases(self) -> list[dict]:
-        return [dict(r) for r in self.store._read("SELECT * FROM leases ORDER BY device")]
+        return [dict(r) for r in self.store._read("SELECT * FROM leases ORDER BY node, device")]
 
     # -- the runner's claim: state + leases in one transaction ---------------------------------------------------
-    def claim(self, job_id: str, pid: int, **info_updates) -> tuple[str, dict]:
+    def claim(self, job_id: str, pid: int, *, lowest_free_of: Optional[int] = None, detached: bool = False,
+              **info_updates) -> tuple[str, dict]:
         """Take ``job_id`` for this process: returns (outcome, job) with outcome ``claimed`` (now running, leases
         held), ``finished`` (done/cancelled: nothing to do), ``busy`` (another live process runs it) or ``no_lease``
-        (its planned devices are held by another job; state unchanged)."""
+        (its planned devices are held by another job; state unchanged).
+
+        ``lowest_free_of`` (the node's device count): lease the lowest free ids of the planned node instead of the
+        planned ids (same count), and record them in the assignment. A SLURM cluster hands out GPU indexes this way,
+        so Saturn's leases and SLURM's allocation name the same GPUs. ``detached``: the training runs elsewhere (a
+        SLURM job) and outlives this process, so the leases carry no pid to be broken by; they are released by this
+        process, or by ``reconcile`` once the job is no longer running."""
         start = process_start_time(pid)
 
         def write(conn):
@@ -272,9 +320,17 @@ class JobStore:
                 path = ["resumed"]
             elif state == "failed":
                 path = ["waiting"]
-            ids = list((info.get("assignment") or {}).get("gpu_ids") or [])
-            if not self._acquire(conn, ids, job_id, pid):
-                held = conn.execute("SELECT device, holder FROM leases").fetchall()
+            assignment = dict(info.get("assignment") or {})
+            ids = [int(i) for i in assignment.get("gpu_ids") or []]
+            node = str(assignment.get("node") or "node0")
+            if lowest_free_of is not None and ids:
+                picked = self._lowest_free(conn, node, len(ids), job_id, int(lowest_free_of))
+                if picked is not None and picked != sorted(ids):
+                    assignment.update(gpu_ids=picked, planned_gpu_ids=ids)
+                    info["assignment"] = assignment
+                    ids = picked
+            if not self._acquire(conn, ids, job_id, None if detached else pid, node):
+                held = conn.execute("SELECT node, device, holder FROM leases").fetchall()
                 return "no_lease", {**job, "leases": [dict(h) for h in held]}
             cur = state
             history = list(info.get("history") or [])
@@ -305,9 +361,30 @@ def _snapshot(js: JobStore, req: dict) -> dict:
     jobs = js.list(req.get("run_id"))
     for j in jobs:
         j["info"].pop("history", None) if req.get("brief") else None
-        j["alive"] = pid_alive(j["info"].get("pid"), j["info"].get("pid_start")) if j["info"].get("pid") else False
+        j["alive"] = runner_alive(j)
         j["checkpoint_step"] = CheckpointDir.for_job(js.store, j["id"]).latest_step()
-    return {"jobs": jobs, "leases": js.leases(), "now": time.time(), "last_event_id": js.store.last_event_id()}
+    out = {"jobs": jobs, "leases": js.leases(), "now": time.time(), "last_event_id": js.store.last_event_id()}
+    if any(j["info"].get("backend") == "slurm" for j in jobs) or os.environ.get("SATURN_BACKEND") == "slurm":
+        from . import slurm
+        out["nodes"] = slurm.node_states()
+    return out
+
+
+def runner_alive(job: dict) -> bool:
+    """The job's runner is alive: its process (on this host), or, for a SLURM job whose kernel is gone, its SLURM
+    job (the worker goes on training and recording into the store)."""
+    info = job["info"]
+    if info.get("pid") and pid_alive(info["pid"], info.get("pid_start")):
+        return True
+    sj = info.get("slurm") or {}
+    if job["state"] in ACTIVE_STATES and sj.get("job_id") and not sj.get("ended_at"):
+        from . import slurm
+        try:
+            seen = slurm.job(sj["job_id"])
+        except slurm.SlurmError:
+            return True  # cannot tell: do not start it a second time
+        return seen is not None and seen["state"] not in slurm.FINAL
+    return False
 
 
 def rpc(request: Any, store: Optional[Store] = None) -> str:
@@ -344,7 +421,12 @@ def rpc(request: Any, store: Optional[Store] = None) -> str:
             from .profiler import Profiler
             opts = {k: req[k] for k in ("use_cache", "warmup", "measure", "trial_timeout", "techniques")
                     if req.get(k) is not None}
-            out = {"instance": Profiler(store=js.store, **opts).run(req.get("names"))}
+            from . import slurm
+            if slurm.backend_name({"backend": req.get("backend")}) == "slurm":
+                from .slurm_profile import profile_on_slurm
+                out = {"instance": profile_on_slurm(req.get("names"), store=js.store, **opts)}
+            else:
+                out = {"instance": Profiler(store=js.store, **opts).run(req.get("names"))}
         elif op == "heartbeat":
             from . import autopilot
             out = {"at": autopilot.heartbeat(js.store, req["run_id"], float(req.get("poll_s") or 1.0),

@@ -68,14 +68,22 @@ class Child:
     env: dict = field(default_factory=dict)
     timeout: Optional[float] = None
     new_session: bool = True
+    #: argv run in front of the interpreter, e.g. an ``srun …`` prefix that runs the child on a SLURM node
+    prefix: list = field(default_factory=list)
+    #: where the payload/result folder goes (must be visible to the node that runs the child); default: tempdir
+    tmp_parent: Optional[str] = None
     proc: Optional[subprocess.Popen] = None
     started_at: float = 0.0
     _dir: str = ""
     _final: Optional[ChildResult] = None
 
     def start(self) -> "Child":
-        self._dir = tempfile.mkdtemp(prefix="saturn-child-")
-        meta = {"target": self.target, "sys_path": [p or os.getcwd() for p in sys.path], "parent": os.getpid()}
+        if self.tmp_parent:
+            os.makedirs(self.tmp_parent, exist_ok=True)
+        self._dir = tempfile.mkdtemp(prefix="saturn-child-", dir=self.tmp_parent)
+        # a child behind a prefix (srun) has another parent (slurmstepd); stopping srun stops it
+        meta = {"target": self.target, "sys_path": [p or os.getcwd() for p in sys.path],
+                "parent": None if self.prefix else os.getpid()}
         Path(self._dir, "meta.json").write_text(json.dumps(meta))
         Path(self._dir, "payload.pkl").write_bytes(cloudpickle.dumps(self.payload))
         env = {**os.environ, **{k: str(v) for k, v in self.env.items()}}
@@ -84,7 +92,7 @@ class Child:
         env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         log = open(Path(self._dir, "output.log"), "wb")
         try:
-            self.proc = subprocess.Popen([sys.executable, "-m", "saturn._child", self._dir], env=env,
+            self.proc = subprocess.Popen([*self.prefix, sys.executable, "-m", "saturn._child", self._dir], env=env,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=self.new_session, cwd=os.getcwd())
         finally:

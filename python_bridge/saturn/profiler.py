@@ -91,7 +91,8 @@ class Profiler:
                  measure: int = 3, trial_timeout: Optional[float] = None, max_parallel: Optional[int] = None,
                  use_cache: bool = True, techniques: Optional[list[str]] = None,
                  progress: Optional[Callable[[dict], None]] = None, cancel: Optional[threading.Event] = None,
-                 run_id: Optional[str] = None):
+                 run_id: Optional[str] = None, launcher: Optional[Callable[["Trial"], list]] = None,
+                 node_id: str = NODE_ID, child_tmp: Optional[str] = None):
         self.store = store or default_store()
         self.devices = devices_mod.detect() if devices is None else devices
         self.warmup, self.measure = warmup, measure
@@ -102,6 +103,7 @@ class Profiler:
         self.progress = progress
         self.cancel = cancel or threading.Event()
         self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.launcher, self.node_id, self.child_tmp = launcher, node_id, child_tmp
 
     # -- planning ------------------------------------------------------------------------------------------------
     def _records(self, names) -> list[dict]:
@@ -206,8 +208,12 @@ class Profiler:
         job = {**trial.record, "technique": trial.tech, "devices": trial.ids, "warmup": self.warmup,
                "measure": self.measure}
         env = devices_mod.assignment_env(kind, trial.ids)
+        prefix = self.launcher(trial) if self.launcher is not None else []
+        if prefix and kind == "cuda":  # SLURM sets CUDA_VISIBLE_DEVICES for the step's GPUs
+            env = {"SATURN_ASSIGNED": env["SATURN_ASSIGNED"], "SATURN_DEVICE_KIND": kind}
         env.setdefault("SATURN_TORCH_THREADS", os.environ.get("SATURN_TORCH_THREADS", "1"))
-        return Child("saturn.trial:run_trial", job, env=env, timeout=trial.timeout, new_session=True).start()
+        return Child("saturn.trial:run_trial", job, env=env, timeout=trial.timeout, new_session=True, prefix=prefix,
+                     tmp_parent=self.child_tmp).start()
 
     def _interpret(self, trial: Trial, res: ChildResult, device_type: str, versions: dict) -> dict:
         cacheable = True
@@ -267,7 +273,7 @@ class Profiler:
         return {
             "format": INSTANCE_FORMAT,
             "name": f"saturn-{time.strftime('%Y%m%d-%H%M%S')}-{self.run_id}",
-            "cluster": {"nodes": [{"id": NODE_ID, "gpus": len(self.devices)}]},
+            "cluster": {"nodes": [{"id": self.node_id, "gpus": len(self.devices)}]},
             "jobs": jobs,
             "unschedulable": unschedulable,
             "saturn": {"run_id": self.run_id, "device_type": devices_mod.device_type(self.devices),

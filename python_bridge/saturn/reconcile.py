@@ -11,7 +11,7 @@ import time
 from typing import Optional
 
 from .checkpoint import CheckpointDir
-from .jobs import ACTIVE_STATES, JobStore, pid_alive
+from .jobs import ACTIVE_STATES, JobStore, runner_alive
 from .store import Store, default_store
 
 
@@ -28,7 +28,7 @@ def reconcile(store: Optional[Store] = None, run_id: Optional[str] = None) -> di
         elif state == "failed":
             report["failed"].append(jid)
         elif state in ACTIVE_STATES:
-            if pid_alive(info.get("pid"), info.get("pid_start")):
+            if runner_alive(job):
                 report["alive"].append(jid)
             else:
                 try:
@@ -41,9 +41,17 @@ def reconcile(store: Optional[Store] = None, run_id: Optional[str] = None) -> di
         elif state in ("waiting", "resumed", "preempted", "pending"):
             report["waiting"].append(jid)
     held = js.leases()
+    states = {j["id"]: j["state"] for j in js.list()}
+    for holder in sorted({h["holder"] for h in held if h["holder"] in states and states[h["holder"]] not in ACTIVE_STATES}):
+        js.release(holder)  # a job that is not running holds nothing (e.g. a SLURM job that ended without its kernel)
+        report["stale_leases"].append({"holder": holder, "state": states[holder]})
+    held = [h for h in js.leases() if h["pid"] is not None]
     if held:
         def write(conn):
-            return JobStore._break_stale(conn, [h["device"] for h in held])
-        report["stale_leases"] = store._write(write)
+            broken = []
+            for node in sorted({h.get("node", "node0") for h in held}):
+                broken += JobStore._break_stale(conn, [h["device"] for h in held if h.get("node", "node0") == node], node)
+            return broken
+        report["stale_leases"] += store._write(write)
     store.emit("jobs.reconciled", {k: v for k, v in report.items() if k != "checkpoints"})
     return report

@@ -387,18 +387,45 @@ def _load_task(store: Store, name: str) -> tuple[Task, dict]:
 
 
 def run_job(job_id: str, store: Optional[Store] = None, *, raise_errors: bool = True) -> dict:
-    """Run (or resume) ``job_id`` to its end, a stop request, or an error. Returns ``{"job", "state", ...}``."""
+    """Run (or resume) ``job_id`` to its end, a stop request, or an error. Returns ``{"job", "state", ...}``.
+
+    The job's backend (``info.backend``, else ``SATURN_BACKEND``) decides where it trains: ``local`` in this process
+    (and its data-parallel children), ``slurm`` in a SLURM job on its planned node, watched from here."""
     store = store or default_store()
     js = JobStore(store)
+    from . import slurm
+    if slurm.backend_name(js.get(job_id)["info"]) == "slurm":
+        from .slurm_runner import run_on_slurm
+        return run_on_slurm(job_id, store, raise_errors=raise_errors)
     outcome, job = js.claim(job_id, os.getpid(), kernel_id=os.environ.get("SATURN_KERNEL_ID"))
+    early = claim_outcome(job_id, outcome, job)
+    if early is not None:
+        return early
+    try:
+        return execute(js, job_id, job, raise_errors=raise_errors)
+    finally:
+        js.release(job_id)
+
+
+def claim_outcome(job_id: str, outcome: str, job: dict) -> Optional[dict]:
+    """What to return (or raise) when a claim did not give us the job; None when it did."""
     if outcome == "finished":
         return {"job": job_id, "state": job["state"], "redone": False}
     if outcome == "busy":
         raise JobBusy(f"job {job_id} is already running in process {job['info'].get('pid')}")
     if outcome == "no_lease":
-        held = ", ".join(f"{h['device']}: {h['holder']}" for h in job.get("leases", []))
+        held = ", ".join(f"{h.get('node', 'node0')}/{h['device']}: {h['holder']}" for h in job.get("leases", []))
         raise LeaseUnavailable(f"job {job_id}: its planned devices "
                                f"{job['info'].get('assignment', {}).get('gpu_ids')} are leased ({held})")
+    return None
+
+
+def execute(js: JobStore, job_id: str, job: dict, *, raise_errors: bool = True, slurm_worker: bool = False) -> dict:
+    """Train a claimed job here to done, a stop, or a failure, and record the outcome in the store.
+
+    ``slurm_worker``: this process is the job's SLURM task; SLURM already gave it its GPUs (CUDA_VISIBLE_DEVICES is
+    SLURM's and stays), and the leases belong to the job's kernel."""
+    store = js.store
     log = JobLog(log_path(store, job_id))
     info = job["info"]
     workers: list = []
@@ -409,6 +436,8 @@ def run_job(job_id: str, store: Optional[Store] = None, *, raise_errors: bool = 
         if kind == "none":
             raise RuntimeError("no devices on this machine (no NVIDIA GPU; set SATURN_FAKE_GPUS=N for CPU devices)")
         env = devices_mod.assignment_env(kind, ids)
+        if slurm_worker and kind == "cuda":
+            env = {"SATURN_ASSIGNED": env["SATURN_ASSIGNED"], "SATURN_DEVICE_KIND": kind}
         if kind == "cuda" and _cuda_initialised():
             log("warning: CUDA was initialised before the lease; CUDA_VISIBLE_DEVICES cannot take effect here")
         os.environ.update(env)
@@ -423,7 +452,8 @@ def run_job(job_id: str, store: Optional[Store] = None, *, raise_errors: bool = 
         ckdir = CheckpointDir.for_job(store, job_id, keep=int(info.get("keep_checkpoints") or 2))
         ck = ckdir.load_latest()
         seed = int(info.get("seed", task.hints.get("seed", 0)) or 0)
-        log(f"attempt {info.get('attempts')}: {technique.name} on devices {ids} ({kind}), knobs {knobs}, "
+        where = f" on node {assignment.get('node')}" if slurm_worker else ""
+        log(f"attempt {info.get('attempts')}: {technique.name} on devices {ids} ({kind}){where}, knobs {knobs}, "
             f"{total} steps" + (f", resuming at step {ck['step']}" if ck else ", from scratch"))
         if ck is not None and ck.get("global_batch") not in (None, task.batch_size):
             raise RuntimeError(f"checkpoint global batch {ck.get('global_batch')} != task batch {task.batch_size}")
@@ -441,8 +471,10 @@ def run_job(job_id: str, store: Optional[Store] = None, *, raise_errors: bool = 
                 payload = {"spec": rec["spec"], "payload": rec["payload"], "technique": technique,
                            "devices": ids, "knobs": knobs, "total_steps": total, "rank": rank, "world": world,
                            "port": port, "checkpoint_path": ck_path, "seed": seed}
-                workers.append(Child("saturn.runner:rank_main", payload, env=devices_mod.assignment_env(kind, [ids[rank]]),
-                                     new_session=False).start())
+                rank_env = devices_mod.assignment_env(kind, [ids[rank]])
+                if slurm_worker and kind == "cuda":
+                    rank_env = dict(env)  # SLURM's CUDA_VISIBLE_DEVICES stays; SATURN_ASSIGNED maps ids to it
+                workers.append(Child("saturn.runner:rank_main", payload, env=rank_env, new_session=False).start())
             js.update_info(job_id, worker_pids=[w.pid for w in workers])
         loop = Loop(task=task, technique=technique, devices=ids, knobs=knobs, total_steps=total, rank=0, world=world,
                     port=port, checkpoint=ck, seed=seed, control=control)
@@ -479,8 +511,6 @@ def run_job(job_id: str, store: Optional[Store] = None, *, raise_errors: bool = 
         if raise_errors or isinstance(err, (KeyboardInterrupt, SystemExit)):
             raise
         return {"job": job_id, "state": "failed", "error": f"{type(err).__name__}: {err}"}
-    finally:
-        js.release(job_id)
 
 
 def _wait_workers(workers: list, timeout: float = 60.0) -> None:
@@ -509,11 +539,15 @@ def run_job_in_thread(job_id: str, store: Optional[Store] = None) -> threading.T
 
 
 def main(argv: Optional[list] = None) -> int:
-    """``python -m saturn.runner JOB_ID``: run one job in this process (what a non-kernel executor would do)."""
+    """``python -m saturn.runner JOB_ID``: run one job in this process (what a non-kernel executor would do).
+    ``python -m saturn.runner --slurm-worker JOB_ID``: the training task of a job claimed by its kernel (SLURM)."""
     import sys
     args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) == 2 and args[0] == "--slurm-worker":
+        from .slurm_runner import worker_main
+        return worker_main(args[1])
     if len(args) != 1:
-        print("usage: python -m saturn.runner JOB_ID", file=sys.stderr)
+        print("usage: python -m saturn.runner [--slurm-worker] JOB_ID", file=sys.stderr)
         return 2
     res = run_job(args[0], raise_errors=False)
     print(json.dumps(res, default=str))

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Optional
 
 from .paths import store_path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -67,6 +67,19 @@ MIGRATIONS: dict[int, list[str]] = {
             ts REAL NOT NULL,
             kind TEXT NOT NULL,
             data TEXT NOT NULL)""",
+    ],
+    # 2: leases are per (node, device): a plan over several nodes (SLURM) has GPU 0 on each node.
+    2: [
+        """CREATE TABLE leases_v2 (
+            node TEXT NOT NULL DEFAULT 'node0',
+            device INTEGER NOT NULL,
+            holder TEXT NOT NULL,
+            pid INTEGER,
+            acquired_at REAL NOT NULL,
+            PRIMARY KEY (node, device))""",
+        "INSERT INTO leases_v2 (node, device, holder, pid, acquired_at) SELECT 'node0', device, holder, pid, acquired_at FROM leases",
+        "DROP TABLE leases",
+        "ALTER TABLE leases_v2 RENAME TO leases",
     ],
 }
 
@@ -294,18 +307,19 @@ class Store:
                  "created_at": r["created_at"], "updated_at": r["updated_at"]} for r in rows]
 
     # -- leases: which process holds which device ------------------------------------------------------------
-    def acquire_devices(self, devices: list[int], holder: str, pid: Optional[int] = None) -> bool:
-        """All of ``devices`` for ``holder``, or none (False when any is held by someone else)."""
+    def acquire_devices(self, devices: list[int], holder: str, pid: Optional[int] = None,
+                        node: str = "node0") -> bool:
+        """All of ``devices`` of ``node`` for ``holder``, or none (False when any is held by someone else)."""
         def write(conn):
             marks = ",".join("?" * len(devices))
-            taken = conn.execute(f"SELECT device FROM leases WHERE device IN ({marks}) AND holder != ?",
-                                 (*devices, holder)).fetchall()
+            taken = conn.execute(f"SELECT device FROM leases WHERE node = ? AND device IN ({marks}) AND holder != ?",
+                                 (node, *devices, holder)).fetchall()
             if taken:
                 return False
             now = time.time()
-            conn.executemany("INSERT OR REPLACE INTO leases (device, holder, pid, acquired_at) VALUES (?, ?, ?, ?)",
-                             [(d, holder, pid, now) for d in devices])
-            self._emit(conn, "lease.acquired", {"holder": holder, "devices": list(devices)})
+            conn.executemany("INSERT OR REPLACE INTO leases (node, device, holder, pid, acquired_at) "
+                             "VALUES (?, ?, ?, ?, ?)", [(node, d, holder, pid, now) for d in devices])
+            self._emit(conn, "lease.acquired", {"holder": holder, "node": node, "devices": list(devices)})
             return True
         return self._write(write)
 
@@ -318,7 +332,7 @@ class Store:
         return self._write(write)
 
     def leases(self) -> list[dict]:
-        return [dict(r) for r in self._read("SELECT * FROM leases ORDER BY device")]
+        return [dict(r) for r in self._read("SELECT * FROM leases ORDER BY node, device")]
 
 
 _default: Optional[Store] = None

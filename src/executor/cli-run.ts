@@ -1,7 +1,7 @@
 /**
  * `saturn run --server URL [--token T] [--time-limit S] [--introspection-interval S] [--threshold S] [--names a,b]
  *             [--max-retries N] [--checkpoint-every S] [--poll S] [--max-wait S] [--kernel NAME]
- *             [--reconnect-timeout S] [--prewarm N] [--no-autopilot]`
+ *             [--reconnect-timeout S] [--prewarm N] [--no-autopilot] [--backend local|slurm]`
  *
  * Headless "Optimize & Run" against a running Jupyter server: profile the registered tasks through the store (cached
  * profiles are reused), plan with the SPASE solver (`--time-limit`: solver budget, default 10 s), dispatch every job
@@ -11,10 +11,13 @@
  */
 import { KernelManager, ServerConnection, SessionManager } from '@jupyterlab/services';
 import { solve } from '../spase/solve';
-import { Dispatcher, IPlanLike, jobsFromPlan } from './dispatcher';
+import { Dispatcher, IPlanLike, jobsFromPlan, jobsOnLostNodes, unusableNodes } from './dispatcher';
 import { IInstanceLike, Introspector, SolveFn } from './introspection';
 import { KernelJobLauncher, KernelJobStore, RpcError } from './kernel-backend';
 import { systemClock } from './types';
+
+/** Seconds between re-plans forced by jobs stranded on a failed node. */
+const LOST_REPLAN_EVERY_S = 5;
 
 // Node globals, declared here so that the browser build (no Node types) also type-checks this file.
 declare const process: any;
@@ -38,12 +41,14 @@ export interface IRunArgs {
   reconnectS: number;
   prewarm: number;
   autopilot: boolean;
+  /** Where jobs train: local (this machine) or slurm (SLURM jobs on the planned nodes); default SATURN_BACKEND. */
+  backend?: 'local' | 'slurm';
 }
 
 export const RUN_USAGE =
   'usage: saturn run --server URL [--token T] [--time-limit S] [--introspection-interval S] [--threshold S] ' +
   '[--names a,b] [--max-retries N] [--checkpoint-every S] [--poll S] [--max-wait S] [--kernel NAME] ' +
-  '[--reconnect-timeout S] [--prewarm N] [--no-autopilot]';
+  '[--reconnect-timeout S] [--prewarm N] [--no-autopilot] [--backend local|slurm]';
 
 export function parseRunArgs(argv: string[]): IRunArgs {
   const a: IRunArgs = {
@@ -92,6 +97,14 @@ export function parseRunArgs(argv: string[]): IRunArgs {
       case '--reconnect-timeout': a.reconnectS = num(f, v()); break;
       case '--prewarm': a.prewarm = Math.floor(num(f, v())); break;
       case '--no-autopilot': a.autopilot = false; break;
+      case '--backend': {
+        const b = v();
+        if (b !== 'local' && b !== 'slurm') {
+          throw new UsageError(`--backend must be local or slurm, not ${JSON.stringify(b)}\n${RUN_USAGE}`);
+        }
+        a.backend = b;
+        break;
+      }
       default: throw new UsageError(`unknown option ${f}\n${RUN_USAGE}`);
     }
   }
@@ -182,7 +195,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     // a server restart while profiling: reconnect and profile again (finished trials come from the profile cache)
     const again = { maxS: args.reconnectS, waitS: Math.max(args.pollS, 2), log: err, onLost: () => launcher.forget() };
     const { instance } = (await retryOnLoss(
-      () => store.call({ op: 'profile', names: args.names, use_cache: true }),
+      () => store.call({ op: 'profile', names: args.names, use_cache: true, backend: args.backend }),
       'profiling',
       again
     )) as { instance: IInstanceLike & { unschedulable?: Array<{ id: string }> } };
@@ -211,11 +224,15 @@ export async function runCommand(argv: string[]): Promise<number> {
         forceReplan = true;
       }
     });
-    const newJobs = jobsFromPlan(plan, instance, runId, { checkpoint_every_s: args.checkpointEveryS });
+    const newJobs = jobsFromPlan(plan, instance, runId, {
+      checkpoint_every_s: args.checkpointEveryS,
+      ...(args.backend ? { backend: args.backend } : {})
+    });
     await retryOnLoss(() => d.submit(newJobs, { ...plan, instance }), 'submitting the plan', again);
     err(`run ${runId}: ${plan.jobs.length} jobs, planned makespan ${plan.makespan_s.toFixed(1)} s`);
     const t0 = (await retryOnLoss(() => store.snapshot(runId), 'reading the store', again)).now;
     let lost = false;
+    let lastLostReplan = -Infinity;
     const start = systemClock.now();
     let lastOk = start;
     while (!d.finished) {
@@ -234,6 +251,12 @@ export async function runCommand(argv: string[]): Promise<number> {
         const now = snap.now;
         if (process.env.SATURN_DEBUG) {
           err(`tick ${now.toFixed(1)}: ${snap.jobs.map(j => `${j.id}=${j.state}`).join(' ')}`);
+        }
+        const stranded = jobsOnLostNodes(snap);
+        if (stranded.length && now - lastLostReplan >= LOST_REPLAN_EVERY_S) {
+          err(`node(s) ${[...unusableNodes(snap)].join(', ')} unusable: re-planning ${stranded.join(', ')}`);
+          forceReplan = true;
+          lastLostReplan = now;
         }
         if (!d.finished && (forceReplan || (args.introspectionIntervalS > 0 && intro.due(now)))) {
           const decision = await intro.check(snap, now, forceReplan ? 0 : args.thresholdS);

@@ -114,6 +114,23 @@ export function jobsFromPlan(
     });
 }
 
+/** Nodes the cluster reports as unusable now (down, drained, not responding). */
+export function unusableNodes(snap: Pick<ISnapshot, 'nodes'>): Set<string> {
+  return new Set((snap.nodes ?? []).filter(n => !n.usable).map(n => n.id));
+}
+
+/** Unfinished jobs assigned to an unusable node: the run must be re-planned for them to go on. */
+export function jobsOnLostNodes(snap: ISnapshot): string[] {
+  const lost = unusableNodes(snap);
+  if (!lost.size) {
+    return [];
+  }
+  return snap.jobs
+    .filter(j => !(j.state === 'done' || j.state === 'cancelled' || (j.state === 'failed' && j.info.given_up)))
+    .filter(j => lost.has(nodeOf(j.info.next_assignment ?? j.info.assignment)))
+    .map(j => j.id);
+}
+
 export function jobId(runId: string, task: string): string {
   return `${runId}-${task}`;
 }
@@ -139,6 +156,9 @@ export function sameAssignment(a: IAssignment | undefined, b: IAssignment | unde
 }
 
 const overlaps = (a: number[], b: number[]) => a.some(g => b.includes(g));
+/** The node of a lease or assignment that names none (stores and plans from before multi-node). */
+const DEFAULT_NODE = 'node0';
+const nodeOf = (a: { node?: string } | undefined): string => a?.node ?? DEFAULT_NODE;
 
 export class Dispatcher {
   constructor(
@@ -367,12 +387,20 @@ export class Dispatcher {
   /** Its GPUs are free now and no job before it in plan order still has to use one of them. */
   canStart(job: IJobRecord, jobs: IJobRecord[], snap: ISnapshot, claimed: Set<string>): boolean {
     const ids = job.info.assignment.gpu_ids;
-    if (snap.leases.some(l => l.holder !== job.id && ids.includes(l.device))) {
+    const node = nodeOf(job.info.assignment);
+    if (unusableNodes(snap).has(node)) {
+      return false; // a re-plan moves it (see jobsOnLostNodes)
+    }
+    const holds = (l: { holder: string }) => {
+      const h = snap.jobs.find(j => j.id === l.holder);
+      return !h || isActive(h.state); // a lease of a job that is over is stale (the store breaks it on claim)
+    };
+    if (snap.leases.some(l => l.holder !== job.id && (l.node ?? DEFAULT_NODE) === node && ids.includes(l.device) && holds(l))) {
       return false;
     }
     const order = job.info.order ?? 0;
     for (const other of jobs) {
-      if (other.id === job.id || !overlaps(ids, other.info.assignment.gpu_ids)) {
+      if (other.id === job.id || nodeOf(other.info.assignment) !== node || !overlaps(ids, other.info.assignment.gpu_ids)) {
         continue;
       }
       const launched =

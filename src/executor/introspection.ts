@@ -11,7 +11,7 @@
  * are free), so the comparison is fair whatever the solver's own timing model.
  */
 import { isActive } from './job-state';
-import { IPlanLike, sameAssignment } from './dispatcher';
+import { IPlanLike, sameAssignment, unusableNodes } from './dispatcher';
 import { IJobRecord, ISnapshot } from './types';
 
 export interface IOptionLike {
@@ -91,6 +91,8 @@ export function estimate(instance: IInstanceLike, rec: IJobRecord): IEstimate {
 export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, switchCostS = 10): IInstanceLike {
   const jobs: IInstanceLike['jobs'] = [];
   const running: Array<Record<string, unknown>> = [];
+  // A node the cluster reports down is left out; its jobs are planned again elsewhere (from their checkpoints).
+  const lost = unusableNodes(snap);
   for (const rec of snap.jobs) {
     if (rec.state === 'done' || rec.state === 'cancelled' || (rec.state === 'failed' && rec.info.given_up)) {
       continue;
@@ -101,7 +103,7 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
     }
     const e = estimate(instance, rec);
     const frac = e.totalSteps ? Math.max(0, e.totalSteps - e.stepsDone) / e.totalSteps : 1;
-    const active = isActive(rec.state);
+    const active = isActive(rec.state) && !lost.has(rec.info.assignment.node);
     jobs.push({
       ...job,
       options: job.options.map(o => ({
@@ -122,7 +124,8 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
       });
     }
   }
-  return { ...instance, name: `${instance.name}-replan`, jobs, running, pins: [] };
+  const cluster = { ...instance.cluster, nodes: instance.cluster.nodes.filter(n => !lost.has(n.id)) };
+  return { ...instance, name: `${instance.name}-replan`, cluster, jobs, running, pins: [] };
 }
 
 export interface IProjectedEntry {
@@ -153,6 +156,10 @@ export function projectCurrent(instance: IInstanceLike, snap: ISnapshot): number
   const recs = snap.jobs
     .filter(r => !(r.state === 'done' || r.state === 'cancelled' || (r.state === 'failed' && r.info.given_up)))
     .sort((a, b) => (a.info.order ?? 0) - (b.info.order ?? 0));
+  const lost = unusableNodes(snap);
+  if (recs.some(r => lost.has(r.info.assignment.node))) {
+    return Infinity; // jobs on a failed node never finish there
+  }
   return project(
     recs.map(r => ({
       task: r.task,

@@ -65,15 +65,28 @@ export interface IJobRecord {
 }
 
 export interface ILease {
+  /** The node of the device (absent in stores from before multi-node: node0). */
+  node?: string;
   device: number;
   holder: string;
   pid: number | null;
   acquired_at: number;
 }
 
+/** A node as the cluster backend reports it (SLURM); absent for the local backend. */
+export interface INodeState {
+  id: string;
+  gpus: number;
+  state: string;
+  /** Takes new work (not down, drained or unresponsive). */
+  usable: boolean;
+}
+
 export interface ISnapshot {
   jobs: IJobRecord[];
   leases: ILease[];
+  /** The cluster's nodes (SLURM backend): jobs are not started on unusable ones, and their jobs are re-planned. */
+  nodes?: INodeState[];
   /** The store host's clock (seconds since the epoch). */
   now: number;
 }

@@ -5,7 +5,7 @@
  * pieces, the same way its CLI (`saturn run`) does.
  */
 import type { Session } from '@jupyterlab/services';
-import { Dispatcher, IPlanLike, jobsFromPlan } from '../executor/dispatcher';
+import { Dispatcher, IPlanLike, jobsFromPlan, jobsOnLostNodes } from '../executor/dispatcher';
 import { Introspector, SolveFn } from '../executor/introspection';
 import { KernelJobLauncher, KernelJobStore } from '../executor/kernel-backend';
 import type { Instance, Plan } from '../spase/types';
@@ -100,6 +100,10 @@ export class ExecutorStarter implements IRunStarter {
       }
       try {
         const snap = await d.tick();
+        if (jobsOnLostNodes(snap).length && snap.now - this._lostReplanAt >= 5) {
+          this._forceReplan = true; // a node failed: its jobs go elsewhere whatever the threshold
+          this._lostReplanAt = snap.now;
+        }
         if (!d.finished && intro && (this._forceReplan || intro.due(snap.now))) {
           const decision = await intro.check(snap, snap.now, this._forceReplan ? 0 : settings.introspectionThresholdS);
           this._forceReplan = false;
@@ -122,6 +126,7 @@ export class ExecutorStarter implements IRunStarter {
     void tick();
   }
 
+  private _lostReplanAt = -Infinity;
   private _store = new KernelJobStore(this.sessions);
   private _launcher = new KernelJobLauncher(this.sessions);
   private _d: Dispatcher | null = null;

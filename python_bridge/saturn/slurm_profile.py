@@ -1,0 +1,89 @@
+"""Profiling on a SLURM cluster: one node of each distinct kind, reused for its twins.
+
+Nodes of one kind (``slurm.Node.kind``: GPU type, CPUs, memory, features) give the same step times, so each kind is
+profiled once, on its node with the most GPUs (that covers every GPU count of the kind). Each trial runs as a SLURM
+step (``srun -w NODE --gres=gpu:K``) of the trial child, so SLURM accounts for it and nothing else is placed on its
+GPUs meanwhile. Profiles are cached per device type as on one machine, so a second profile is instant.
+
+The instance's cluster is every usable node with GPUs. The SPASE format has one runtime per option for all nodes: when
+the cluster has several kinds, an option is kept if every kind that has enough GPUs found it feasible, with the
+slowest kind's runtime (a safe estimate); the kinds and their representatives are listed under ``saturn.slurm``.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from . import slurm
+from .devices import Device
+from .profiler import ProfileError, Profiler
+from .runner import saturn_dir
+from .store import Store, default_store
+
+
+def _devices_of(node: slurm.Node) -> list[Device]:
+    fake = int(os.environ.get("SATURN_FAKE_GPUS") or 0) > 0
+    kind = "cpu" if fake else "cuda"
+    name = f"CPU device on {node.id}" if fake else (node.gpu_type or "GPU")
+    return [Device(id=i, kind=kind, name=name, memory_total_bytes=0) for i in range(node.gpus)]
+
+
+def profile_on_slurm(names=None, store: Optional[Store] = None, **options) -> dict:
+    store = store or default_store()
+    slurm.ping()
+    conf = slurm.settings()
+    all_nodes = slurm.nodes(conf["partition"])
+    usable = [n for n in all_nodes if n.usable and n.gpus > 0]
+    if not usable:
+        states = ", ".join(f"{n.id}: {n.state}, {n.gpus} GPU(s)" for n in all_nodes) or "none"
+        raise ProfileError(f"no usable SLURM node with GPU GRES to profile on (nodes: {states}); check `sinfo -N` "
+                           f"and the partition setting ({conf['partition'] or 'default'})")
+    kinds: dict[str, list[slurm.Node]] = {}
+    for n in usable:
+        kinds.setdefault(n.kind, []).append(n)
+    results = []
+    for kind, members in kinds.items():
+        rep = max(members, key=lambda n: (n.gpus, n.state.startswith("idle")))
+
+        def launcher(trial, node=rep):
+            return slurm.srun_prefix(node.id, trial.gpus, "saturn-profile")
+
+        prof = Profiler(store=store, devices=_devices_of(rep), launcher=launcher, node_id=rep.id,
+                        child_tmp=str(saturn_dir(store) / "tmp"), **options)
+        results.append((kind, rep, members, prof.run(names)))
+    instance = _merge(results, usable)
+    return instance
+
+
+def _merge(results: list, usable: list) -> dict:
+    base = dict(results[0][3])
+    base["cluster"] = {"nodes": [{"id": n.id, "gpus": n.gpus} for n in usable]}
+    kinds_info = [{"kind": kind, "profiled_on": rep.id, "gpus": rep.gpus, "nodes": [m.id for m in members]}
+                  for kind, rep, members, _ in results]
+    if len(results) > 1:
+        by_job: dict[str, list[dict]] = {}
+        for _, rep, _, inst in results:
+            for job in inst["jobs"]:
+                by_job.setdefault(job["id"], []).append({"rep": rep, "job": job})
+        jobs = []
+        for jid, seen in by_job.items():
+            options = []
+            keys = {}
+            for s in seen:
+                for o in s["job"]["options"]:
+                    keys.setdefault((o["parallelism"], o["gpus"]), o)
+            for opt in keys.values():
+                same = []
+                for s in seen:
+                    if opt["gpus"] > s["rep"].gpus:
+                        continue  # that kind cannot run it at all: it does not veto
+                    match = [o for o in s["job"]["options"]
+                             if o["parallelism"] == opt["parallelism"] and o["gpus"] == opt["gpus"]]
+                    same.append(match[0] if match else None)
+                if same and all(same):
+                    options.append(max(same, key=lambda o: o["runtime_s"]))
+            jobs.append({**seen[0]["job"], "options": options})
+        base["jobs"] = [j for j in jobs if j["options"]]
+        base["unschedulable"] = [j for j in jobs if not j["options"]] + list(base.get("unschedulable") or [])
+    base["saturn"] = {**base.get("saturn", {}), "backend": "slurm", "slurm": {"kinds": kinds_info}}
+    return base

@@ -1,0 +1,253 @@
+"""Issue 7 acceptance: a plan over two SLURM nodes, run through the real SLURM on this machine.
+
+A real slurmctld and two slurmd "nodes" (scripts/fakecluster.sh: Debian's multiple-slurmd mode on 127.0.0.1, four
+GPU GRES per node backed by mknod devices), the real lab server with SATURN_BACKEND=slurm, and the headless CLI
+(`saturn run --backend slurm`). Checked from SLURM's own records (`scontrol show job`, the jobcomp file, the
+environment SLURM gave each worker) and from the store:
+- every job ran as a SLURM job on its planned node, on the GPU indexes Saturn leased, with no two jobs on one GPU
+  of one node at once, and the plan used both nodes;
+- profiling ran on one node only (both nodes are of one kind) and the instance covers both;
+- a node whose slurmd dies mid-run (its job processes die with it): its jobs are re-planned onto the other node,
+  resume from their checkpoints, and the workload completes.
+Skipped, with the reason printed, only where SLURM cannot run here (packages missing or not root).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = REPO / "lib-node" / "cli" / "main.js"
+FAKECLUSTER = REPO / "scripts" / "fakecluster.sh"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cluster_env(d: Path) -> dict:
+    return {**os.environ, "D": str(d), "SLURM_CONF": str(d / "etc" / "slurm.conf")}
+
+
+@pytest.fixture
+def cluster():
+    # a short path with world-traversable parents: munged refuses a socket under a 0700 directory (pytest's tmp)
+    d = Path(tempfile.mkdtemp(prefix="saturn-slurm-"))
+    env = _cluster_env(d)
+    check = subprocess.run(["bash", str(FAKECLUSTER), "check"], env=env, capture_output=True, text=True)
+    if check.returncode != 0:
+        shutil.rmtree(d, ignore_errors=True)
+        pytest.skip(f"SLURM integration test not run: {check.stdout.strip() or check.stderr.strip()}")
+    up = subprocess.run(["bash", str(FAKECLUSTER), "up"], env=env, capture_output=True, text=True, timeout=120)
+    assert up.returncode == 0, f"the fake SLURM cluster did not come up:\n{up.stdout}\n{up.stderr}"
+    old = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = env["SLURM_CONF"]
+    try:
+        yield d
+    finally:
+        subprocess.run(["bash", str(FAKECLUSTER), "down"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(d, ignore_errors=True)
+        if old is None:
+            os.environ.pop("SLURM_CONF", None)
+        else:
+            os.environ["SLURM_CONF"] = old
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import dispatch_bench
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    return dispatch_bench
+
+
+@pytest.fixture(scope="module")
+def cli_built():
+    if not CLI.exists() or not (REPO / "lib-node" / "executor" / "cli-run.js").exists():
+        subprocess.run(["npx", "tsc", "-p", "tsconfig.node.json"], cwd=REPO, check=True, timeout=300)
+    return CLI
+
+
+def _register(bench, root: Path, steps: list[int], sleep_s: float) -> list[str]:
+    from saturn.store import Store
+    from saturn.task import Task, model_signature
+    store = Store(root / ".saturn" / "saturn.db")
+    names = []
+    for i, n in enumerate(steps):
+        task = Task(f"job{i}", model=bench.make_model_factory(8 + 4 * i, sleep_s), data=bench.data, batch_size=8,
+                    steps=n, hints={"techniques": ["ddp"]}, gpu_range=(1, 2))
+        task.signature, task.param_count = model_signature(task.build_model())
+        store.put_task(task.name, task.spec(), task.payload(), task.signature)
+        names.append(task.name)
+    store.close()
+    return names
+
+
+def _jobcomp(d: Path) -> list[dict]:
+    """SLURM's job completion records (jobcomp/filetxt), one dict per finished SLURM job."""
+    from saturn.slurm import parse_kv
+    path = d / "log" / "jobcomp.txt"
+    return [parse_kv(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def _t(s: str) -> float:
+    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S").timestamp()
+
+
+def _run_cli(cli_built, port: int, log_path: Path) -> subprocess.Popen:
+    return subprocess.Popen(["node", str(cli_built), "run", "--server", f"http://127.0.0.1:{port}", "--token", "tok",
+                             "--backend", "slurm", "--time-limit", "2", "--introspection-interval", "0",
+                             "--poll", "0.5", "--checkpoint-every", "1", "--prewarm", "0", "--max-retries", "2"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=open(log_path, "wb"))
+
+
+def _start(bench, root: Path, tmp_path: Path, d: Path):
+    port = _free_port()
+    log = open(tmp_path / "server.log", "ab")
+    server = bench.start_server(root, port, log, fake_gpus=4, extra_env={
+        "SATURN_BACKEND": "slurm", "SLURM_CONF": str(d / "etc" / "slurm.conf")})
+    return port, log, server
+
+
+def _check_placement(js, jobs: list[dict], d: Path) -> dict:
+    """Every job: a SLURM job on its node and leased GPU ids; no two on one (node, GPU) at once (SLURM's times)."""
+    from saturn import slurm
+    comp = {r["JobId"]: r for r in _jobcomp(d)}
+    spans = []
+    for j in jobs:
+        info = j["info"]
+        a, sj, w = info["assignment"], info.get("slurm") or {}, info.get("worker") or {}
+        assert sj.get("job_id"), f"{j['id']} has no SLURM job id: {info.get('error')}"
+        rec = comp.get(sj["job_id"])
+        assert rec is not None, f"SLURM's jobcomp has no record of job {sj['job_id']} ({j['id']})"
+        assert rec["JobState"] == "COMPLETED", (j["id"], rec["JobState"])
+        assert rec["NodeList"] == a["node"], f"{j['id']} ran on {rec['NodeList']}, planned {a['node']}"
+        assert rec["Name"] == f"saturn-{j['id']}"
+        seen = slurm.job(sj["job_id"])  # scontrol keeps it for MinJobAge
+        assert seen["node"] == a["node"] and seen["state"] == "COMPLETED"
+        # the GPUs: SLURM's allocation (scontrol -d while it ran; the worker's SLURM_JOB_GPUS) = the lease
+        assert w.get("node") == a["node"], (j["id"], w)
+        assert sorted(w["slurm_gpus"]) == sorted(a["gpu_ids"]) == sorted(sj["gpu_ids"]), (j["id"], w, sj, a)
+        assert len(a["gpu_ids"]) == a["gpus"]
+        spans.append((j["id"], a["node"], set(a["gpu_ids"]), _t(rec["StartTime"]), _t(rec["EndTime"])))
+    for i, x in enumerate(spans):
+        for y in spans[i + 1:]:
+            if x[1] == y[1] and x[2] & y[2]:
+                assert not (x[3] < y[4] and y[3] < x[4]), f"{x} overlaps {y} on SLURM's clock"
+    return comp
+
+
+def test_six_jobs_across_two_slurm_nodes(bench, cli_built, cluster, tmp_path):
+    from saturn.jobs import JobStore
+    from saturn.store import Store
+    root = tmp_path / "root"
+    root.mkdir()
+    names = _register(bench, root, [40, 60, 80, 40, 60, 80], 0.03)
+    port, log, server = _start(bench, root, tmp_path, cluster)
+    store = Store(root / ".saturn" / "saturn.db")
+    cli = None
+    try:
+        t0 = time.time()
+        cli = _run_cli(cli_built, port, tmp_path / "cli.log")
+        out, _ = cli.communicate(timeout=400)
+        wall = time.time() - t0
+        assert cli.returncode == 0, f"CLI exit {cli.returncode}: {out[-1500:]!r}; see {tmp_path}/cli.log"
+        summary = json.loads(out)
+        jobs = JobStore(store).list(summary["run_id"])
+        assert sorted(j["task"] for j in jobs) == sorted(names)
+        assert all(j["state"] == "done" for j in jobs), {j["id"]: (j["state"], j["info"].get("error")) for j in jobs}
+        assert {j["info"]["assignment"]["node"] for j in jobs} == {"n1", "n2"}, "the plan did not use both nodes"
+        comp = _check_placement(JobStore(store), jobs, cluster)
+        # profiling: one node of the (single) kind, reused for its twin
+        profile_nodes = {r["NodeList"] for r in comp.values() if r["Name"] == "saturn-profile"}
+        assert len(profile_nodes) == 1, profile_nodes
+        plan = store.load_plan(summary["run_id"]) if hasattr(store, "load_plan") else None
+        print(f"\n6 jobs on SLURM: wall {wall:.1f} s, planned makespan {summary.get('planned_makespan_s')}, "
+              f"placement { {j['task']: (j['info']['assignment']['node'], j['info']['assignment']['gpu_ids']) for j in jobs} }, "
+              f"profiled on {profile_nodes}; plan saved: {plan is not None}")
+    finally:
+        if cli is not None and cli.poll() is None:
+            cli.kill()
+            cli.wait()
+        bench.stop_server(server)
+        store.close()
+        log.close()
+
+
+def test_node_killed_mid_run_jobs_move_to_the_other_node(bench, cli_built, cluster, tmp_path):
+    from saturn.jobs import JobStore
+    from saturn.store import Store
+    root = tmp_path / "root"
+    root.mkdir()
+    names = _register(bench, root, [150, 150, 150, 150, 150, 150], 0.04)
+    port, log, server = _start(bench, root, tmp_path, cluster)
+    store = Store(root / ".saturn" / "saturn.db")
+    js = JobStore(store)
+    env = _cluster_env(cluster)
+    cli = None
+    try:
+        cli = _run_cli(cli_built, port, tmp_path / "cli.log")
+        # wait for a job on n1 that is running with a checkpoint
+        deadline = time.monotonic() + 240
+        victims: list[dict] = []
+        while time.monotonic() < deadline:
+            jobs = js.list()
+            victims = [j for j in jobs if j["info"].get("assignment", {}).get("node") == "n1"
+                       and j["state"] == "running" and (j["info"].get("checkpoint") or {}).get("step")]
+            if victims:
+                break
+            assert cli.poll() is None, f"the CLI exited early ({cli.returncode}); see {tmp_path}/cli.log"
+            time.sleep(0.3)
+        else:
+            pytest.fail(f"no job on n1 reached a checkpoint: {[(j['id'], j['state']) for j in js.list()]}")
+        on_n1 = {j["id"] for j in js.list() if j["state"] != "done"
+                 and j["info"].get("assignment", {}).get("node") == "n1"}
+        kill_at = time.time()
+        subprocess.run(["bash", str(FAKECLUSTER), "crash", "n1"], env=env, check=True, timeout=30)
+
+        out, _ = cli.communicate(timeout=420)
+        wall = time.time() - kill_at
+        assert cli.returncode == 0, f"CLI exit {cli.returncode}: {out[-1500:]!r}; see {tmp_path}/cli.log"
+        summary = json.loads(out)
+        jobs = js.list(summary["run_id"])
+        assert sorted(j["task"] for j in jobs) == sorted(names)
+        assert all(j["state"] == "done" for j in jobs), {j["id"]: (j["state"], j["info"].get("error")) for j in jobs}
+        moved = [j for j in jobs if j["id"] in on_n1]
+        assert moved and all(j["info"]["assignment"]["node"] == "n2" for j in moved), \
+            {j["id"]: j["info"]["assignment"] for j in moved}
+        # the interrupted ones resumed from their checkpoint on n2 (SLURM says so too)
+        for v in victims:
+            j = next(x for x in jobs if x["id"] == v["id"])
+            assert j["info"]["attempts"] >= 2, j["info"]["attempts"]
+            assert j["info"].get("lost_node") == "n1"
+            text = Path(j["info"]["log"]).read_text()
+            assert re.search(r"resuming at step [1-9]", text), text[-2000:]
+        after_kill = [j for j in jobs if (j["info"].get("slurm") or {}).get("submitted_at", 0) > kill_at]
+        assert after_kill and all(j["info"]["worker"]["node"] == "n2" for j in after_kill)
+        comp = {r["JobId"]: r for r in _jobcomp(cluster)}
+        lost = [r for r in comp.values() if r["Name"].startswith("saturn-") and r["JobState"] == "NODE_FAIL"]
+        assert lost and all(r["NodeList"] == "n1" for r in lost), lost
+        print(f"\nnode n1 killed with {sorted(on_n1)} on it; all {len(jobs)} jobs done {wall:.1f} s later; "
+              f"SLURM NODE_FAIL records: {[r['Name'] for r in lost]}")
+    finally:
+        if cli is not None and cli.poll() is None:
+            cli.kill()
+            cli.wait()
+        bench.stop_server(server)
+        store.close()
+        log.close()
