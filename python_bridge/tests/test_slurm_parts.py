@@ -1,0 +1,144 @@
+"""The SLURM backend's parts that need no cluster: parsing SLURM's output, node kinds and health, per-node leases
+(store migration, lowest-free claim, adopting SLURM's GPU indexes), merging profiles of node kinds, and the
+messages users get when SLURM is missing. The real cluster runs in test_slurm_e2e.py."""
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+
+from saturn import slurm
+from saturn.jobs import JobStore
+from saturn.store import MIGRATIONS, SCHEMA_VERSION, Store
+
+
+def test_scontrol_lines_parse_into_nodes_and_jobs():
+    line = ("NodeName=n1 Arch=x86_64 CoresPerSocket=4 CPUAlloc=0 CPUTot=4 AvailableFeatures=(null) "
+            "Gres=gpu:a100:8(S:0-1) NodeAddr=127.0.0.1 RealMemory=4000 State=MIXED+DRAIN Partitions=main,gpu "
+            "Reason=bad fan [root@2026-11-26T10:00:00]")
+    kv = slurm.parse_kv(line)
+    assert kv["NodeName"] == "n1" and kv["Gres"] == "gpu:a100:8(S:0-1)" and kv["State"] == "MIXED+DRAIN"
+    assert kv["Reason"] == "bad fan [root@2026-11-26T10:00:00]"  # values with spaces run to the next key
+    assert slurm._gpu_gres("gpu:a100:8(S:0-1)") == (8, "a100")
+    assert slurm._gpu_gres("shard:8,gpu:4") == (4, "")
+    assert slurm._gpu_gres("(null)") == (0, "")
+    assert slurm.gpu_idx("gpu:2(IDX:0-1)") == [0, 1]
+    assert slurm.gpu_idx("gpu:a100:3(IDX:0,2-3)") == [0, 2, 3]
+    assert slurm.gpu_idx("gpu:0") == []
+
+
+@pytest.mark.parametrize("state,usable", [
+    ("idle", True), ("mixed", True), ("allocated", True), ("idle*", False), ("down+not_responding", False),
+    ("allocated+not_responding", False), ("mixed+drain", False), ("drained", False), ("down", False),
+    ("idle+completing", True)])
+def test_node_health_from_its_state(state, usable):
+    assert slurm.Node("n1", 4, state).usable is usable
+
+
+def test_twins_share_a_kind_and_gpu_count_does_not_split_kinds():
+    a = slurm.Node("n1", 8, "idle", cpus=32, gpu_type="a100", memory_mb=256000)
+    b = slurm.Node("n2", 4, "idle", cpus=32, gpu_type="a100", memory_mb=256000)
+    c = slurm.Node("n3", 4, "idle", cpus=32, gpu_type="v100", memory_mb=256000)
+    assert a.kind == b.kind != c.kind
+
+
+def test_missing_slurm_commands_say_what_to_install(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(slurm.SlurmError, match=r"missing .*sinfo.*install slurm-client.*SATURN_BACKEND=local"):
+        slurm.nodes()
+    assert slurm.node_states(max_age_s=0) == []  # the dispatcher's snapshot does not fail on it
+
+
+def test_backend_choice(monkeypatch):
+    monkeypatch.delenv("SATURN_BACKEND", raising=False)
+    assert slurm.backend_name({}) == "local"
+    monkeypatch.setenv("SATURN_BACKEND", "slurm")
+    assert slurm.backend_name(None) == "slurm"
+    assert slurm.backend_name({"backend": "local"}) == "local"  # the job's own setting wins
+    with pytest.raises(ValueError, match="unknown backend 'k8s'"):
+        slurm.backend_name({"backend": "k8s"})
+
+
+def test_a_version_1_store_migrates_its_leases_to_node0(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)  # a store as version 1 of saturn left it
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for sql in MIGRATIONS[1]:
+        conn.execute(sql)
+    conn.execute("INSERT INTO schema_version VALUES (1)")
+    conn.execute("INSERT INTO leases (device, holder, pid, acquired_at) VALUES (3, 'old-job', NULL, 1.0)")
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    assert store.schema_version() == SCHEMA_VERSION >= 2
+    assert [(l["node"], l["device"], l["holder"]) for l in store.leases()] == [("node0", 3, "old-job")]
+    # GPU 3 of another node is another lease
+    assert store.acquire_devices([3], "new-job", node="n2")
+    assert not store.acquire_devices([3], "new-job")
+    store.close()
+
+
+def _job(js: JobStore, job_id: str, node: str, ids: list[int]):
+    js.create(job_id, "t", {"parallelism": "ddp", "gpus": len(ids), "node": node, "gpu_ids": ids})
+
+
+def test_claim_takes_the_lowest_free_ids_of_its_node_like_slurm(tmp_path):
+    js = JobStore(Store(tmp_path / "s.db"))
+    _job(js, "a", "n1", [2, 3])
+    _job(js, "b", "n1", [0])
+    _job(js, "c", "n2", [3])
+    outcome, a = js.claim("a", 1, lowest_free_of=4, detached=True)
+    assert outcome == "claimed"
+    assert a["info"]["assignment"]["gpu_ids"] == [0, 1] and a["info"]["assignment"]["planned_gpu_ids"] == [2, 3]
+    outcome, b = js.claim("b", 1, lowest_free_of=4, detached=True)
+    assert b["info"]["assignment"]["gpu_ids"] == [2]
+    outcome, c = js.claim("c", 1, lowest_free_of=4, detached=True)
+    assert c["info"]["assignment"]["gpu_ids"] == [0]  # node n2's GPU 0 is not n1's
+    assert {(l["node"], l["device"]): l["holder"] for l in js.leases()} == {
+        ("n1", 0): "a", ("n1", 1): "a", ("n1", 2): "b", ("n2", 0): "c"}
+    assert all(l["pid"] is None for l in js.leases())  # detached: no pid to be broken by
+
+
+def test_the_lease_follows_the_gpus_slurm_gave(tmp_path):
+    store = Store(tmp_path / "s.db")
+    js = JobStore(store)
+    _job(js, "a", "n1", [0])
+    _job(js, "b", "n1", [1])
+    js.claim("a", 1, lowest_free_of=4, detached=True)
+    js.claim("b", 1, lowest_free_of=4, detached=True)
+    # SLURM started b first and gave it GPU 0, and a GPU 1
+    js.adopt_devices("b", [0])
+    js.adopt_devices("a", [1])
+    assert {l["device"]: l["holder"] for l in js.leases()} == {0: "b", 1: "a"}
+    assert js.get("b")["info"]["assignment"]["gpu_ids"] == [0]
+    assert js.get("a")["info"]["assignment"]["gpu_ids"] == [1]
+    kinds = [e["kind"] for e in store.events_since(0, 1000)]
+    assert kinds.count("lease.acquired") == 4 and kinds.count("lease.released") == 2
+
+
+def test_a_lease_of_a_job_that_is_over_does_not_block_others(tmp_path):
+    js = JobStore(Store(tmp_path / "s.db"))
+    _job(js, "a", "n1", [0])
+    _job(js, "b", "n1", [0])
+    js.claim("a", 1, detached=True)
+    js.set_state("a", "done", finished_at=time.time())  # its kernel died before releasing
+    outcome, _ = js.claim("b", 1, detached=True)
+    assert outcome == "claimed"
+    assert [l["holder"] for l in js.leases()] == ["b"]
+
+
+def test_profiles_of_two_node_kinds_merge_conservatively():
+    from saturn.slurm_profile import _merge
+    big = slurm.Node("big", 8, "idle", gpu_type="a100")
+    small = slurm.Node("small", 4, "idle", gpu_type="v100")
+    opt = lambda p, g, r: {"parallelism": p, "gpus": g, "runtime_s": r}  # noqa: E731
+    inst_big = {"jobs": [{"id": "j", "options": [opt("ddp", 2, 10), opt("ddp", 8, 4), opt("fsdp", 2, 9)]}],
+                "unschedulable": [], "saturn": {}}
+    inst_small = {"jobs": [{"id": "j", "options": [opt("ddp", 2, 14)]}], "unschedulable": [], "saturn": {}}
+    merged = _merge([(big.kind, big, [big], inst_big), (small.kind, small, [small], inst_small)], [big, small])
+    options = {(o["parallelism"], o["gpus"]): o["runtime_s"] for o in merged["jobs"][0]["options"]}
+    # ddp-2: both kinds ran it, the slower counts; ddp-8: only the big kind can hold it; fsdp-2 failed on the small
+    assert options == {("ddp", 2): 14, ("ddp", 8): 4}
+    assert merged["cluster"] == {"nodes": [{"id": "big", "gpus": 8}, {"id": "small", "gpus": 4}]}
+    assert [k["profiled_on"] for k in merged["saturn"]["slurm"]["kinds"]] == ["big", "small"]
