@@ -117,7 +117,15 @@ class BridgeService:
         if "declared" in req and int(req["declared"]) != devices_mod.declared_gpus():
             devices_mod.set_declared_gpus(int(req["declared"]))
             refresh = True
-        return {"devices": devices_mod.to_dicts(self.detect(refresh=refresh))}
+        from . import slurm
+        if slurm.backend_name({"backend": req.get("backend")}) == "slurm":
+            try:
+                nodes = [n.to_dict() for n in slurm.nodes(slurm.settings(req.get("slurm"))["partition"])]
+            except slurm.SlurmError as err:
+                raise RequestError(f"SLURM backend: {err}", hint="fix the SLURM setup, or set the backend to "
+                                   "local in Settings > Saturn", code="failed") from None
+            return {"devices": [], "backend": "slurm", "nodes": nodes}
+        return {"devices": devices_mod.to_dicts(self.detect(refresh=refresh)), "backend": "local"}
 
     def _on_tasks(self, _req) -> dict:
         return {"tasks": [{**row["spec"], "created_at": row["created_at"], "updated_at": row["updated_at"]}
@@ -139,7 +147,12 @@ class BridgeService:
             if self._run is not None and self._run.running:
                 raise RequestError(f"profiling is already running (run {self._run.run_id})",
                                    hint="wait for it, or send cancel_profile", code="busy")
-            profiler = Profiler(store=self.store, devices=self.detect(), **options)
+            from . import slurm
+            if slurm.backend_name({"backend": req.get("backend")}) == "slurm":
+                from .slurm_profile import SlurmProfiler
+                profiler = SlurmProfiler(store=self.store, options=req.get("slurm"), **options)
+            else:
+                profiler = Profiler(store=self.store, devices=self.detect(), **options)
             run = _ProfileRun(profiler.run_id)
             profiler.cancel = run.cancel
             profiler.progress = lambda info: setattr(run, "progress", info)

@@ -12,6 +12,8 @@ slowest kind's runtime (a safe estimate); the kinds and their representatives ar
 from __future__ import annotations
 
 import os
+import threading
+import uuid
 from typing import Optional
 
 from . import slurm
@@ -28,31 +30,56 @@ def _devices_of(node: slurm.Node) -> list[Device]:
     return [Device(id=i, kind=kind, name=name, memory_total_bytes=0) for i in range(node.gpus)]
 
 
-def profile_on_slurm(names=None, store: Optional[Store] = None, **options) -> dict:
-    store = store or default_store()
-    slurm.ping()
-    conf = slurm.settings()
-    all_nodes = slurm.nodes(conf["partition"])
-    usable = [n for n in all_nodes if n.usable and n.gpus > 0]
-    if not usable:
-        states = ", ".join(f"{n.id}: {n.state}, {n.gpus} GPU(s)" for n in all_nodes) or "none"
-        raise ProfileError(f"no usable SLURM node with GPU GRES to profile on (nodes: {states}); check `sinfo -N` "
-                           f"and the partition setting ({conf['partition'] or 'default'})")
-    kinds: dict[str, list[slurm.Node]] = {}
-    for n in usable:
-        kinds.setdefault(n.kind, []).append(n)
-    results = []
-    for kind, members in kinds.items():
-        rep = max(members, key=lambda n: (n.gpus, n.state.startswith("idle")))
+class SlurmProfiler:
+    """``Profiler``'s interface (``run_id``, ``cancel``, ``progress``, ``plan``, ``run``) over a SLURM cluster."""
 
+    def __init__(self, store: Optional[Store] = None, options: Optional[dict] = None, **profiler_options):
+        self.store = store or default_store()
+        self.slurm_options = options or {}
+        self.profiler_options = profiler_options
+        self.run_id = uuid.uuid4().hex[:12]
+        self.cancel = threading.Event()
+        self.progress = None
+        self._kinds: Optional[list] = None
+
+    def _discover(self) -> list:
+        slurm.ping()
+        conf = slurm.settings(self.slurm_options)
+        all_nodes = slurm.nodes(conf["partition"])
+        usable = [n for n in all_nodes if n.usable and n.gpus > 0]
+        if not usable:
+            states = ", ".join(f"{n.id}: {n.state}, {n.gpus} GPU(s)" for n in all_nodes) or "none"
+            raise ProfileError(f"no usable SLURM node with GPU GRES to profile on (nodes: {states}); check "
+                               f"`sinfo -N` and the partition setting ({conf['partition'] or 'default'})")
+        kinds: dict[str, list[slurm.Node]] = {}
+        for n in usable:
+            kinds.setdefault(n.kind, []).append(n)
+        self._usable = usable
+        return [(kind, max(members, key=lambda n: (n.gpus, n.state.startswith("idle"))), members)
+                for kind, members in kinds.items()]
+
+    def _profiler(self, rep: slurm.Node) -> Profiler:
         def launcher(trial, node=rep):
-            return slurm.srun_prefix(node.id, trial.gpus, "saturn-profile")
+            return slurm.srun_prefix(node.id, trial.gpus, "saturn-profile", self.slurm_options)
+        prof = Profiler(store=self.store, devices=_devices_of(rep), launcher=launcher, node_id=rep.id,
+                        child_tmp=str(saturn_dir(self.store) / "tmp"), run_id=self.run_id, cancel=self.cancel,
+                        progress=self.progress, **self.profiler_options)
+        return prof
 
-        prof = Profiler(store=store, devices=_devices_of(rep), launcher=launcher, node_id=rep.id,
-                        child_tmp=str(saturn_dir(store) / "tmp"), **options)
-        results.append((kind, rep, members, prof.run(names)))
-    instance = _merge(results, usable)
-    return instance
+    def plan(self, names=None):
+        """Fails now (SLURM absent, no usable node, unknown task) rather than in the profiling thread."""
+        self._kinds = self._discover()
+        return self._profiler(self._kinds[0][1]).plan(names)
+
+    def run(self, names=None) -> dict:
+        kinds = self._kinds or self._discover()
+        results = [(kind, rep, members, self._profiler(rep).run(names)) for kind, rep, members in kinds]
+        return _merge(results, self._usable)
+
+
+def profile_on_slurm(names=None, store: Optional[Store] = None, options: Optional[dict] = None,
+                     **profiler_options) -> dict:
+    return SlurmProfiler(store=store, options=options, **profiler_options).run(names)
 
 
 def _merge(results: list, usable: list) -> dict:

@@ -152,11 +152,17 @@ def _check_placement(js, jobs: list[dict], d: Path) -> dict:
     return comp
 
 
-def test_six_jobs_across_two_slurm_nodes(bench, cli_built, cluster, tmp_path):
+def test_six_jobs_across_two_slurm_nodes(bench, cli_built, cluster, tmp_path, monkeypatch):
     from saturn.jobs import JobStore
+    from saturn.service import BridgeService
     from saturn.store import Store
     root = tmp_path / "root"
     root.mkdir()
+    # what the panel shows: the nodes as SLURM reports them
+    monkeypatch.setenv("SATURN_ROOT", str(root))
+    reply = BridgeService().handle({"v": 1, "type": "devices", "backend": "slurm"})
+    assert reply["ok"] and reply["backend"] == "slurm", reply
+    assert [(n["id"], n["gpus"], n["usable"]) for n in reply["nodes"]] == [("n1", 4, True), ("n2", 4, True)]
     names = _register(bench, root, [40, 60, 80, 40, 60, 80], 0.03)
     port, log, server = _start(bench, root, tmp_path, cluster)
     store = Store(root / ".saturn" / "saturn.db")

@@ -142,3 +142,18 @@ def test_profiles_of_two_node_kinds_merge_conservatively():
     assert options == {("ddp", 2): 14, ("ddp", 8): 4}
     assert merged["cluster"] == {"nodes": [{"id": "big", "gpus": 8}, {"id": "small", "gpus": 4}]}
     assert [k["profiled_on"] for k in merged["saturn"]["slurm"]["kinds"]] == ["big", "small"]
+
+
+def test_the_panel_is_told_clearly_when_slurm_is_absent(saturn_env, monkeypatch):
+    from saturn import wire
+    from saturn.service import BridgeService
+    monkeypatch.setenv("PATH", "/nonexistent")
+    service = BridgeService()
+    reply = service.handle({"v": 1, "type": "devices", "backend": "slurm"})
+    assert not reply["ok"]
+    assert "SLURM backend" in reply["error"]["message"] and "missing" in reply["error"]["message"]
+    assert "backend to local" in reply["error"]["hint"]
+    local = service.handle({"v": 1, "type": "devices", "backend": "local"})
+    assert local["ok"] and local["backend"] == "local" and wire.reply_errors(local) == []
+    prof = service.handle({"v": 1, "type": "profile", "backend": "slurm", "slurm": {"partition": "gpu"}})
+    assert not prof["ok"] and "sinfo" in prof["error"]["message"]
