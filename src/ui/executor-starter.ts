@@ -9,7 +9,7 @@ import { Dispatcher, IPlanLike, jobsFromPlan, jobsOnLostNodes } from '../executo
 import { Introspector, SolveFn } from '../executor/introspection';
 import { KernelJobLauncher, KernelJobStore } from '../executor/kernel-backend';
 import type { Instance, Plan } from '../spase/types';
-import type { ISaturnSettings, ISolver } from './interfaces';
+import { backendRequest, ISaturnSettings, ISolver } from './interfaces';
 import type { IRunStarter } from './run-controller';
 
 /** Knobs of a task's option in `instance` (for the dispatcher's new assignments). */
@@ -31,7 +31,9 @@ export class ExecutorStarter implements IRunStarter {
     this.stop();
     const runId = `run${Date.now().toString(36)}`;
     const d = this._dispatcher(runId, settings);
-    await d.submit(jobsFromPlan(plan as IPlanLike, instance as any, runId, {}), { ...plan, instance });
+    const b = backendRequest(settings);
+    const jobSettings = b.backend ? { backend: b.backend, slurm_options: b.slurm } : {};
+    await d.submit(jobsFromPlan(plan as IPlanLike, instance as any, runId, jobSettings), { ...plan, instance });
     this._loop(d, instance, settings);
     return runId;
   }

@@ -90,6 +90,12 @@ export interface ISaturnSettings {
   profileMeasureSteps: number;
   profileUseCache: boolean;
   eventPollIntervalS: number;
+  /** Where jobs run: this machine (local), SLURM nodes (slurm), or what the server's SATURN_BACKEND says. */
+  backend: 'default' | 'local' | 'slurm';
+  slurmPartition: string;
+  slurmAccount: string;
+  /** sbatch --time for each job, e.g. "04:00:00" (empty: the partition's default). */
+  slurmTimeLimit: string;
 }
 
 export const DEFAULT_SETTINGS: ISaturnSettings = {
@@ -103,8 +109,30 @@ export const DEFAULT_SETTINGS: ISaturnSettings = {
   profileWarmupSteps: 2,
   profileMeasureSteps: 3,
   profileUseCache: true,
-  eventPollIntervalS: 2
+  eventPollIntervalS: 2,
+  backend: 'default',
+  slurmPartition: '',
+  slurmAccount: '',
+  slurmTimeLimit: ''
 };
+
+/** The backend part of a bridge request or job settings (null: the server's default). */
+export function backendRequest(s: ISaturnSettings): { backend: 'local' | 'slurm' | null; slurm: { partition: string | null; account: string | null; time: string | null } } {
+  return {
+    backend: s.backend === 'default' ? null : s.backend,
+    slurm: { partition: s.slurmPartition || null, account: s.slurmAccount || null, time: s.slurmTimeLimit || null }
+  };
+}
+
+/** A cluster node as the bridge reports it (SLURM backend). */
+export interface INodeInfo {
+  id: string;
+  gpus: number;
+  state: string;
+  usable: boolean;
+  kind?: string;
+  gpu_type?: string;
+}
 
 export interface IDevice {
   id: number;

@@ -10,9 +10,11 @@ import { currentPractice } from '../spase/baselines';
 import { lowerBound } from '../spase/bounds';
 import { Instance, Plan } from '../spase/types';
 import {
+  backendRequest,
   DEFAULT_SETTINGS,
   IBridge,
   IDevice,
+  INodeInfo,
   IProfileState,
   IRunController,
   IRunSnapshot,
@@ -85,6 +87,11 @@ export class SaturnModel {
   get devices(): IDevice[] | null {
     return this._devices;
   }
+
+  /** The cluster's nodes when jobs run on SLURM (null: this machine's devices). */
+  get nodes(): INodeInfo[] | null {
+    return this._nodes;
+  }
   get tasks(): ITaskInfo[] | null {
     return this._tasks;
   }
@@ -127,7 +134,9 @@ export class SaturnModel {
   }
 
   setSettings(settings: Partial<ISaturnSettings>): void {
-    const declaredChanged = settings.declaredGpus !== undefined && settings.declaredGpus !== this._settings.declaredGpus;
+    const declaredChanged =
+      (settings.declaredGpus !== undefined && settings.declaredGpus !== this._settings.declaredGpus) ||
+      (['backend', 'slurmPartition'] as const).some(k => settings[k] !== undefined && settings[k] !== this._settings[k]);
     this._settings = { ...this._settings, ...settings };
     if (declaredChanged && this.bridge.state === 'connected') {
       void this.refresh();
@@ -160,11 +169,12 @@ export class SaturnModel {
     }
     try {
       const [devices, tasks, status] = await Promise.all([
-        this.bridge.request<any>({ type: 'devices', declared: this._settings.declaredGpus }),
+        this.bridge.request<any>({ type: 'devices', declared: this._settings.declaredGpus, ...backendRequest(this._settings) }),
         this.bridge.request<any>({ type: 'tasks' }),
         this.bridge.request<any>({ type: 'profile_status' })
       ]);
       this._devices = devices.devices as IDevice[];
+      this._nodes = (devices.nodes as INodeInfo[] | undefined) ?? null;
       this._tasks = tasks.tasks as ITaskInfo[];
       if (status.running && status.run_id) {
         this._profile = { ...this._emptyProfile(status.run_id), running: true, ...(status.progress ?? {}) };
@@ -362,7 +372,8 @@ export class SaturnModel {
         names: names ?? null,
         warmup: s.profileWarmupSteps,
         measure: s.profileMeasureSteps,
-        use_cache: s.profileUseCache
+        use_cache: s.profileUseCache,
+        ...backendRequest(s)
       });
       this._profile = { ...this._emptyProfile(r.run_id), running: true, tasks: names ?? (this._tasks ?? []).map(t => t.name) };
       this._changed.emit();
@@ -570,6 +581,7 @@ export class SaturnModel {
 
   private _loaded = false;
   private _devices: IDevice[] | null = null;
+  private _nodes: INodeInfo[] | null = null;
   private _tasks: ITaskInfo[] | null = null;
   private _profile: IProfileState | null = null;
   private _instance: Instance | null = null;

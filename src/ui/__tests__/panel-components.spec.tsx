@@ -131,6 +131,23 @@ describe('PlanSummary', () => {
 });
 
 describe('DeviceList and BridgeUnavailable', () => {
+  it('SLURM nodes: node groups with their GPUs, a down node said to take no jobs, an empty partition explained', () => {
+    const nodes = [
+      { id: 'n1', gpus: 4, state: 'mixed', usable: true },
+      { id: 'n2', gpus: 2, state: 'down+not_responding', usable: false, gpu_type: 'a100' }
+    ];
+    const r = render(<DeviceList devices={[]} nodes={nodes} />);
+    expect(r.container.textContent).toContain('SLURM: 2 nodes, 4 usable GPUs');
+    expect(r.container.querySelectorAll('[data-saturn-node="n1"] [data-saturn-device]')).toHaveLength(4);
+    const down = r.container.querySelector('[data-saturn-node="n2"]')!;
+    expect(down.getAttribute('data-saturn-node-usable')).toBe('false');
+    expect(down.textContent).toContain('2 a100s');
+    expect(down.textContent).toContain('re-planned onto the other nodes');
+    r.rerender(<DeviceList devices={[]} nodes={[]} />);
+    expect(r.container.textContent).toContain('check the partition');
+    r.unmount();
+  });
+
   it('devices: waiting, none, and memory in use', () => {
     const r = render(<DeviceList devices={null} />);
     expect(r.container.textContent).toContain('waiting');
