@@ -5,7 +5,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ToolbarButton } from '@jupyterlab/ui-components';
 import { BridgeClient } from './bridge/client';
 import { SolverClient } from './solver/client';
-import { CommandIDs } from './ui/commands';
+import { CommandIDs, saturnLabel } from './ui/commands';
 import { GanttWidget } from './ui/gantt/gantt-view';
 import { saturnIcon } from './ui/icons';
 import { DEFAULT_SETTINGS, IRunController, ISaturnSettings } from './ui/interfaces';
@@ -110,7 +110,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const openGantt = (activate = true): GanttWidget => {
       let w = tracker.currentWidget;
       if (!w || w.isDisposed) {
-        w = new GanttWidget({ model, commands });
+        w = new GanttWidget({ model, commands, onViewChange: () => commands.notifyCommandChanged(CommandIDs.toggleTable) });
         void tracker.add(w);
         labShell.add(w, 'main');
       }
@@ -128,25 +128,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const hasPlan = (): boolean => model.planModel !== null;
 
     commands.addCommand(CommandIDs.open, {
-      label: 'Open Saturn',
+      label: args => (args.isMenu ? 'Open Saturn Panel' : 'Open Saturn'),
       caption: 'Show the Saturn panel',
       icon: saturnIcon,
       execute: () => labShell.activateById(panel.id)
     });
     commands.addCommand(CommandIDs.profile, {
-      label: 'Saturn: Profile Tasks',
+      label: saturnLabel('Profile Tasks'),
       caption: 'Measure every registered task with every technique and GPU count',
       isEnabled: () => idle() && (model.tasks?.length ?? 0) > 0,
       execute: () => model.startProfile()
     });
     commands.addCommand(CommandIDs.optimize, {
-      label: 'Saturn: Optimize',
+      label: saturnLabel('Optimize'),
       caption: 'Find the plan with the shortest makespan',
       isEnabled: () => idle() && hasProfile(),
       execute: () => model.optimize()
     });
     commands.addCommand(CommandIDs.optimizeAndRun, {
-      label: 'Saturn: Optimize & Run',
+      label: saturnLabel('Optimize & Run'),
       caption: 'Optimize, then run the plan on the devices',
       isEnabled: () => idle() && hasProfile() && model.canRun,
       execute: async () => {
@@ -168,37 +168,46 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     commands.addCommand(CommandIDs.cancel, {
-      label: 'Saturn: Cancel',
+      label: saturnLabel('Cancel'),
       caption: 'Stop profiling, solving or the run',
       isEnabled: () => model.activity !== 'idle',
       execute: () => model.cancel()
     });
     commands.addCommand(CommandIDs.openGantt, {
-      label: 'Saturn: Open Plan (Gantt Chart)',
+      label: saturnLabel('Open Plan (Gantt Chart)'),
       icon: saturnIcon,
       execute: args => openGantt(args.activate !== false)
     });
+    commands.addCommand(CommandIDs.toggleTable, {
+      label: saturnLabel('Show the Plan as a Table'),
+      caption: 'Switch the plan view between the Gantt chart and its text alternative, a table',
+      isToggled: () => tracker.currentWidget?.view === 'table',
+      execute: () => {
+        const w = openGantt();
+        w.view = w.view === 'table' ? 'chart' : 'table';
+      }
+    });
     commands.addCommand(CommandIDs.reoptimize, {
-      label: 'Saturn: Re-optimize (Keep Pins)',
+      label: saturnLabel('Re-optimize (Keep Pins)'),
       isEnabled: () => idle() && hasPlan(),
       execute: () => model.optimize(true)
     });
     commands.addCommand(CommandIDs.undo, {
-      label: 'Saturn: Undo Plan Edit',
+      label: saturnLabel('Undo Plan Edit'),
       isEnabled: () => !!model.planModel?.canUndo,
       execute: () => model.planModel?.undo()
     });
     commands.addCommand(CommandIDs.redo, {
-      label: 'Saturn: Redo Plan Edit',
+      label: saturnLabel('Redo Plan Edit'),
       isEnabled: () => !!model.planModel?.canRedo,
       execute: () => model.planModel?.redo()
     });
     commands.addCommand(CommandIDs.refresh, {
-      label: 'Saturn: Reconnect to the Bridge',
+      label: saturnLabel('Reconnect to the Bridge'),
       execute: () => model.refresh()
     });
     commands.addCommand(CommandIDs.registerNotebook, {
-      label: 'Saturn: Register This Notebook\'s Tasks',
+      label: saturnLabel('Register This Notebook\'s Tasks'),
       caption: 'Register the saturn.Task objects of this notebook (inserts and runs a %saturn register cell)',
       icon: saturnIcon,
       isEnabled: () => !!notebooks?.currentWidget,
@@ -222,6 +231,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       CommandIDs.optimizeAndRun,
       CommandIDs.cancel,
       CommandIDs.openGantt,
+      CommandIDs.toggleTable,
       CommandIDs.reoptimize,
       CommandIDs.undo,
       CommandIDs.redo,

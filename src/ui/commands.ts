@@ -6,11 +6,20 @@ export namespace CommandIDs {
   export const optimizeAndRun = 'saturn:optimize-and-run';
   export const cancel = 'saturn:cancel';
   export const openGantt = 'saturn:open-gantt';
+  export const toggleTable = 'saturn:toggle-table';
   export const reoptimize = 'saturn:reoptimize';
   export const undo = 'saturn:undo';
   export const redo = 'saturn:redo';
   export const registerNotebook = 'saturn:register-notebook';
   export const refresh = 'saturn:refresh';
+}
+
+/**
+ * A command's label: `text` in the Saturn main menu (whose items pass `isMenu`, see schema/settings/plugin.json),
+ * `Saturn: text` elsewhere (palette, context menus), where the prefix says whose command it is.
+ */
+export function saturnLabel(text: string): (args: { [key: string]: unknown }) => string {
+  return args => (args && args.isMenu ? text : `Saturn: ${text}`);
 }
 
 /** What components need to run commands (a subset of Lumino's CommandRegistry). */

@@ -58,3 +58,11 @@ export async function openPanel(page: IJupyterLabPageFixture): Promise<Locator> 
   await expect(panel.getByRole('status', { name: 'Bridge status' })).toContainText('Bridge connected', { timeout: 120_000 });
   return panel;
 }
+
+/** Open the Saturn menu of the menu bar; returns the open menu. */
+export async function openSaturnMenu(page: IJupyterLabPageFixture): Promise<Locator> {
+  await page.locator('#jp-MainMenu').getByRole('menuitem', { name: 'Saturn', exact: true }).click();
+  const menu = page.locator('.lm-Menu#jp-mainmenu-saturn');
+  await expect(menu).toBeVisible();
+  return menu;
+}

@@ -4,7 +4,7 @@
  * The tests run in order and share the server's Saturn store. Screenshots of each step, light and dark.
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import { command, load, openPanel, reload, shoot } from './helpers';
+import { command, load, openPanel, openSaturnMenu, reload, shoot } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 // Keep the bridge and notebook kernels between tests: the flow lives in the server's Saturn store.
@@ -167,9 +167,15 @@ test('Optimize shows every job on the right number of lanes with no overlap', as
     expect(jobs.has(name), `${name} is in the chart`).toBe(true);
     expect(jobs.get(name)!.state).toBe('planned');
   }
-  // The table view (text alternative) lists the same GPU counts.
-  await chart.getByRole('button', { name: 'Table view' }).click();
+  // The table view (text alternative), switched on from the Saturn menu, lists the same GPU counts.
+  let menu = await openSaturnMenu(page);
+  await menu.getByRole('menuitemcheckbox', { name: 'Show the Plan as a Table', exact: true }).click();
   const table = chart.getByRole('table', { name: 'Plan as a table' });
+  await expect(table).toBeVisible();
+  menu = await openSaturnMenu(page);
+  await expect(menu.getByRole('menuitemcheckbox', { name: 'Show the Plan as a Table', exact: true })).toHaveAttribute('aria-checked', 'true');
+  await page.keyboard.press('Escape');
+  await expect(menu).toBeHidden();
   for (const [name, b] of jobs) {
     const row = table.locator(`[data-saturn-row="${name}"]`);
     await expect(row.locator('td').nth(1)).toHaveText(String(b.gpus.length));
@@ -302,4 +308,134 @@ test('Optimize & Run: blocks turn running then done, the panel shows completion;
   const p = await openPanel(page);
   await expect(p.locator('[data-saturn-run="done"]')).toContainText(`Run complete: ${TASKS.length} of ${TASKS.length} jobs done.`, { timeout: 30_000 });
   await shoot(page, testInfo, '9-run-complete');
+});
+
+/**
+ * Five one-GPU jobs on four GPUs: four start at once, one waits for a GPU. The waiting job can still be moved, and
+ * the move must reach the executor (its job record in the store), not only the chart. The model, batch size and data
+ * function are ui-a's, so Profile reuses ui-a's cached measurement; the earlier tasks are unregistered so that the
+ * run has only these (about 40 s on two cores, most of it kernels starting).
+ */
+const EDIT_TASKS: [string, number][] = [
+  ['edit-1', 12000],
+  ['edit-2', 8000],
+  ['edit-3', 8000],
+  ['edit-4', 8000],
+  ['edit-5', 4000]
+];
+
+const EDIT_CELL = `import saturn, torch
+from torch import nn
+
+def ui_data(batch_size):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(128, 16, generator=g), torch.randint(0, 4, (128,), generator=g)
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch_size)
+
+def mlp(width, depth=1):
+    def build():
+        layers, d = [], 16
+        for _ in range(depth):
+            layers += [nn.Linear(d, width), nn.ReLU()]
+            d = width
+        return nn.Sequential(*layers, nn.Linear(d, 4))
+    return build
+
+for name in ${JSON.stringify(TASKS)}:
+    saturn.unregister(name)
+for name, steps in ${JSON.stringify(EDIT_TASKS)}:
+    saturn.register(saturn.Task(name, model=mlp(32), data=ui_data, batch_size=16, steps=steps, gpu_range=(1, 1),
+                                hints={"techniques": ["ddp"]}))
+print("edit tasks registered")`;
+
+test('a job that has not started yet, moved to other GPUs during the run, runs there', async ({ page, tmpPath }, testInfo) => {
+  test.setTimeout(420_000);
+  const panel = await openPanel(page);
+  const nb = JSON.parse(notebook());
+  nb.cells[0].source = EDIT_CELL;
+  await page.contents.uploadContent(JSON.stringify(nb), 'text', `${tmpPath}/ui-edit-tasks.ipynb`);
+  await command(page, 'docmanager:open', { path: `${tmpPath}/ui-edit-tasks.ipynb` });
+  const nbPanel = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  await expect(nbPanel.locator('.jp-Notebook-cell').first()).toBeVisible({ timeout: 60_000 });
+  await page.notebook.activate('ui-edit-tasks.ipynb');
+  await page.notebook.run();
+  await expect(nbPanel.locator('.jp-OutputArea-output').first()).toContainText('edit tasks registered', { timeout: 180_000 });
+  for (const [name] of EDIT_TASKS) {
+    await expect(panel.locator(`[data-saturn-task="${name}"]`)).toBeVisible({ timeout: 60_000 });
+  }
+  await expect(panel.locator('[data-saturn-task]')).toHaveCount(EDIT_TASKS.length, { timeout: 60_000 });
+
+  await panel.getByRole('button', { name: 'Profile', exact: true }).click();
+  for (const [name] of EDIT_TASKS) {
+    await expect(panel.locator(`[data-saturn-profile-job="${name}"] .jp-Saturn-cell-feasible`).first()).toBeVisible({ timeout: 180_000 });
+  }
+  const run = panel.getByRole('button', { name: 'Optimize & Run', exact: true });
+  await expect(run).toBeEnabled({ timeout: 60_000 });
+  await run.click();
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog).toBeVisible({ timeout: 60_000 });
+  await dialog.getByRole('button', { name: 'Run', exact: true }).click();
+
+  // The run has started when the store says a job was launched; the one behind another job is still pending.
+  const chart = page.locator('#jp-saturn-gantt');
+  await expect(chart.locator('[data-saturn-state="waiting"], [data-saturn-state="running"]').first()).toBeVisible({ timeout: 120_000 });
+  const blocks = checkPlanGeometry(await readBlocks(page));
+  expect([...blocks.keys()].sort()).toEqual(EDIT_TASKS.map(([n]) => n).sort());
+  const waiting = [...blocks.values()].filter(b => b.state === 'pending').sort((a, b) => b.start - a.start);
+  expect(waiting.length, 'a job waits for a GPU').toBeGreaterThan(0);
+  const job = waiting[0];
+  expect(job.start).toBeGreaterThan(0);
+
+  // Target: another GPU of its node, right after the last job planned there (free from then on).
+  const lanes = await chart.locator(`[data-saturn-lane^="${job.node}/"]`).evaluateAll(els =>
+    els.map(e => Number(e.getAttribute('data-saturn-lane')!.split('/')[1]))
+  );
+  const endOn = (g: number): number =>
+    Math.max(0, ...[...blocks.values()].filter(b => b.job !== job.job && b.node === job.node && b.gpus.includes(g)).map(b => b.end));
+  const target = lanes.filter(g => !job.gpus.includes(g)).sort((a, b) => endOn(a) - endOn(b) || a - b)[0];
+  const targetStart = endOn(target);
+
+  const rect = chart.locator(`[data-saturn-job="${job.job}"] .jp-Saturn-blockRect`).first();
+  const box = (await rect.boundingBox())!;
+  const lane = (await chart.locator(`[data-saturn-lane="${job.node}/${target}"] .jp-Saturn-lane`).boundingBox())!;
+  const pxPerS = box.width / (job.end - job.start);
+  await page.mouse.move(box.x + 4, box.y + box.height / 2);
+  await page.mouse.down();
+  // 2 px past the last job's end on the target GPU: the drop snaps onto that edge.
+  await page.mouse.move(box.x + 4 + (targetStart - job.start) * pxPerS + 2, lane.y + lane.height / 2, { steps: 12 });
+  const status = chart.locator('.jp-Saturn-editStatus');
+  await expect(status).toHaveAttribute('data-saturn-edit', 'ok');
+  await page.mouse.up();
+  await expect(status).toHaveAttribute('data-saturn-edit-pending', 'false');
+  await expect(status).toHaveAttribute('data-saturn-edit', 'ok');
+  await expect(status).toContainText(`GPU ${target}`);
+
+  // (a) The chart shows the move.
+  const moved = chart.locator(`[data-saturn-job="${job.job}"]`);
+  await expect(moved).toHaveAttribute('data-saturn-gpus', String(target));
+  await expect(moved).toHaveAttribute('data-saturn-lanes', String(target));
+  // Not before the job it now follows (a plan handed over during a run starts nothing in the past: it may be later).
+  expect(Number(await moved.getAttribute('data-saturn-start'))).toBeGreaterThanOrEqual(targetStart - 1e-3);
+  expect(['pending', 'waiting']).toContain(await moved.getAttribute('data-saturn-state'));
+  await shoot(page, testInfo, '10-moved-during-run');
+
+  // (b) The executor took it: a reload rebuilds the chart from the job records in the store.
+  await reload(page);
+  const again = page.locator('#jp-saturn-gantt');
+  await expect(again.locator('[data-saturn-job]').first()).toBeVisible({ timeout: 90_000 });
+  await expect(again.locator('[data-saturn-state="planned"]')).toHaveCount(0, { timeout: 60_000 });
+  const restored = checkPlanGeometry(await readBlocks(page));
+  expect(restored.get(job.job)!.gpus).toEqual([target]);
+  expect(restored.get(job.job)!.start).toBeGreaterThanOrEqual(targetStart - 1e-3);
+
+  // It runs and finishes there.
+  const after = again.locator(`[data-saturn-job="${job.job}"]`);
+  await expect(after).toHaveAttribute('data-saturn-state', 'done', { timeout: 180_000 });
+  await expect(after).toHaveAttribute('data-saturn-gpus', String(target));
+  await expect(again.locator('[data-saturn-job]:not([data-saturn-state="done"])')).toHaveCount(0, { timeout: 120_000 });
+  const p = await openPanel(page);
+  await expect(p.locator('[data-saturn-run="done"]')).toContainText(`Run complete: ${EDIT_TASKS.length} of ${EDIT_TASKS.length} jobs done.`, {
+    timeout: 30_000
+  });
+  await shoot(page, testInfo, '11-moved-job-done');
 });

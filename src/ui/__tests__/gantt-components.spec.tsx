@@ -1,8 +1,9 @@
 jest.mock('../../solver/create-worker', () => ({ createSolverWorker: jest.fn() }));
 import * as React from 'react';
 import { Signal } from '@lumino/signaling';
-import { GanttChart, fitPlan } from '../gantt/gantt-chart';
+import { GanttChart, fitPlan, lastMoment } from '../gantt/gantt-chart';
 import { GanttView } from '../gantt/gantt-view';
+import { saturnLabel } from '../commands';
 import { JobInspector } from '../gantt/job-inspector';
 import { PlanTable } from '../gantt/plan-table';
 import { PlanModel } from '../plan-model';
@@ -85,6 +86,26 @@ describe('GanttChart', () => {
     });
     // GPU 1 is A's until 100 s and C now starts after it: allowed; GPU 2 is B's until 120 s.
     expect(pm.lastResult!.ok).toBe(true);
+    r.unmount();
+  });
+
+  it('after a run slower than its plan, fits when the jobs really ran, not only the plan', () => {
+    const pm = new PlanModel(smallInstance(), smallPlan()); // makespan 150 s
+    pm.setStates(new Map([['A', 'done'], ['B', 'done'], ['C', 'done']]));
+    const statuses = new Map<string, IJobStatus>([
+      ['A', { job: 'A', state: 'done', actual_start_s: 10, actual_end_s: 140 }],
+      ['B', { job: 'B', state: 'done', actual_start_s: 20, actual_end_s: 260 }],
+      ['C', { job: 'C', state: 'done', actual_start_s: 150, actual_end_s: 300 }]
+    ]);
+    expect(lastMoment(statuses, null)).toBe(300);
+    expect(lastMoment(statuses, 400)).toBe(400);
+    expect(lastMoment(new Map(), null)).toBeNull();
+    const r = render(<GanttChart {...chartProps(pm, { statuses, width: 800 })} />);
+    const bars = Array.from(r.container.querySelectorAll('.jp-Saturn-actual'));
+    expect(bars).toHaveLength(3);
+    for (const b of bars) {
+      expect(Number(b.getAttribute('x')) + Number(b.getAttribute('width'))).toBeLessThanOrEqual(800);
+    }
     r.unmount();
   });
 
@@ -174,5 +195,28 @@ describe('GanttView', () => {
     expect(r.container.querySelector('table[aria-label="Plan as a table"]')).not.toBeNull();
     expect(r.container.querySelector('svg')).toBeNull();
     r.unmount();
+  });
+
+  it('follows the chart/table choice of its owner (the toggle command) and reports the button to it', () => {
+    const pm = new PlanModel(smallInstance(), smallPlan());
+    const asked: string[] = [];
+    const commands = { execute: async () => undefined, isEnabled: () => true };
+    const r = render(<GanttView model={fakeModel(pm)} commands={commands} view="table" onViewChange={v => asked.push(v)} />);
+    expect(r.container.querySelector('table[aria-label="Plan as a table"]')).not.toBeNull();
+    click(button(r.container, 'Chart view'));
+    expect(asked).toEqual(['chart']);
+    // The owner decides: until it passes the new view, the table stays.
+    expect(r.container.querySelector('table[aria-label="Plan as a table"]')).not.toBeNull();
+    r.rerender(<GanttView model={fakeModel(pm)} commands={commands} view="chart" onViewChange={v => asked.push(v)} />);
+    expect(r.container.querySelector('svg')).not.toBeNull();
+    r.unmount();
+  });
+});
+
+describe('saturnLabel', () => {
+  it('drops the Saturn prefix in the Saturn menu only', () => {
+    const label = saturnLabel('Optimize & Run');
+    expect(label({ isMenu: true })).toBe('Optimize & Run');
+    expect(label({})).toBe('Saturn: Optimize & Run');
   });
 });

@@ -71,6 +71,21 @@ export function fitPlan(plan: Plan, width: number, now_s: number | null = null):
   return fitScale(0, end, Math.max(50, width - GUTTER - 12), GUTTER);
 }
 
+/**
+ * The latest moment the chart has to show besides the plan: the now-line during a run, or when the last job really
+ * ended (a run slower than its plan would otherwise draw its actual bars past the right edge).
+ */
+export function lastMoment(statuses: ReadonlyMap<string, IJobStatus>, now_s: number | null): number | null {
+  let t = now_s;
+  for (const s of statuses.values()) {
+    const end = s.actual_end_s ?? null;
+    if (end !== null && (t === null || end > t)) {
+      t = end;
+    }
+  }
+  return t;
+}
+
 function label(j: PlannedJob): string {
   return `${j.id} · ${j.parallelism} · ${j.gpus} GPU${j.gpus > 1 ? 's' : ''}`;
 }
@@ -86,7 +101,7 @@ function truncate(text: string, px: number): string {
 export function GanttChart(props: IGanttChartProps): JSX.Element {
   const { plan, nodes, statuses, now_s, width, selected } = props;
   const layout: ILaneLayout = React.useMemo(() => layoutLanes(nodes, LANE_H, 18, 6, AXIS), [nodes]);
-  const scale = props.scale ?? fitPlan(plan, width, now_s);
+  const scale = props.scale ?? fitPlan(plan, width, lastMoment(statuses, now_s));
   const height = AXIS + layout.height + 8;
   const plotW = Math.max(50, width - GUTTER);
   const svgRef = React.useRef<SVGSVGElement>(null);

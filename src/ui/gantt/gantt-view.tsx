@@ -7,14 +7,19 @@ import { formatDelta, IEditResult } from '../plan-model';
 import { gainText } from '../plan-summary';
 import type { SaturnModel } from '../saturn-model';
 import { useSignal } from '../use-signal';
-import { fitPlan, GanttChart, GUTTER } from './gantt-chart';
+import { fitPlan, GanttChart, GUTTER, lastMoment } from './gantt-chart';
 import { clampStart, formatDuration, ITimeScale, zoomAt } from './geometry';
 import { JobInspector } from './job-inspector';
 import { PlanTable } from './plan-table';
 
+export type PlanViewMode = 'chart' | 'table';
+
 export interface IGanttViewProps {
   model: SaturnModel;
   commands: ICommandRunner;
+  /** Chart or table, when the owner keeps it (the widget does, for the toggle command); else the view keeps it. */
+  view?: PlanViewMode;
+  onViewChange?: (view: PlanViewMode) => void;
 }
 
 function useWidth(ref: React.RefObject<HTMLElement>): number {
@@ -76,7 +81,9 @@ export function GanttView(props: IGanttViewProps): JSX.Element {
   const [scale, setScale] = React.useState<ITimeScale | null>(null);
   const [selected, setSelected] = React.useState<string | null>(null);
   const [preview, setPreview] = React.useState<IEditResult | null>(null);
-  const [view, setView] = React.useState<'chart' | 'table'>('chart');
+  const [ownView, setOwnView] = React.useState<PlanViewMode>('chart');
+  const view = props.view ?? ownView;
+  const setView = (v: PlanViewMode): void => (props.onViewChange ? props.onViewChange(v) : setOwnView(v));
   const run = model.run;
   const running = !!run && (run.phase === 'running' || run.phase === 'starting');
   const now_s = useNow(running, run ? run.started_at_ms : null);
@@ -99,7 +106,8 @@ export function GanttView(props: IGanttViewProps): JSX.Element {
   const gain = gainText(plan.makespan_s, y.currentPractice);
   const exec = (id: string) => () => void commands.execute(id);
   const setClamped = (s: ITimeScale): void => setScale(clampStart(s, -12 / s.pxPerS));
-  const zoom = (f: number) => () => setClamped(zoomAt(scale ?? fitPlan(plan, width, now_s), f, GUTTER + 2));
+  const zoom = (f: number) => () =>
+    setClamped(zoomAt(scale ?? fitPlan(plan, width, lastMoment(statuses, running ? now_s : null)), f, GUTTER + 2));
   const history = pm.history;
   const last = history.length ? history[history.length - 1] : null;
 
@@ -184,15 +192,15 @@ export function GanttView(props: IGanttViewProps): JSX.Element {
       <p className="jp-Saturn-hint jp-Saturn-ganttHelp">
         Drag a block in time or onto other GPUs; Ctrl + wheel zooms, drag the background or Shift + wheel pans. With the
         keyboard: Tab to a block, arrows move it, P pins it. Dashed line: makespan; red line: now; dark bar under a
-        block: when it really ran; dashed outline: pinned.
+        block: when it really ran; dashed outline: pinned; dotted outline: not started yet.
       </p>
     </div>
   );
 }
 
-/** The main-area widget holding the Gantt view. */
+/** The main-area widget holding the Gantt view; it keeps the chart/table choice for the toggle command. */
 export class GanttWidget extends ReactWidget {
-  constructor(private readonly props: IGanttViewProps) {
+  constructor(private readonly props: Omit<IGanttViewProps, 'view' | 'onViewChange'> & { onViewChange?: (view: PlanViewMode) => void }) {
     super();
     this.id = 'jp-saturn-gantt';
     this.title.label = 'Saturn plan';
@@ -201,7 +209,20 @@ export class GanttWidget extends ReactWidget {
     this.addClass('jp-Saturn-ganttWidget');
   }
 
-  render(): JSX.Element {
-    return <GanttView {...this.props} />;
+  get view(): PlanViewMode {
+    return this._view;
   }
+  set view(v: PlanViewMode) {
+    if (v !== this._view) {
+      this._view = v;
+      this.update();
+      this.props.onViewChange?.(v);
+    }
+  }
+
+  render(): JSX.Element {
+    return <GanttView {...this.props} view={this._view} onViewChange={v => (this.view = v)} />;
+  }
+
+  private _view: PlanViewMode = 'chart';
 }
