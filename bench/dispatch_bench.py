@@ -56,20 +56,25 @@ def data(batch_size):
             for _ in range(8)]
 
 
-def register_workload(root: Path, n: int) -> list[str]:
+def register_tasks(root: Path, steps: list[int], sleep_s) -> list[str]:
+    """Tiny DDP tasks job0, job1, … (1-2 devices) with these step counts; ``sleep_s``: per step, one or per task."""
     from saturn.store import Store
     from saturn.task import Task, model_signature
     store = Store(root / ".saturn" / "saturn.db")
     names = []
-    for i in range(n):
-        steps = 40 + 25 * (i % 3)
-        task = Task(f"job{i}", model=make_model_factory(8 + 4 * i, 0.03 + 0.01 * (i % 2)), data=data, batch_size=8,
-                    steps=steps, hints={"techniques": ["ddp"]}, gpu_range=(1, 2))
+    for i, n in enumerate(steps):
+        pause = sleep_s[i] if isinstance(sleep_s, (list, tuple)) else sleep_s
+        task = Task(f"job{i}", model=make_model_factory(8 + 4 * i, pause), data=data, batch_size=8,
+                    steps=n, hints={"techniques": ["ddp"]}, gpu_range=(1, 2))
         task.signature, task.param_count = model_signature(task.build_model())
         store.put_task(task.name, task.spec(), task.payload(), task.signature)
         names.append(task.name)
     store.close()
     return names
+
+
+def register_workload(root: Path, n: int) -> list[str]:
+    return register_tasks(root, [40 + 25 * (i % 3) for i in range(n)], [0.03 + 0.01 * (i % 2) for i in range(n)])
 
 
 def start_server(root: Path, port: int, log, fake_gpus: int = 4, extra_env: dict | None = None) -> subprocess.Popen:

@@ -1,6 +1,8 @@
 """Fixtures: a temporary store per test (SATURN_DB), fake devices, and real kernels via jupyter_client."""
 import json
 import os
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -8,6 +10,8 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 BRIDGE = TESTS.parent  # python_bridge/, holds the saturn package
+REPO = BRIDGE.parent
+CLI = REPO / "lib-node" / "cli" / "main.js"
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 
@@ -96,3 +100,30 @@ def _restore_environ():
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+# -- end-to-end runs: the real lab server and the headless CLI ---------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """bench/dispatch_bench.py: starts and stops the lab server, registers tiny workloads, analyses runs."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import dispatch_bench
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    return dispatch_bench
+
+
+@pytest.fixture(scope="module")
+def cli_built():
+    """The `saturn` CLI (node lib-node/cli/main.js), compiled when missing."""
+    if not CLI.exists() or not (REPO / "lib-node" / "executor" / "cli-run.js").exists():
+        subprocess.run(["npx", "tsc", "-p", "tsconfig.node.json"], cwd=REPO, check=True, timeout=300)
+    assert CLI.exists()
+    return CLI

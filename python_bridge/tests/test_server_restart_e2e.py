@@ -11,59 +11,21 @@ jobs held one device at the same time (lease.acquired / lease.released events).
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = REPO / "lib-node" / "cli" / "main.js"
 N_GPUS = 2
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def bench():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import dispatch_bench
-    finally:
-        sys.path.remove(str(REPO / "bench"))
-    return dispatch_bench
-
-
-@pytest.fixture(scope="module")
-def cli_built():
-    if not CLI.exists() or not (REPO / "lib-node" / "executor" / "cli-run.js").exists():
-        subprocess.run(["npx", "tsc", "-p", "tsconfig.node.json"], cwd=REPO, check=True, timeout=300)
-    assert CLI.exists()
-    return CLI
 
 
 def _register(bench, root: Path) -> list[str]:
     """4 tiny jobs, 1-2 devices each, of different lengths (about 1-4 s of training each on a 2-core machine)."""
-    from saturn.store import Store
-    from saturn.task import Task, model_signature
-    store = Store(root / ".saturn" / "saturn.db")
-    names = []
-    for i, steps in enumerate([30, 60, 90, 120]):
-        task = Task(f"job{i}", model=bench.make_model_factory(8 + 4 * i, 0.03), data=bench.data, batch_size=8,
-                    steps=steps, hints={"techniques": ["ddp"]}, gpu_range=(1, 2))
-        task.signature, task.param_count = model_signature(task.build_model())
-        store.put_task(task.name, task.spec(), task.payload(), task.signature)
-        names.append(task.name)
-    store.close()
-    return names
+    return bench.register_tasks(root, [30, 60, 90, 120], 0.03)
 
 
 def test_server_killed_and_restarted_mid_run(bench, cli_built, tmp_path):
@@ -72,7 +34,7 @@ def test_server_killed_and_restarted_mid_run(bench, cli_built, tmp_path):
 
     root = tmp_path / "root"
     root.mkdir()
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "server.log", "ab")
     cli_err = open(tmp_path / "cli.log", "wb")
     names = _register(bench, root)

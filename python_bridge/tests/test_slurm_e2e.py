@@ -13,29 +13,22 @@ Skipped, with the reason printed, only where SLURM cannot run here (packages mis
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = REPO / "lib-node" / "cli" / "main.js"
 FAKECLUSTER = REPO / "scripts" / "fakecluster.sh"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cluster_env(d: Path) -> dict:
@@ -66,36 +59,8 @@ def cluster():
             os.environ["SLURM_CONF"] = old
 
 
-@pytest.fixture(scope="module")
-def bench():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import dispatch_bench
-    finally:
-        sys.path.remove(str(REPO / "bench"))
-    return dispatch_bench
-
-
-@pytest.fixture(scope="module")
-def cli_built():
-    if not CLI.exists() or not (REPO / "lib-node" / "executor" / "cli-run.js").exists():
-        subprocess.run(["npx", "tsc", "-p", "tsconfig.node.json"], cwd=REPO, check=True, timeout=300)
-    return CLI
-
-
 def _register(bench, root: Path, steps: list[int], sleep_s: float) -> list[str]:
-    from saturn.store import Store
-    from saturn.task import Task, model_signature
-    store = Store(root / ".saturn" / "saturn.db")
-    names = []
-    for i, n in enumerate(steps):
-        task = Task(f"job{i}", model=bench.make_model_factory(8 + 4 * i, sleep_s), data=bench.data, batch_size=8,
-                    steps=n, hints={"techniques": ["ddp"]}, gpu_range=(1, 2))
-        task.signature, task.param_count = model_signature(task.build_model())
-        store.put_task(task.name, task.spec(), task.payload(), task.signature)
-        names.append(task.name)
-    store.close()
-    return names
+    return bench.register_tasks(root, steps, sleep_s)
 
 
 def _jobcomp(d: Path) -> list[dict]:
@@ -116,12 +81,26 @@ def _run_cli(cli_built, port: int, log_path: Path) -> subprocess.Popen:
                             cwd=REPO, stdout=subprocess.PIPE, stderr=open(log_path, "wb"))
 
 
-def _start(bench, root: Path, tmp_path: Path, d: Path):
-    port = _free_port()
+@contextlib.contextmanager
+def _lab_and_cli(bench, cli_built, root: Path, tmp_path: Path, d: Path):
+    """The lab server with SATURN_BACKEND=slurm and `saturn run --backend slurm` against it; both stopped after."""
+    from saturn.store import Store
+    port = free_port()
     log = open(tmp_path / "server.log", "ab")
     server = bench.start_server(root, port, log, fake_gpus=4, extra_env={
         "SATURN_BACKEND": "slurm", "SLURM_CONF": str(d / "etc" / "slurm.conf")})
-    return port, log, server
+    store = Store(root / ".saturn" / "saturn.db")
+    cli = None
+    try:
+        cli = _run_cli(cli_built, port, tmp_path / "cli.log")
+        yield store, cli
+    finally:
+        if cli is not None and cli.poll() is None:
+            cli.kill()
+            cli.wait()
+        bench.stop_server(server)
+        store.close()
+        log.close()
 
 
 def _check_placement(js, jobs: list[dict], d: Path) -> dict:
@@ -155,7 +134,6 @@ def _check_placement(js, jobs: list[dict], d: Path) -> dict:
 def test_six_jobs_across_two_slurm_nodes(bench, cli_built, cluster, tmp_path, monkeypatch):
     from saturn.jobs import JobStore
     from saturn.service import BridgeService
-    from saturn.store import Store
     root = tmp_path / "root"
     root.mkdir()
     # what the panel shows: the nodes as SLURM reports them
@@ -164,12 +142,8 @@ def test_six_jobs_across_two_slurm_nodes(bench, cli_built, cluster, tmp_path, mo
     assert reply["ok"] and reply["backend"] == "slurm", reply
     assert [(n["id"], n["gpus"], n["usable"]) for n in reply["nodes"]] == [("n1", 4, True), ("n2", 4, True)]
     names = _register(bench, root, [40, 60, 80, 40, 60, 80], 0.03)
-    port, log, server = _start(bench, root, tmp_path, cluster)
-    store = Store(root / ".saturn" / "saturn.db")
-    cli = None
-    try:
-        t0 = time.time()
-        cli = _run_cli(cli_built, port, tmp_path / "cli.log")
+    t0 = time.time()
+    with _lab_and_cli(bench, cli_built, root, tmp_path, cluster) as (store, cli):
         out, _ = cli.communicate(timeout=400)
         wall = time.time() - t0
         assert cli.returncode == 0, f"CLI exit {cli.returncode}: {out[-1500:]!r}; see {tmp_path}/cli.log"
@@ -182,32 +156,19 @@ def test_six_jobs_across_two_slurm_nodes(bench, cli_built, cluster, tmp_path, mo
         # profiling: one node of the (single) kind, reused for its twin
         profile_nodes = {r["NodeList"] for r in comp.values() if r["Name"] == "saturn-profile"}
         assert len(profile_nodes) == 1, profile_nodes
-        plan = store.load_plan(summary["run_id"]) if hasattr(store, "load_plan") else None
         print(f"\n6 jobs on SLURM: wall {wall:.1f} s, planned makespan {summary.get('planned_makespan_s')}, "
               f"placement { {j['task']: (j['info']['assignment']['node'], j['info']['assignment']['gpu_ids']) for j in jobs} }, "
-              f"profiled on {profile_nodes}; plan saved: {plan is not None}")
-    finally:
-        if cli is not None and cli.poll() is None:
-            cli.kill()
-            cli.wait()
-        bench.stop_server(server)
-        store.close()
-        log.close()
+              f"profiled on {profile_nodes}")
 
 
 def test_node_killed_mid_run_jobs_move_to_the_other_node(bench, cli_built, cluster, tmp_path):
     from saturn.jobs import JobStore
-    from saturn.store import Store
     root = tmp_path / "root"
     root.mkdir()
     names = _register(bench, root, [150, 150, 150, 150, 150, 150], 0.04)
-    port, log, server = _start(bench, root, tmp_path, cluster)
-    store = Store(root / ".saturn" / "saturn.db")
-    js = JobStore(store)
     env = _cluster_env(cluster)
-    cli = None
-    try:
-        cli = _run_cli(cli_built, port, tmp_path / "cli.log")
+    with _lab_and_cli(bench, cli_built, root, tmp_path, cluster) as (store, cli):
+        js = JobStore(store)
         # wait for a job on n1 that is running with a checkpoint
         deadline = time.monotonic() + 240
         victims: list[dict] = []
@@ -250,10 +211,3 @@ def test_node_killed_mid_run_jobs_move_to_the_other_node(bench, cli_built, clust
         assert lost and all(r["NodeList"] == "n1" for r in lost), lost
         print(f"\nnode n1 killed with {sorted(on_n1)} on it; all {len(jobs)} jobs done {wall:.1f} s later; "
               f"SLURM NODE_FAIL records: {[r['Name'] for r in lost]}")
-    finally:
-        if cli is not None and cli.poll() is None:
-            cli.kill()
-            cli.wait()
-        bench.stop_server(server)
-        store.close()
-        log.close()

@@ -488,6 +488,9 @@ export class Dispatcher {
         continue;
       }
       changed.push(job.id);
+      if ((job.state === JobState.Waiting || job.state === JobState.Resumed) && (await this.relaunchOnNewGpus(job, order, next))) {
+        continue;
+      }
       if (isActive(job.state) || job.state === JobState.Waiting || job.state === JobState.Resumed) {
         await this.store.update(job.id, { order, next_assignment: next });
         if (isActive(job.state)) {
@@ -535,6 +538,24 @@ export class Dispatcher {
       counts,
       jobs: out
     };
+  }
+
+  /**
+   * A job whose kernel is starting but has not claimed its GPUs yet: take it back (waiting → pending, resumed →
+   * preempted) with the new assignment, and shut its kernel down; it is launched again on the new GPUs. False when
+   * it claimed meanwhile (then it is stopped and re-planned like a running job).
+   */
+  private async relaunchOnNewGpus(job: IJobRecord, order: number, next: IAssignment): Promise<boolean> {
+    const back = job.state === JobState.Waiting ? JobState.Pending : JobState.Preempted;
+    try {
+      await this.store.transition(job.id, back, { order, assignment: next, next_assignment: null }, [job.state]);
+    } catch {
+      return false;
+    }
+    this.launchedAt.delete(job.id);
+    this.released.add(job.id);
+    await this.launcher.release(job.id);
+    return true;
   }
 
   private log(message: string): void {

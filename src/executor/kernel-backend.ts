@@ -54,6 +54,38 @@ export function parseRpcOutput(stdout: string): any {
   return reply;
 }
 
+/** Seconds a request may wait on a kernel connection that is not connected (the server went away) before failing. */
+const LOST_AFTER_S = 20;
+
+/**
+ * `done`, or a rejection once the kernel is dead or its connection has not been up for LOST_AFTER_S: a request sent
+ * while the server restarts would otherwise wait forever on a connection that keeps retrying a kernel that is gone.
+ */
+function untilDoneOrLost<T>(kernel: Kernel.IKernelConnection, done: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let downSince: number | null = null;
+    const timer = setInterval(() => {
+      const dead = kernel.isDisposed || kernel.status === 'dead';
+      const up = kernel.connectionStatus === 'connected';
+      downSince = up ? null : (downSince ?? Date.now());
+      if (dead || (downSince !== null && Date.now() - downSince > LOST_AFTER_S * 1000)) {
+        clearInterval(timer);
+        reject(new Error(dead ? 'the control kernel died' : `no connection to the control kernel for ${LOST_AFTER_S} s`));
+      }
+    }, 1000);
+    done.then(
+      v => {
+        clearInterval(timer);
+        resolve(v);
+      },
+      e => {
+        clearInterval(timer);
+        reject(e);
+      }
+    );
+  });
+}
+
 async function execute(kernel: Kernel.IKernelConnection, code: string): Promise<string> {
   const future = kernel.requestExecute({ code, store_history: false, stop_on_error: true });
   let out = '';
@@ -65,7 +97,7 @@ async function execute(kernel: Kernel.IKernelConnection, code: string): Promise<
       error = `${msg.content.ename}: ${msg.content.evalue}`;
     }
   };
-  await future.done;
+  await untilDoneOrLost(kernel, future.done);
   if (error && !out.includes(RPC_MARK)) {
     throw new Error(error);
   }

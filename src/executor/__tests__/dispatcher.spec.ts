@@ -195,4 +195,23 @@ describe('applyPlan origin', () => {
     expect(f).toMatchObject({ gpu_ids: [3], planned_start_s: 160, planned_end_s: 220, planned_origin_s: 1234 });
     expect(snap.jobs.find(j => j.task === 'a')!.info.assignment.planned_origin_s).toBeUndefined();
   });
+
+  it('a job whose kernel is still starting, moved to other GPUs, is taken back and runs on the new ones', async () => {
+    const { clock, store, world, d } = setup({ launchDelayS: 5 });
+    await d.submit(jobsFromPlan(plan, instance, 'r1'));
+    await d.tick(); // a, b, c launched: waiting for their kernels
+    expect(store.jobs.get('r1-c')!.state).toBe(JobState.Waiting);
+    const moved = { ...plan, jobs: plan.jobs.map(e => (e.id === 'c' ? entry('c', [2], 150, 230) : e)) };
+    expect(await d.applyPlan(moved)).toEqual(['r1-c']);
+    const c = store.jobs.get('r1-c')!;
+    expect(c.state).toBe(JobState.Pending);
+    expect(c.info.assignment.gpu_ids).toEqual([2]);
+    await drive(d, world, clock);
+    expect(store.jobs.get('r1-c')!.state).toBe(JobState.Done);
+    expect(store.jobs.get('r1-c')!.info.assignment.gpu_ids).toEqual([2]);
+    expect(world.launches.filter(id => id === 'r1-c')).toHaveLength(2);
+    // it ran after b on GPU 2: b was done before c claimed
+    const order = store.transitions.filter(([, , to]) => to === JobState.Running || to === JobState.Done).map(([id, , to]) => `${id}:${to}`);
+    expect(order.indexOf('r1-b:done')).toBeLessThan(order.indexOf('r1-c:running'));
+  });
 });

@@ -134,7 +134,13 @@ export class SimWorld implements IJobLauncher {
     return !r ? 'unknown' : r.ended ? 'ended' : 'running';
   }
 
-  async release(): Promise<void> {}
+  /** Shut the job's kernel down: a runner that has not claimed yet never will. */
+  async release(id: string): Promise<void> {
+    const r = this.runs.get(id);
+    if (r && r.startAt === undefined) {
+      r.ended = true;
+    }
+  }
   async dispose(): Promise<void> {}
 
   /** Kill the runner of `id` (its kernel dies): no checkpoint, leases stay (stale). */
