@@ -79,6 +79,19 @@ run_ui() {
   token="$("$PY" -c 'import secrets; print(secrets.token_hex(16))')"
   root="$(mktemp -d /tmp/saturn-ui-XXXX)"
   cp demo/*.ipynb "$root/" 2>/dev/null || true
+  # a real 2-node SLURM cluster for the SLURM UI spec (skipped, with the reason, where SLURM cannot run)
+  local cluster="" why
+  ensure_slurm
+  if why="$(D=/nonexistent bash "$REPO/scripts/fakecluster.sh" check 2>&1)"; then
+    cluster="$(mktemp -d /tmp/saturn-ui-slurm-XXXX)"
+    if D="$cluster" bash "$REPO/scripts/fakecluster.sh" up >"$root/fakecluster.log" 2>&1; then
+      export SLURM_CONF="$cluster/etc/slurm.conf" SATURN_UI_SLURM=1
+    else
+      export SATURN_UI_SLURM_WHY="the fake SLURM cluster did not start: $(tail -2 "$root/fakecluster.log" | tr '\n' ' ')"
+    fi
+  else
+    export SATURN_UI_SLURM_WHY="$why"
+  fi
   (cd "$root" && SATURN_FAKE_GPUS=4 SATURN_ROOT="$root" SATURN_LAB_STATE="$root/.lab-state" exec "$PY" "$REPO/ui-tests/host/saturn_lab.py" \
       --allow-root --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port="$port" --ServerApp.port_retries=0 \
       --ServerApp.token="$token" --ServerApp.root_dir="$root" >"$root/server.log" 2>&1) &
@@ -92,6 +105,11 @@ run_ui() {
   (cd ui-tests && SATURN_UI_URL="http://127.0.0.1:$port" SATURN_UI_TOKEN="$token" SATURN_UI_ROOT="$root" npx playwright test)
   rc=$?
   kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  if [[ -n $cluster ]]; then
+    D="$cluster" bash "$REPO/scripts/fakecluster.sh" down >/dev/null 2>&1
+    rm -rf "$cluster"
+    unset SLURM_CONF SATURN_UI_SLURM
+  fi
   mkdir -p artifacts && cp "$root/server.log" artifacts/ui-server.log
   find ui-tests/test-results -name '*.png' -exec cp {} artifacts/ \; 2>/dev/null
   [[ $rc -ne 0 ]] && note "server log: artifacts/ui-server.log; screenshots and traces: ui-tests/test-results/"

@@ -92,7 +92,7 @@ class Profiler:
                  use_cache: bool = True, techniques: Optional[list[str]] = None,
                  progress: Optional[Callable[[dict], None]] = None, cancel: Optional[threading.Event] = None,
                  run_id: Optional[str] = None, launcher: Optional[Callable[["Trial"], list]] = None,
-                 node_id: str = NODE_ID, child_tmp: Optional[str] = None):
+                 node_id: str = NODE_ID, child_tmp: Optional[str] = None, announce_finish: bool = True):
         self.store = store or default_store()
         self.devices = devices_mod.detect() if devices is None else devices
         self.warmup, self.measure = warmup, measure
@@ -104,6 +104,7 @@ class Profiler:
         self.cancel = cancel or threading.Event()
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.launcher, self.node_id, self.child_tmp = launcher, node_id, child_tmp
+        self.announce_finish = announce_finish  # False: a caller combines several runs and announces the result
 
     # -- planning ------------------------------------------------------------------------------------------------
     def _records(self, names) -> list[dict]:
@@ -200,8 +201,9 @@ class Profiler:
                     self._report(state, total, trial, running=len(running))
             time.sleep(0.05)
         instance = self.instance(records, trials, ruled_out, time.monotonic() - t_start, state)
-        self.store.emit("profile.finished", {"run_id": self.run_id, "cancelled": self.cancel.is_set(),
-                                             "instance": instance})
+        if self.announce_finish:
+            self.store.emit("profile.finished", {"run_id": self.run_id, "cancelled": self.cancel.is_set(),
+                                                 "instance": instance})
         return instance
 
     def _start(self, trial: Trial, kind: str) -> Child:

@@ -63,7 +63,7 @@ class SlurmProfiler:
             return slurm.srun_prefix(node.id, trial.gpus, "saturn-profile", self.slurm_options)
         prof = Profiler(store=self.store, devices=_devices_of(rep), launcher=launcher, node_id=rep.id,
                         child_tmp=str(saturn_dir(self.store) / "tmp"), run_id=self.run_id, cancel=self.cancel,
-                        progress=self.progress, **self.profiler_options)
+                        progress=self.progress, announce_finish=False, **self.profiler_options)
         return prof
 
     def plan(self, names=None):
@@ -74,7 +74,11 @@ class SlurmProfiler:
     def run(self, names=None) -> dict:
         kinds = self._kinds or self._discover()
         results = [(kind, rep, members, self._profiler(rep).run(names)) for kind, rep, members in kinds]
-        return _merge(results, self._usable)
+        instance = _merge(results, self._usable)
+        # what the panel and the CLI read: the whole cluster's instance, not one kind's
+        self.store.emit("profile.finished", {"run_id": self.run_id, "cancelled": self.cancel.is_set(),
+                                             "instance": instance})
+        return instance
 
 
 def profile_on_slurm(names=None, store: Optional[Store] = None, options: Optional[dict] = None,

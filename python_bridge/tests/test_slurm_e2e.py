@@ -156,6 +156,9 @@ def test_six_jobs_across_two_slurm_nodes(bench, cli_built, cluster, tmp_path, mo
         # profiling: one node of the (single) kind, reused for its twin
         profile_nodes = {r["NodeList"] for r in comp.values() if r["Name"] == "saturn-profile"}
         assert len(profile_nodes) == 1, profile_nodes
+        # what the panel reads: the announced instance covers the whole cluster, not the profiled node only
+        finished = [e for e in store.events_since(0, 100000) if e["kind"] == "profile.finished"]
+        assert [n["id"] for n in finished[-1]["data"]["instance"]["cluster"]["nodes"]] == ["n1", "n2"]
         print(f"\n6 jobs on SLURM: wall {wall:.1f} s, planned makespan {summary.get('planned_makespan_s')}, "
               f"placement { {j['task']: (j['info']['assignment']['node'], j['info']['assignment']['gpu_ids']) for j in jobs} }, "
               f"profiled on {profile_nodes}")

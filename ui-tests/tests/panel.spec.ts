@@ -81,12 +81,13 @@ test('the Saturn menu in the menu bar lists the Saturn commands and runs them', 
   await expect(menu.getByRole('menuitem', { name: 'Cancel', exact: true })).toHaveAttribute('aria-disabled', 'true');
   await expect(menu.getByRole('menuitem', { name: 'Open Plan (Gantt Chart)', exact: true })).not.toHaveAttribute('aria-disabled', 'true');
   await page.screenshot({ path: testInfo.outputPath('saturn-menu-light.png') });
-  await page.keyboard.press('Escape');
+  await menu.press('Escape'); // on the menu itself: the keyboard focus may have moved meanwhile
   await expect(menu).toBeHidden();
   await setTheme(page, 'JupyterLab Dark');
   menu = await openSaturnMenu(page);
   await page.screenshot({ path: testInfo.outputPath('saturn-menu-dark.png') });
-  await page.keyboard.press('Escape');
+  await menu.press('Escape');
+  await expect(menu).toBeHidden();
   await setTheme(page, 'JupyterLab Light');
 
   // "Open Plan (Gantt Chart)" opens the plan's tab, which says how to get a plan.

@@ -1,0 +1,65 @@
+/**
+ * The SLURM backend in the page: with Settings → Saturn → Backend = slurm, the panel shows the cluster's nodes as
+ * node groups and Optimize plans over both nodes, the Gantt chart grouping its lanes by node. scripts/test.sh starts
+ * a real 2-node SLURM cluster (scripts/fakecluster.sh) for the UI server and sets SATURN_UI_SLURM=1; where SLURM
+ * cannot run, this spec is skipped with that reason. It runs after saturn-flow.spec.ts, whose tasks are profiled.
+ */
+import { expect, test } from '@jupyterlab/galata';
+import { command, load, openPanel, reload, shoot } from './helpers';
+
+test.use({ autoGoto: false, kernels: null, sessions: null });
+
+const PLUGIN = 'jupyterlab-saturn:plugin';
+
+async function setBackend(page: any, backend: string | null): Promise<void> {
+  await page.evaluate(
+    async ([id, b]: [string, string | null]) => {
+      const settings = (window as any).jupyterapp.serviceManager.settings;
+      await settings.save(id, JSON.stringify(b ? { backend: b } : {}));
+    },
+    [PLUGIN, backend]
+  );
+}
+
+test('on SLURM the panel shows the nodes and Optimize plans over both of them', async ({ page, baseURL }, testInfo) => {
+  test.skip(!process.env.SATURN_UI_SLURM, `SLURM is not available for the UI server: ${process.env.SATURN_UI_SLURM_WHY ?? 'not started'}`);
+  test.setTimeout(300_000);
+  await load(page, baseURL);
+  await setBackend(page, 'slurm');
+  try {
+    await reload(page);
+    const panel = await openPanel(page);
+    const nodes = panel.getByLabel('SLURM nodes');
+    await expect(nodes).toContainText('SLURM: 2 nodes, 8 usable GPUs', { timeout: 60_000 });
+    for (const n of ['n1', 'n2']) {
+      const group = nodes.locator(`[data-saturn-node="${n}"]`);
+      await expect(group).toHaveAttribute('data-saturn-node-usable', 'true');
+      await expect(group.locator('[data-saturn-device]')).toHaveCount(4);
+    }
+    await nodes.scrollIntoViewIfNeeded();
+    await shoot(page, testInfo, 'slurm-nodes');
+
+    // Profile on the cluster (trials run as srun steps; profiles measured earlier on these CPU devices are reused)
+    const profile = panel.getByRole('button', { name: 'Profile', exact: true });
+    await profile.click();
+    await expect(profile).toBeDisabled({ timeout: 30_000 }); // profiling (until the panel hears it finished)
+    await expect(profile).toBeEnabled({ timeout: 240_000 });
+    await expect(panel.locator('.jp-Saturn-cell-feasible').first()).toBeVisible();
+    await panel.getByRole('button', { name: 'Optimize', exact: true }).click();
+    await command(page, 'saturn:open-gantt');
+    const chart = page.locator('#jp-saturn-gantt');
+    for (const n of ['n1', 'n2']) {
+      await expect(chart.locator(`[data-saturn-lane^="${n}/"]`)).toHaveCount(4, { timeout: 120_000 });
+    }
+    await expect(chart.locator('[data-saturn-job]').first()).toBeVisible({ timeout: 120_000 });
+    const placed = await chart.locator('[data-saturn-job]').evaluateAll(els =>
+      els.map(e => ({ node: e.getAttribute('data-saturn-node'), gpus: e.getAttribute('data-saturn-gpus') }))
+    );
+    expect(placed.length).toBeGreaterThan(1);
+    expect(new Set(placed.map(p => p.node))).toEqual(new Set(['n1', 'n2']));
+    await expect(chart.locator('.jp-Saturn-nodeLabel')).toHaveText(['n1', 'n2']);
+    await shoot(page, testInfo, 'slurm-plan');
+  } finally {
+    await setBackend(page, null);
+  }
+});
