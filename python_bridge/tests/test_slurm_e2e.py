@@ -36,10 +36,14 @@ def _cluster_env(d: Path) -> dict:
 
 
 @pytest.fixture
-def cluster():
+def cluster(request):
+    """A fresh 2-node cluster (4 GPUs each, or the GPU counts a test asks for with ``@pytest.mark.gpus("4 2")``)."""
     # a short path with world-traversable parents: munged refuses a socket under a 0700 directory (pytest's tmp)
     d = Path(tempfile.mkdtemp(prefix="saturn-slurm-"))
     env = _cluster_env(d)
+    mark = request.node.get_closest_marker("gpus")
+    if mark:
+        env["GPUS"] = mark.args[0]
     check = subprocess.run(["bash", str(FAKECLUSTER), "check"], env=env, capture_output=True, text=True)
     if check.returncode != 0:
         shutil.rmtree(d, ignore_errors=True)
@@ -214,3 +218,55 @@ def test_node_killed_mid_run_jobs_move_to_the_other_node(bench, cli_built, clust
         assert lost and all(r["NodeList"] == "n1" for r in lost), lost
         print(f"\nnode n1 killed with {sorted(on_n1)} on it; all {len(jobs)} jobs done {wall:.1f} s later; "
               f"SLURM NODE_FAIL records: {[r['Name'] for r in lost]}")
+
+
+@pytest.mark.gpus("4 2")
+def test_heterogeneous_nodes_and_a_refusing_scheduler(cluster, tmp_path):
+    """An 8+4-style cluster (here 4+2): one kind, profiled on the bigger node, both in the instance's cluster; and
+    what SLURM refuses comes back as SLURM's own reason."""
+    from saturn import slurm
+    from saturn.slurm_profile import SlurmProfiler
+    from saturn.store import Store
+    nodes = slurm.nodes()
+    assert [(n.id, n.gpus, n.usable) for n in nodes] == [("n1", 4, True), ("n2", 2, True)]
+    assert nodes[0].kind == nodes[1].kind
+    prof = SlurmProfiler(store=Store(tmp_path / "s.db"))
+    kinds = prof._discover()
+    assert [(rep.id, [m.id for m in members]) for _, rep, members in kinds] == [("n1", ["n1", "n2"])]
+    with pytest.raises(slurm.SlurmError, match=r"sbatch .*failed.*[Ii]nvalid partition"):
+        slurm.submit(name="x", node_id="n1", gpus=1, command=["true"], output=str(tmp_path / "x.log"),
+                     options={"partition": "nope"})
+    with pytest.raises(slurm.SlurmError, match=r"sbatch .*failed"):
+        slurm.submit(name="x", node_id="n2", gpus=3, command=["true"], output=str(tmp_path / "x.log"))
+
+
+def test_a_job_the_scheduler_kills_resumes_from_its_checkpoint(bench, cli_built, cluster, tmp_path):
+    """`scancel` of a running job (what an admin or a preemption does): a crash to Saturn, retried from the
+    checkpoint; the workload completes."""
+    from saturn import slurm
+    from saturn.jobs import JobStore
+    root = tmp_path / "root"
+    root.mkdir()
+    names = _register(bench, root, [150, 60, 60], 0.04)
+    with _lab_and_cli(bench, cli_built, root, tmp_path, cluster) as (store, cli):
+        js = JobStore(store)
+        deadline = time.monotonic() + 240
+        victim = None
+        while time.monotonic() < deadline and victim is None:
+            victim = next((j for j in js.list() if j["task"] == "job0" and j["state"] == "running"
+                           and (j["info"].get("checkpoint") or {}).get("step")
+                           and (j["info"].get("slurm") or {}).get("job_id")), None)
+            assert cli.poll() is None, f"the CLI exited early ({cli.returncode}); see {tmp_path}/cli.log"
+            time.sleep(0.3)
+        assert victim is not None, [(j["id"], j["state"]) for j in js.list()]
+        killed = victim["info"]["slurm"]["job_id"]
+        slurm.cancel(killed)
+        out, _ = cli.communicate(timeout=400)
+        assert cli.returncode == 0, f"CLI exit {cli.returncode}: {out[-1500:]!r}; see {tmp_path}/cli.log"
+        jobs = {j["task"]: j for j in js.list(json.loads(out)["run_id"])}
+        assert sorted(jobs) == sorted(names) and all(j["state"] == "done" for j in jobs.values())
+        j0 = jobs["job0"]
+        assert j0["info"]["attempts"] >= 2 and j0["info"]["slurm"]["job_id"] != killed
+        text = Path(j0["info"]["log"]).read_text()
+        assert f"SLURM job {killed} ended CANCELLED" in text, text[-1500:]
+        assert re.search(r"resuming at step [1-9]", text), text[-1500:]

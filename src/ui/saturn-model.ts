@@ -204,6 +204,7 @@ export class SaturnModel {
     const plans = await this.bridge.request<any>({ type: 'plans', with_docs: true });
     const list = (plans.plans ?? []) as { doc?: any }[];
     const latest = list.length ? list[list.length - 1].doc : null;
+    this._afterRun = latest?.saturn_after_run ?? this._afterRun;
     let instance: Instance | null = latest?.saturn_instance ?? null;
     let since = 0;
     for (let page = 0; page < 200; page++) {
@@ -406,6 +407,7 @@ export class SaturnModel {
       if (keep) {
         keep.replacePlan(plan, 'Re-optimize', stream);
       } else if (first) {
+        this._leaveFinishedRun();
         this._setPlan(instance, plan);
       } else {
         this._planModel?.replacePlan(plan, 'Optimize', stream);
@@ -468,13 +470,26 @@ export class SaturnModel {
     }
   }
 
+  /**
+   * A new plan after a finished run: the chart stops showing that run (its states and "when it really ran" bars
+   * belong to the old plan), also after a reload (the saved plan says which run it followed).
+   */
+  private _leaveFinishedRun(): void {
+    const run = this._run;
+    if (run && run.phase !== 'running' && run.phase !== 'starting') {
+      this._afterRun = run.message ?? null;
+      this._run = null;
+    }
+  }
+
   private async _savePlan(): Promise<void> {
     const m = this._planModel;
     if (!m) {
       return;
     }
     try {
-      await this.bridge.request({ type: 'plan_save', name: m.plan.instance, plan: { ...m.plan, saturn_instance: this._instance } });
+      const plan = { ...m.plan, saturn_instance: this._instance, saturn_after_run: this._afterRun };
+      await this.bridge.request({ type: 'plan_save', name: m.plan.instance, plan });
     } catch {
       // Saving is for restoring after a reload; the plan on screen is still valid.
     }
@@ -520,6 +535,9 @@ export class SaturnModel {
   }
 
   private _onRun(snap: IRunSnapshot): void {
+    if (this._afterRun && snap.message === this._afterRun && snap.phase !== 'running' && snap.phase !== 'starting') {
+      return; // the finished run the user has planned past
+    }
     this._run = snap;
     const plan = snap.plan;
     this._fromRun = true;
@@ -590,6 +608,8 @@ export class SaturnModel {
   private _run: IRunSnapshot | null = null;
   private _settings: ISaturnSettings = { ...DEFAULT_SETTINGS };
   private _solving = false;
+  /** The finished run a newer plan replaced on the chart (its snapshot is not shown again). */
+  private _afterRun: string | null = null;
   /** True while the run's own snapshot updates the plan (such changes are not user edits). */
   private _fromRun = false;
   private _solveCount = 0;

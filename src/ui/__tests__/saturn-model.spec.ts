@@ -173,6 +173,47 @@ describe('SaturnModel', () => {
   });
 });
 
+describe('SaturnModel after a finished run', () => {
+  const doneJobs = () =>
+    smallPlan().jobs.map(j => ({
+      id: `run1-${j.id}`,
+      task: j.id,
+      state: 'done',
+      created_at: 1000,
+      info: { run_id: 'run1', assignment: { parallelism: j.parallelism, gpus: j.gpus, node: j.node, gpu_ids: j.gpu_ids, planned_start_s: j.start_s, planned_end_s: j.end_s }, first_step_at: 1001, finished_at: 1200 }
+    }));
+
+  it('a new plan leaves the finished run behind, also after a reload', async () => {
+    const b = new FakeBridge();
+    const saved: any[] = [];
+    b.replies.plans = () => ({ plans: saved.length ? [{ id: 2, doc: saved[saved.length - 1] }] : [{ id: 1, doc: { ...smallPlan(), saturn_instance: smallInstance() } }] });
+    b.replies.plan_save = req => {
+      saved.push(req.plan);
+      return { plan_id: saved.length + 1 };
+    };
+    b.replies.jobs = () => ({ jobs: doneJobs() });
+    const newPlan = { ...smallPlan(), makespan_s: 130, jobs: smallPlan().jobs.map(j => (j.id === 'C' ? { ...j, gpu_ids: [2], start_s: 120, end_s: 170 } : j)) };
+    const m = new SaturnModel(b, fakeSolver([newPlan]), new StoreRunController(b, null));
+    await m.refresh();
+    expect(m.run!.phase).toBe('done');
+    expect(m.planModel!.stateOf('A')).toBe('done');
+
+    await m.optimize();
+    expect(m.run).toBeNull(); // the chart no longer shows the old run's states and bars
+    expect(m.planModel!.stateOf('A')).toBe('planned');
+    expect(m.planModel!.plan.jobs.find(j => j.id === 'C')!.gpu_ids).toEqual([2]);
+    expect(saved[saved.length - 1].saturn_after_run).toBe('run1');
+    m.dispose();
+
+    // reload: the saved plan wins over the finished run it followed
+    const again = new SaturnModel(b, null, new StoreRunController(b, null));
+    await again.refresh();
+    expect(again.run).toBeNull();
+    expect(again.planModel!.plan.jobs.find(j => j.id === 'C')!.gpu_ids).toEqual([2]);
+    again.dispose();
+  });
+});
+
 describe('snapshotFromJobs', () => {
   it('takes the latest run, progress, actual times and a plan from the assignments', () => {
     expect(snapshotFromJobs([])).toBeNull();
