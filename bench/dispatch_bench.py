@@ -110,6 +110,16 @@ def stop_server(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
             proc.wait(10)
 
 
+def shut_down(cli: subprocess.Popen | None, server: subprocess.Popen, *closables) -> None:
+    """After a run: the CLI (when still running), the server, then the store handles and logs."""
+    if cli is not None and cli.poll() is None:
+        cli.kill()
+        cli.wait()
+    stop_server(server)
+    for c in closables:
+        c.close()
+
+
 def analyse(root: Path, summary: dict, kill_at: float | None = None) -> dict:
     """Figures and checks from the store's records."""
     from saturn.jobs import JobStore

@@ -114,10 +114,4 @@ def test_server_killed_and_restarted_mid_run(bench, cli_built, tmp_path):
               f"kill at {kill_at - t0:.1f} s with done={sorted(before)}; CLI wall {wall:.1f} s; "
               f"attempts after: { {j['task']: j['info'].get('attempts') for j in after.values()} }")
     finally:
-        if cli is not None and cli.poll() is None:
-            cli.kill()
-            cli.wait()
-        bench.stop_server(server)
-        store.close()
-        log.close()
-        cli_err.close()
+        bench.shut_down(cli, server, store, log, cli_err)

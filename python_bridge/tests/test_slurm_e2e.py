@@ -99,12 +99,7 @@ def _lab_and_cli(bench, cli_built, root: Path, tmp_path: Path, d: Path):
         cli = _run_cli(cli_built, port, tmp_path / "cli.log")
         yield store, cli
     finally:
-        if cli is not None and cli.poll() is None:
-            cli.kill()
-            cli.wait()
-        bench.stop_server(server)
-        store.close()
-        log.close()
+        bench.shut_down(cli, server, store, log)
 
 
 def _check_placement(js, jobs: list[dict], d: Path) -> dict:
