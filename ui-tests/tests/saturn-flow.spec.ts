@@ -22,7 +22,8 @@ test.afterEach(async ({ page }, testInfo) => {
 
 const TASKS = ['ui-a', 'ui-b', 'ui-c', 'ui-d'];
 
-const TASK_CELL = `import saturn, torch
+/** Data and model loaders shared by the tasks of these specs (the cells below start with it). */
+const DEFS = `import saturn, torch
 from torch import nn
 
 def ui_data(batch_size):
@@ -38,7 +39,9 @@ def mlp(width, depth=1):
             d = width
         return nn.Sequential(*layers, nn.Linear(d, 4))
     return build
+`;
 
+const TASK_CELL = `${DEFS}
 ui_a = saturn.Task("ui-a", model=mlp(32), data=ui_data, batch_size=16, steps=3000, gpu_range=(1, 2),
                    hints={"techniques": ["ddp", "spilling"]})
 ui_b = saturn.Task("ui-b", model=mlp(64, 2), data=ui_data, batch_size=16, steps=4000, gpu_range=(1, 2),
@@ -394,23 +397,7 @@ const EDIT_TASKS: [string, number][] = [
   ['edit-5', 4000]
 ];
 
-const EDIT_CELL = `import saturn, torch
-from torch import nn
-
-def ui_data(batch_size):
-    g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(128, 16, generator=g), torch.randint(0, 4, (128,), generator=g)
-    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch_size)
-
-def mlp(width, depth=1):
-    def build():
-        layers, d = [], 16
-        for _ in range(depth):
-            layers += [nn.Linear(d, width), nn.ReLU()]
-            d = width
-        return nn.Sequential(*layers, nn.Linear(d, 4))
-    return build
-
+const EDIT_CELL = `${DEFS}
 for name in ${JSON.stringify(TASKS)}:
     saturn.unregister(name)
 for name, steps in ${JSON.stringify(EDIT_TASKS)}:
