@@ -38,6 +38,10 @@ check() {
     echo "SLURM cannot run here: the fake cluster's daemons need root (this is uid $(id -u))"
     return 1
   fi
+  if ! unshare --pid --fork --mount-proc true 2>/dev/null; then
+    echo "SLURM cannot run here: PID namespaces are not allowed (unshare --pid failed), and each fake node needs one"
+    return 1
+  fi
   return 0
 }
 
