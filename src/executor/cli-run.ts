@@ -16,9 +16,6 @@ import { IInstanceLike, Introspector, SolveFn } from './introspection';
 import { KernelJobLauncher, KernelJobStore, RpcError } from './kernel-backend';
 import { systemClock } from './types';
 
-/** Seconds between re-plans forced by jobs stranded on a failed node. */
-const LOST_REPLAN_EVERY_S = 5;
-
 // Node globals, declared here so that the browser build (no Node types) also type-checks this file.
 declare const process: any;
 declare const require: any;
@@ -232,7 +229,6 @@ export async function runCommand(argv: string[]): Promise<number> {
     err(`run ${runId}: ${plan.jobs.length} jobs, planned makespan ${plan.makespan_s.toFixed(1)} s`);
     const t0 = (await retryOnLoss(() => store.snapshot(runId), 'reading the store', again)).now;
     let lost = false;
-    let lastLostReplan = -Infinity;
     const start = systemClock.now();
     let lastOk = start;
     while (!d.finished) {
@@ -252,11 +248,9 @@ export async function runCommand(argv: string[]): Promise<number> {
         if (process.env.SATURN_DEBUG) {
           err(`tick ${now.toFixed(1)}: ${snap.jobs.map(j => `${j.id}=${j.state}`).join(' ')}`);
         }
-        const stranded = jobsOnLostNodes(snap);
-        if (stranded.length && now - lastLostReplan >= LOST_REPLAN_EVERY_S) {
-          err(`node(s) ${[...unusableNodes(snap)].join(', ')} unusable: re-planning ${stranded.join(', ')}`);
+        if (intro.lostNodesDue(snap, now)) {
+          err(`node(s) ${[...unusableNodes(snap)].join(', ')} unusable: re-planning ${jobsOnLostNodes(snap).join(', ')}`);
           forceReplan = true;
-          lastLostReplan = now;
         }
         if (!d.finished && (forceReplan || (args.introspectionIntervalS > 0 && intro.due(now)))) {
           const decision = await intro.check(snap, now, forceReplan ? 0 : args.thresholdS);

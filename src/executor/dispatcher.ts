@@ -13,7 +13,7 @@
  * The runner itself takes the leases atomically and refuses to start without them: the dispatcher's view can be
  * stale, the store cannot.
  */
-import { FINAL_STATES, isActive, isFinal, JobState } from './job-state';
+import { FINAL_STATES, isActive, isFinal, isSettled, JobState } from './job-state';
 import {
   IAssignment,
   IClock,
@@ -119,16 +119,18 @@ export function unusableNodes(snap: Pick<ISnapshot, 'nodes'>): Set<string> {
   return new Set((snap.nodes ?? []).filter(n => !n.usable).map(n => n.id));
 }
 
+/** Whether `job` (its pending re-assignment, else its assignment) is on one of the `lost` nodes. */
+export function onLostNode(job: IJobRecord, lost: ReadonlySet<string>): boolean {
+  return lost.has(nodeOf(job.info.next_assignment ?? job.info.assignment));
+}
+
 /** Unfinished jobs assigned to an unusable node: the run must be re-planned for them to go on. */
 export function jobsOnLostNodes(snap: ISnapshot): string[] {
   const lost = unusableNodes(snap);
   if (!lost.size) {
     return [];
   }
-  return snap.jobs
-    .filter(j => !(j.state === 'done' || j.state === 'cancelled' || (j.state === 'failed' && j.info.given_up)))
-    .filter(j => lost.has(nodeOf(j.info.next_assignment ?? j.info.assignment)))
-    .map(j => j.id);
+  return snap.jobs.filter(j => !isSettled(j.state, j.info) && onLostNode(j, lost)).map(j => j.id);
 }
 
 export function jobId(runId: string, task: string): string {
@@ -156,9 +158,19 @@ export function sameAssignment(a: IAssignment | undefined, b: IAssignment | unde
 }
 
 const overlaps = (a: number[], b: number[]) => a.some(g => b.includes(g));
-/** The node of a lease or assignment that names none (stores and plans from before multi-node). */
-const DEFAULT_NODE = 'node0';
-const nodeOf = (a: { node?: string } | undefined): string => a?.node ?? DEFAULT_NODE;
+/** The node of a lease or assignment (node0 when it names none: stores and plans from before multi-node). */
+export const nodeOf = (a: { node?: string } | undefined): string => a?.node ?? 'node0';
+
+/** Per snapshot, computed once for all `canStart` calls of a tick: unusable nodes and holders whose job is over. */
+const derived = new WeakMap<ISnapshot, { lost: Set<string>; over: Set<string> }>();
+function derive(snap: ISnapshot): { lost: Set<string>; over: Set<string> } {
+  let d = derived.get(snap);
+  if (!d) {
+    d = { lost: unusableNodes(snap), over: new Set(snap.jobs.filter(j => !isActive(j.state)).map(j => j.id)) };
+    derived.set(snap, d);
+  }
+  return d;
+}
 
 export class Dispatcher {
   constructor(
@@ -240,7 +252,7 @@ export class Dispatcher {
   }
 
   settled(j: IJobRecord): boolean {
-    return isFinal(j.state) || (j.state === JobState.Failed && !!j.info.given_up);
+    return isSettled(j.state, j.info);
   }
 
   async tick(): Promise<ISnapshot> {
@@ -388,14 +400,12 @@ export class Dispatcher {
   canStart(job: IJobRecord, jobs: IJobRecord[], snap: ISnapshot, claimed: Set<string>): boolean {
     const ids = job.info.assignment.gpu_ids;
     const node = nodeOf(job.info.assignment);
-    if (unusableNodes(snap).has(node)) {
+    const { lost, over } = derive(snap);
+    if (lost.has(node)) {
       return false; // a re-plan moves it (see jobsOnLostNodes)
     }
-    const holds = (l: { holder: string }) => {
-      const h = snap.jobs.find(j => j.id === l.holder);
-      return !h || isActive(h.state); // a lease of a job that is over is stale (the store breaks it on claim)
-    };
-    if (snap.leases.some(l => l.holder !== job.id && (l.node ?? DEFAULT_NODE) === node && ids.includes(l.device) && holds(l))) {
+    // a lease whose job is over is stale (the store breaks it on the next claim)
+    if (snap.leases.some(l => l.holder !== job.id && !over.has(l.holder) && nodeOf(l) === node && ids.includes(l.device))) {
       return false;
     }
     const order = job.info.order ?? 0;

@@ -10,8 +10,8 @@
  * projecting them the way the dispatcher executes them (each GPU's jobs in order, a job starts when all its GPUs
  * are free), so the comparison is fair whatever the solver's own timing model.
  */
-import { isActive } from './job-state';
-import { IPlanLike, sameAssignment, unusableNodes } from './dispatcher';
+import { isActive, isSettled } from './job-state';
+import { IPlanLike, jobsOnLostNodes, nodeOf, sameAssignment, unusableNodes } from './dispatcher';
 import { IJobRecord, ISnapshot } from './types';
 
 export interface IOptionLike {
@@ -65,6 +65,16 @@ export interface IReplanDecision {
 }
 
 const EPS = 1e-3;
+/** Seconds between re-plans forced by jobs stranded on a failed node. */
+const LOST_REPLAN_EVERY_S = 5;
+
+/** Knobs of a task's option in `instance` (what a new assignment of that option carries). */
+export function knobsOf(instance: IInstanceLike): (task: string, parallelism: string, gpus: number) => Record<string, unknown> {
+  return (task, parallelism, gpus) => {
+    const job = instance.jobs.find(j => j.id === task);
+    return (job && optionOf(job, parallelism, gpus)?.knobs) ?? {};
+  };
+}
 
 function optionOf(job: IInstanceLike['jobs'][number], parallelism: string, gpus: number): IOptionLike | undefined {
   return job.options.find(o => o.parallelism === parallelism && o.gpus === gpus);
@@ -94,7 +104,7 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
   // A node the cluster reports down is left out; its jobs are planned again elsewhere (from their checkpoints).
   const lost = unusableNodes(snap);
   for (const rec of snap.jobs) {
-    if (rec.state === 'done' || rec.state === 'cancelled' || (rec.state === 'failed' && rec.info.given_up)) {
+    if (isSettled(rec.state, rec.info)) {
       continue;
     }
     const job = instance.jobs.find(j => j.id === rec.task);
@@ -103,7 +113,7 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
     }
     const e = estimate(instance, rec);
     const frac = e.totalSteps ? Math.max(0, e.totalSteps - e.stepsDone) / e.totalSteps : 1;
-    const active = isActive(rec.state) && !lost.has(rec.info.assignment.node);
+    const active = isActive(rec.state) && !lost.has(nodeOf(rec.info.assignment));
     jobs.push({
       ...job,
       options: job.options.map(o => ({
@@ -154,10 +164,10 @@ export function project(entries: IProjectedEntry[]): number {
 /** Projection of carrying on with the current assignments. */
 export function projectCurrent(instance: IInstanceLike, snap: ISnapshot): number {
   const recs = snap.jobs
-    .filter(r => !(r.state === 'done' || r.state === 'cancelled' || (r.state === 'failed' && r.info.given_up)))
+    .filter(r => !isSettled(r.state, r.info))
     .sort((a, b) => (a.info.order ?? 0) - (b.info.order ?? 0));
   const lost = unusableNodes(snap);
-  if (recs.some(r => lost.has(r.info.assignment.node))) {
+  if (recs.some(r => lost.has(nodeOf(r.info.assignment)))) {
     return Infinity; // jobs on a failed node never finish there
   }
   return project(
@@ -257,10 +267,21 @@ export class Introspector {
   }
 
   /** Knobs of a task's option in the profiled instance (for the dispatcher's new assignments). */
-  knobsOf = (task: string, parallelism: string, gpus: number): Record<string, unknown> => {
-    const job = this.instance.jobs.find(j => j.id === task);
-    return (job && optionOf(job, parallelism, gpus)?.knobs) ?? {};
-  };
+  knobsOf = knobsOf(this.instance);
+
+  /**
+   * Jobs are stranded on a node the cluster reports unusable: re-plan now, whatever the threshold (at most every
+   * LOST_REPLAN_EVERY_S, since a re-plan that cannot place them yet is retried).
+   */
+  lostNodesDue(snap: ISnapshot, now: number): boolean {
+    if (!jobsOnLostNodes(snap).length || now - this.lostAt < LOST_REPLAN_EVERY_S) {
+      return false;
+    }
+    this.lostAt = now;
+    return true;
+  }
+
+  private lostAt = -Infinity;
 
   private readonly opts: Required<IIntrospectionOptions>;
   private last: number | null = null;

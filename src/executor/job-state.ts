@@ -89,3 +89,8 @@ export function isFinal(s: JobState | string): boolean {
 export function isActive(s: JobState | string): boolean {
   return (ACTIVE_STATES as readonly string[]).includes(s);
 }
+
+/** Over for good: done, cancelled, or failed and given up (no retry will come). */
+export function isSettled(s: JobState | string, info?: { given_up?: boolean } | null): boolean {
+  return isFinal(s) || (s === JobState.Failed && !!info?.given_up);
+}

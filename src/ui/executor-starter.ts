@@ -5,20 +5,12 @@
  * pieces, the same way its CLI (`saturn run`) does.
  */
 import type { Session } from '@jupyterlab/services';
-import { Dispatcher, IPlanLike, jobsFromPlan, jobsOnLostNodes } from '../executor/dispatcher';
-import { Introspector, SolveFn } from '../executor/introspection';
+import { Dispatcher, IPlanLike, jobsFromPlan } from '../executor/dispatcher';
+import { Introspector, knobsOf, SolveFn } from '../executor/introspection';
 import { KernelJobLauncher, KernelJobStore } from '../executor/kernel-backend';
 import type { Instance, Plan } from '../spase/types';
 import { backendRequest, ISaturnSettings, ISolver } from './interfaces';
 import type { IRunStarter } from './run-controller';
-
-/** Knobs of a task's option in `instance` (for the dispatcher's new assignments). */
-function knobsFrom(instance: Instance): (task: string, parallelism: string, gpus: number) => Record<string, unknown> {
-  return (task, parallelism, gpus) => {
-    const opt = instance.jobs.find(j => j.id === task)?.options.find(o => o.parallelism === parallelism && o.gpus === gpus);
-    return ((opt as any)?.knobs as Record<string, unknown>) ?? {};
-  };
-}
 
 export class ExecutorStarter implements IRunStarter {
   constructor(
@@ -64,7 +56,7 @@ export class ExecutorStarter implements IRunStarter {
    */
   async applyPlan(runId: string, plan: Plan, instance: Instance, nowS: number = Date.now() / 1000): Promise<string[]> {
     const d = this._d && this._runId === runId ? this._d : this._dispatcher(runId, null);
-    return d.applyPlan({ ...plan, origin_s: nowS } as IPlanLike, knobsFrom(instance));
+    return d.applyPlan({ ...plan, origin_s: nowS } as IPlanLike, knobsOf(instance as any));
   }
 
   stop(): void {
@@ -102,9 +94,8 @@ export class ExecutorStarter implements IRunStarter {
       }
       try {
         const snap = await d.tick();
-        if (jobsOnLostNodes(snap).length && snap.now - this._lostReplanAt >= 5) {
+        if (intro?.lostNodesDue(snap, snap.now)) {
           this._forceReplan = true; // a node failed: its jobs go elsewhere whatever the threshold
-          this._lostReplanAt = snap.now;
         }
         if (!d.finished && intro && (this._forceReplan || intro.due(snap.now))) {
           const decision = await intro.check(snap, snap.now, this._forceReplan ? 0 : settings.introspectionThresholdS);
@@ -128,7 +119,6 @@ export class ExecutorStarter implements IRunStarter {
     void tick();
   }
 
-  private _lostReplanAt = -Infinity;
   private _store = new KernelJobStore(this.sessions);
   private _launcher = new KernelJobLauncher(this.sessions);
   private _d: Dispatcher | null = null;

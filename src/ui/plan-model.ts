@@ -4,6 +4,8 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 import { Instance, Pin, Plan, PlannedJob } from '../spase/types';
+import { sameAssignment } from '../executor/dispatcher';
+import { isActive } from '../executor/job-state';
 import { validatePlan } from '../spase/validate';
 import { describeConflicts, findConflicts, formatDuration } from './gantt/geometry';
 
@@ -279,15 +281,15 @@ export class PlanModel {
    */
   lockedChanges(plan: Plan): string[] {
     const reasons: string[] = [];
-    const ids = (j: PlannedJob): string => [...j.gpu_ids].sort((a, b) => a - b).join(',');
+    const byId = new Map(plan.jobs.map(j => [j.id, j]));
     for (const cur of this._plan.jobs) {
       const state = this.stateOf(cur.id);
       if (!LOCKED_STATES.has(state)) {
         continue;
       }
-      const next = plan.jobs.find(j => j.id === cur.id);
-      const sameGpus = !!next && next.parallelism === cur.parallelism && next.node === cur.node && ids(next) === ids(cur);
-      const active = state === 'running' || state === 'checkpointing';
+      const next = byId.get(cur.id);
+      const sameGpus = !!next && sameAssignment(next, cur);
+      const active = isActive(state);
       if (!sameGpus || (!active && Math.abs(next!.start_s - cur.start_s) > 1e-6)) {
         reasons.push(
           active
@@ -300,32 +302,22 @@ export class PlanModel {
   }
 
   undo(): boolean {
-    const top = this._undo[this._undo.length - 1];
-    if (top && this._refuseLocked(top.plan, 'Undo')) {
-      return false;
-    }
-    const s = this._undo.pop();
-    if (!s) {
-      return false;
-    }
-    this._stream = undefined;
-    this._redo.push(this._snapshot(s.label, s.delta_s));
-    this._restore(s);
-    this._last = null;
-    this._changed.emit();
-    return true;
+    return this._travel(this._undo, this._redo, 'Undo');
   }
 
   redo(): boolean {
-    const top = this._redo[this._redo.length - 1];
-    if (top && this._refuseLocked(top.plan, 'Redo')) {
+    return this._travel(this._redo, this._undo, 'Redo');
+  }
+
+  /** Undo or redo: the top of `from` becomes the plan, the current plan goes onto `to` (unless it is locked). */
+  private _travel(from: typeof this._undo, to: typeof this._undo, label: string): boolean {
+    const s = from[from.length - 1];
+    if (!s || this._refuseLocked(s.plan, label)) {
       return false;
     }
-    const s = this._redo.pop();
-    if (!s) {
-      return false;
-    }
-    this._undo.push(this._snapshot(s.label, s.delta_s));
+    from.pop();
+    this._stream = undefined;
+    to.push(this._snapshot(s.label, s.delta_s));
     this._restore(s);
     this._last = null;
     this._changed.emit();

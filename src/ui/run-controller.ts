@@ -7,6 +7,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 import type { Instance, Plan } from '../spase/types';
 import { IBridge, IJobStatus, IRunController, IRunSnapshot, ISaturnSettings, RunPhase } from './interfaces';
+import { isActive, isFinal } from '../executor/job-state';
 import type { JobState } from './plan-model';
 
 /** Starts and cancels runs (the executor). */
@@ -25,11 +26,6 @@ export interface IRunStarter {
   applyPlan?(runId: string, plan: Plan, instance: Instance, nowS?: number): Promise<unknown>;
 }
 
-/** States whose jobs are over: a plan handed to the executor leaves them out. */
-const OVER: ReadonlySet<JobState> = new Set<JobState>(['done', 'cancelled']);
-/** States whose jobs hold their GPUs now: they start at 0 in the executor's time origin. */
-const ACTIVE: ReadonlySet<JobState> = new Set<JobState>(['running', 'checkpointing']);
-
 /**
  * A plan shown during a run (times from the run's start) in the dispatcher's time origin (times from now, as an
  * introspection re-plan has them): `elapsedS` is subtracted, running jobs start at 0 and keep their planned end,
@@ -40,11 +36,11 @@ export function toDispatcherPlan(plan: Plan, states: ReadonlyMap<string, JobStat
   const jobs: Plan['jobs'] = [];
   for (const j of plan.jobs) {
     const state = states.get(j.id) ?? 'pending';
-    if (OVER.has(state)) {
+    if (isFinal(state)) {
       continue;
     }
     const { pinned: _p, running: _r, ...rest } = j;
-    if (ACTIVE.has(state)) {
+    if (isActive(state)) {
       jobs.push({ ...rest, start_s: 0, end_s: Math.max(0, j.end_s - shift), running: true });
     } else {
       const start = Math.max(0, j.start_s - shift);
