@@ -11,6 +11,8 @@
 # node declares GPUS (default 4) GPU GRES backed by character devices made with mknod (SLURM refuses file-less or
 # regular-file GPUs); the jobs get CUDA_VISIBLE_DEVICES from SLURM as on a real cluster. Each slurmd runs in its own
 # PID namespace, so killing that namespace takes the node's job processes with it, like a node that loses power.
+# BatchStartTimeout=120: on a loaded 2-core machine slurmctld's launch of a batch job can reach its slurmd tens of
+# seconds late; with the default 10 s SLURM then kills the job as "missing from batch node" (NODE_FAIL).
 # Every daemon runs as root with all state under $D; clients only need SLURM_CONF=$D/etc/slurm.conf.
 # Env: D (required), NODES (default "n1 n2"), GPUS (default 4, or one count per node: "4 2"), CPUS (default 4).
 set -euo pipefail
@@ -89,6 +91,7 @@ JobCompLoc=$D/log/jobcomp.txt
 GresTypes=gpu
 ReturnToService=2
 SlurmdTimeout=5
+BatchStartTimeout=120
 SlurmctldTimeout=5
 MessageTimeout=3
 KillWait=2

@@ -125,7 +125,7 @@ class Autopilot:
     def can_start(self, job: dict, jobs: list[dict], leases: list[dict], claimed: set) -> bool:
         ids = _ids(job)
         node = _node(job)
-        if any(l["holder"] != job["id"] and l.get("node", "node0") == node and l["device"] in ids for l in leases):
+        if any(l["holder"] != job["id"] and l["node"] == node and l["device"] in ids for l in leases):
             return False
         order = job["info"].get("order", 0) or 0
         for other in jobs:

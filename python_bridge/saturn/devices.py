@@ -196,10 +196,14 @@ def device_type(devices: Optional[list[Device]] = None) -> str:
 
 
 # -- pinning processes to devices -------------------------------------------------------------------------------
-def assignment_env(kind: str, ids: list[int]) -> dict[str, str]:
-    """Environment that gives a child process exactly ``ids`` (Saturn's numbering)."""
+def assignment_env(kind: str, ids: list[int], scheduler_sets_cuda: bool = False) -> dict[str, str]:
+    """Environment that gives a child process exactly ``ids`` (Saturn's numbering). ``scheduler_sets_cuda``: the
+    process runs in a scheduler's allocation (SLURM) whose CUDA_VISIBLE_DEVICES already names its GPUs; it stays, and
+    ``SATURN_ASSIGNED`` maps Saturn's ids onto it by position."""
     joined = ",".join(str(i) for i in ids)
     env = {"SATURN_ASSIGNED": joined, "SATURN_DEVICE_KIND": kind}
+    if kind == "cuda" and scheduler_sets_cuda:
+        return env
     if kind == "cuda":
         base = os.environ.get("SATURN_CUDA_BASE")
         if not base and "SATURN_ASSIGNED" not in os.environ:

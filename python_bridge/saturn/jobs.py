@@ -285,7 +285,7 @@ class JobStore:
         return self.store._write(write)
 
     def leases(self) -> list[dict]:
-        return [dict(r) for r in self.store._read("SELECT * FROM leases ORDER BY node, device")]
+        return self.store.leases()
 
     # -- the runner's claim: state + leases in one transaction ---------------------------------------------------
     def claim(self, job_id: str, pid: int, *, lowest_free_of: Optional[int] = None, detached: bool = False,
@@ -423,8 +423,8 @@ def rpc(request: Any, store: Optional[Store] = None) -> str:
                     if req.get(k) is not None}
             from . import slurm
             if slurm.backend_name({"backend": req.get("backend")}) == "slurm":
-                from .slurm_profile import profile_on_slurm
-                out = {"instance": profile_on_slurm(req.get("names"), store=js.store, **opts)}
+                from .slurm_profile import SlurmProfiler
+                out = {"instance": SlurmProfiler(store=js.store, **opts).run(req.get("names"))}
             else:
                 out = {"instance": Profiler(store=js.store, **opts).run(req.get("names"))}
         elif op == "heartbeat":

@@ -209,10 +209,9 @@ class Profiler:
     def _start(self, trial: Trial, kind: str) -> Child:
         job = {**trial.record, "technique": trial.tech, "devices": trial.ids, "warmup": self.warmup,
                "measure": self.measure}
-        env = devices_mod.assignment_env(kind, trial.ids)
         prefix = self.launcher(trial) if self.launcher is not None else []
-        if prefix and kind == "cuda":  # SLURM sets CUDA_VISIBLE_DEVICES for the step's GPUs
-            env = {"SATURN_ASSIGNED": env["SATURN_ASSIGNED"], "SATURN_DEVICE_KIND": kind}
+        # behind a prefix (srun) SLURM sets CUDA_VISIBLE_DEVICES for the step's GPUs
+        env = devices_mod.assignment_env(kind, trial.ids, scheduler_sets_cuda=bool(prefix))
         env.setdefault("SATURN_TORCH_THREADS", os.environ.get("SATURN_TORCH_THREADS", "1"))
         return Child("saturn.trial:run_trial", job, env=env, timeout=trial.timeout, new_session=True, prefix=prefix,
                      tmp_parent=self.child_tmp).start()

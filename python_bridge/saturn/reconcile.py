@@ -42,15 +42,16 @@ def reconcile(store: Optional[Store] = None, run_id: Optional[str] = None) -> di
             report["waiting"].append(jid)
     held = js.leases()
     states = {j["id"]: j["state"] for j in js.list()}
-    for holder in sorted({h["holder"] for h in held if h["holder"] in states and states[h["holder"]] not in ACTIVE_STATES}):
+    over = {h["holder"] for h in held if h["holder"] in states and states[h["holder"]] not in ACTIVE_STATES}
+    for holder in sorted(over):
         js.release(holder)  # a job that is not running holds nothing (e.g. a SLURM job that ended without its kernel)
         report["stale_leases"].append({"holder": holder, "state": states[holder]})
-    held = [h for h in js.leases() if h["pid"] is not None]
+    held = [h for h in held if h["pid"] is not None and h["holder"] not in over]
     if held:
         def write(conn):
             broken = []
-            for node in sorted({h.get("node", "node0") for h in held}):
-                broken += JobStore._break_stale(conn, [h["device"] for h in held if h.get("node", "node0") == node], node)
+            for node in sorted({h["node"] for h in held}):
+                broken += JobStore._break_stale(conn, [h["device"] for h in held if h["node"] == node], node)
             return broken
         report["stale_leases"] += store._write(write)
     store.emit("jobs.reconciled", {k: v for k, v in report.items() if k != "checkpoints"})

@@ -414,7 +414,7 @@ def claim_outcome(job_id: str, outcome: str, job: dict) -> Optional[dict]:
     if outcome == "busy":
         raise JobBusy(f"job {job_id} is already running in process {job['info'].get('pid')}")
     if outcome == "no_lease":
-        held = ", ".join(f"{h.get('node', 'node0')}/{h['device']}: {h['holder']}" for h in job.get("leases", []))
+        held = ", ".join(f"{h['node']}/{h['device']}: {h['holder']}" for h in job.get("leases", []))
         raise LeaseUnavailable(f"job {job_id}: its planned devices "
                                f"{job['info'].get('assignment', {}).get('gpu_ids')} are leased ({held})")
     return None
@@ -435,9 +435,7 @@ def execute(js: JobStore, job_id: str, job: dict, *, raise_errors: bool = True, 
         kind = devices_mod.device_kind()
         if kind == "none":
             raise RuntimeError("no devices on this machine (no NVIDIA GPU; set SATURN_FAKE_GPUS=N for CPU devices)")
-        env = devices_mod.assignment_env(kind, ids)
-        if slurm_worker and kind == "cuda":
-            env = {"SATURN_ASSIGNED": env["SATURN_ASSIGNED"], "SATURN_DEVICE_KIND": kind}
+        env = devices_mod.assignment_env(kind, ids, scheduler_sets_cuda=slurm_worker)
         if kind == "cuda" and _cuda_initialised():
             log("warning: CUDA was initialised before the lease; CUDA_VISIBLE_DEVICES cannot take effect here")
         os.environ.update(env)
@@ -471,9 +469,9 @@ def execute(js: JobStore, job_id: str, job: dict, *, raise_errors: bool = True, 
                 payload = {"spec": rec["spec"], "payload": rec["payload"], "technique": technique,
                            "devices": ids, "knobs": knobs, "total_steps": total, "rank": rank, "world": world,
                            "port": port, "checkpoint_path": ck_path, "seed": seed}
-                rank_env = devices_mod.assignment_env(kind, [ids[rank]])
-                if slurm_worker and kind == "cuda":
-                    rank_env = dict(env)  # SLURM's CUDA_VISIBLE_DEVICES stays; SATURN_ASSIGNED maps ids to it
+                # under SLURM every rank sees the job's GPUs (SLURM's CUDA_VISIBLE_DEVICES) and picks its own by id
+                rank_env = (dict(env) if slurm_worker and kind == "cuda"
+                            else devices_mod.assignment_env(kind, [ids[rank]]))
                 workers.append(Child("saturn.runner:rank_main", payload, env=rank_env, new_session=False).start())
             js.update_info(job_id, worker_pids=[w.pid for w in workers])
         loop = Loop(task=task, technique=technique, devices=ids, knobs=knobs, total_steps=total, rank=0, world=world,

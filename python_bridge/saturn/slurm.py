@@ -78,12 +78,11 @@ def missing_commands() -> list[str]:
 
 
 def _run(args: list[str], timeout: float = TIMEOUT_S, check: bool = True) -> subprocess.CompletedProcess:
-    missing = missing_commands()
-    if missing:
-        raise SlurmError(f"SLURM client commands are missing ({', '.join(missing)}): install slurm-client and set "
-                         f"SLURM_CONF, or pick the local backend (SATURN_BACKEND=local)")
     try:
         res = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise SlurmError(f"SLURM client commands are missing ({', '.join(missing_commands() or args[:1])}): install "
+                         f"slurm-client and set SLURM_CONF, or pick the local backend (SATURN_BACKEND=local)") from None
     except subprocess.TimeoutExpired:
         raise SlurmError(f"`{' '.join(args[:2])}` did not answer within {timeout:.0f} s: is slurmctld running "
                          f"(scontrol ping)? SLURM_CONF={os.environ.get('SLURM_CONF', '(system default)')}") from None
@@ -119,9 +118,9 @@ def _gpu_gres(gres: str) -> tuple[int, str]:
     return 0, ""
 
 
-def nodes(partition: Optional[str] = None) -> list[Node]:
-    """Every node SLURM knows (``scontrol show node -o``), with its GPU GRES and state."""
-    out = _run(["scontrol", "show", "node", "-o"]).stdout
+def nodes(partition: Optional[str] = None, name: Optional[str] = None) -> list[Node]:
+    """Every node SLURM knows (``scontrol show node -o``; only ``name`` when given), with its GPU GRES and state."""
+    out = _run(["scontrol", "show", "node", "-o", *([name] if name else [])]).stdout
     result = []
     for line in out.splitlines():
         kv = parse_kv(line)
@@ -154,7 +153,11 @@ def node_states(max_age_s: float = 2.0) -> list[dict]:
 
 
 def node(node_id: str) -> Node:
-    for n in nodes():
+    try:
+        found = nodes(name=node_id)
+    except SlurmError as err:
+        raise SlurmError(f"SLURM has no node {node_id!r} (scontrol show node): {err}") from None
+    for n in found:
         if n.id == node_id:
             return n
     raise SlurmError(f"SLURM has no node {node_id!r} (scontrol show node)")
@@ -193,16 +196,8 @@ def job(job_id: str) -> Optional[dict]:
 def submit(*, name: str, node_id: str, gpus: int, command: list[str], output: str,
            env: Optional[dict] = None, options: Optional[dict] = None) -> str:
     """``sbatch`` one task on ``node_id`` with ``gpus`` GPU GRES; SLURM does not requeue it (Saturn re-plans)."""
-    s = settings(options)
-    args = ["sbatch", "--parsable", "-J", name, "-w", node_id, "-N", "1", "-n", "1",
-            "-c", str(max(1, int(s["cpus_per_gpu"]) * max(1, gpus))), "--no-requeue", "--open-mode=append",
-            "-o", output, "-e", output]
-    if gpus > 0:
-        args.append(f"--gres=gpu:{gpus}")
-    for key, flag in (("partition", "-p"), ("account", "-A"), ("time", "-t")):
-        if s.get(key):
-            args += [flag, str(s[key])]
-    args += shlex.split(s.get("extra") or "")
+    args = ["sbatch", "--parsable", *_allocation(name, node_id, gpus, options), "--no-requeue",
+            "--open-mode=append", "-o", output, "-e", output]
     exports = ",".join(f"{k}={v}" for k, v in (env or {}).items() if "," not in str(v))
     args.append("--export=ALL" + ("," + exports if exports else ""))
     args += ["--wrap", "exec " + " ".join(shlex.quote(c) for c in command)]
@@ -219,9 +214,13 @@ def cancel(job_id: str) -> None:
 
 def srun_prefix(node_id: str, gpus: int, name: str, options: Optional[dict] = None) -> list[str]:
     """Argv prefix that runs a command as a SLURM step on ``node_id`` with ``gpus`` GPUs (profiling trials)."""
+    return ["srun", "--quiet", *_allocation(name, node_id, gpus, options)]
+
+
+def _allocation(name: str, node_id: str, gpus: int, options: Optional[dict]) -> list[str]:
+    """What sbatch and srun are asked for: one task on ``node_id``, its CPUs and GPUs, and the user's settings."""
     s = settings(options)
-    args = ["srun", "--quiet", "-J", name, "-w", node_id, "-N", "1", "-n", "1",
-            "-c", str(max(1, int(s["cpus_per_gpu"]) * max(1, gpus)))]
+    args = ["-J", name, "-w", node_id, "-N", "1", "-n", "1", "-c", str(max(1, int(s["cpus_per_gpu"]) * max(1, gpus)))]
     if gpus > 0:
         args.append(f"--gres=gpu:{gpus}")
     for key, flag in (("partition", "-p"), ("account", "-A"), ("time", "-t")):

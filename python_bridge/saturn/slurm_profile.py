@@ -11,20 +11,19 @@ slowest kind's runtime (a safe estimate); the kinds and their representatives ar
 """
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from typing import Optional
 
 from . import slurm
-from .devices import Device
+from .devices import Device, fake_gpu_count
 from .profiler import ProfileError, Profiler
 from .runner import saturn_dir
 from .store import Store, default_store
 
 
 def _devices_of(node: slurm.Node) -> list[Device]:
-    fake = int(os.environ.get("SATURN_FAKE_GPUS") or 0) > 0
+    fake = fake_gpu_count() > 0  # declared CPU "GPUs" (environment or Settings): the nodes' devices are CPUs
     kind = "cpu" if fake else "cuda"
     name = f"CPU device on {node.id}" if fake else (node.gpu_type or "GPU")
     return [Device(id=i, kind=kind, name=name, memory_total_bytes=0) for i in range(node.gpus)]
@@ -79,11 +78,6 @@ class SlurmProfiler:
         self.store.emit("profile.finished", {"run_id": self.run_id, "cancelled": self.cancel.is_set(),
                                              "instance": instance})
         return instance
-
-
-def profile_on_slurm(names=None, store: Optional[Store] = None, options: Optional[dict] = None,
-                     **profiler_options) -> dict:
-    return SlurmProfiler(store=store, options=options, **profiler_options).run(names)
 
 
 def _merge(results: list, usable: list) -> dict:

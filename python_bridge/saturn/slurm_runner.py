@@ -159,26 +159,27 @@ def _watch(js: JobStore, job_id: str, sid: str, record: dict, log: JobLog, raise
 def _after(js: JobStore, job_id: str, sid: str, record: dict, seen: Optional[dict], log: JobLog,
            raise_errors: bool) -> dict:
     """The SLURM job is over: the worker's own outcome when it recorded one, else what SLURM says."""
-    cur = js.get(job_id)
-    state = cur["state"]
     record.update(state=(seen or {}).get("state", "GONE"), exit_code=(seen or {}).get("exit_code"),
                   ended_at=time.time())
-    js.update_info(job_id, "job.slurm", slurm=dict(record))
+    state = js.update_info(job_id, "job.slurm", slurm=dict(record))["state"]
     if state not in ACTIVE_STATES:
         return {"job": job_id, "state": state, "slurm_job": sid}
     node_id = record["node"]
     slurm_state = record["state"]
-    try:
-        node_ok = slurm.node(node_id).usable
-    except slurm.SlurmError:
-        node_ok = False
-    if slurm_state in ("NODE_FAIL", "BOOT_FAIL") or not node_ok:
+    if slurm_state in ("NODE_FAIL", "BOOT_FAIL") or not _usable(node_id):
         return _lost(js, job_id, log, node_id, f"SLURM job {sid} ended {slurm_state}; node {node_id} failed")
     if js.stop_request(job_id) == "cancel":
         js.set_state(job_id, "cancelled", stopped={"reason": "cancel", "at": time.time()})
         return {"job": job_id, "state": "cancelled", "slurm_job": sid}
     return _record_failure(js, job_id, log, f"SLURM job {sid} ended {slurm_state} (exit {record.get('exit_code')}) "
                                             f"before the worker recorded an outcome; see {log.path}", raise_errors)
+
+
+def _usable(node_id: str) -> bool:
+    try:
+        return slurm.node(node_id).usable
+    except slurm.SlurmError:
+        return False
 
 
 def _lost(js: JobStore, job_id: str, log: JobLog, node_id: str, why: str) -> dict:
