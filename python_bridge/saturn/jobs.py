@@ -424,7 +424,7 @@ def rpc(request: Any, store: Optional[Store] = None) -> str:
             from . import slurm
             if slurm.backend_name({"backend": req.get("backend")}) == "slurm":
                 from .slurm_profile import SlurmProfiler
-                out = {"instance": SlurmProfiler(store=js.store, **opts).run(req.get("names"))}
+                out = {"instance": SlurmProfiler(store=js.store, options=req.get("slurm"), **opts).run(req.get("names"))}
             else:
                 out = {"instance": Profiler(store=js.store, **opts).run(req.get("names"))}
         elif op == "heartbeat":

@@ -122,8 +122,10 @@ def bench():
 
 @pytest.fixture(scope="module")
 def cli_built():
-    """The `saturn` CLI (node lib-node/cli/main.js), compiled when missing."""
-    if not CLI.exists() or not (REPO / "lib-node" / "executor" / "cli-run.js").exists():
+    """The `saturn` CLI (node lib-node/cli/main.js), compiled when missing or older than a TypeScript source."""
+    newest_src = max(p.stat().st_mtime for p in (REPO / "src").rglob("*.ts"))
+    outputs = [CLI, REPO / "lib-node" / "executor" / "cli-run.js"]
+    if not all(o.exists() for o in outputs) or min(o.stat().st_mtime for o in outputs) < newest_src:
         subprocess.run(["npx", "tsc", "-p", "tsconfig.node.json"], cwd=REPO, check=True, timeout=300)
     assert CLI.exists()
     return CLI

@@ -11,6 +11,7 @@ jobs held one device at the same time (lease.acquired / lease.released events).
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -26,6 +27,15 @@ N_GPUS = 2
 def _register(bench, root: Path) -> list[str]:
     """4 tiny jobs, 1-2 devices each, of different lengths (about 1-4 s of training each on a 2-core machine)."""
     return bench.register_tasks(root, [30, 60, 90, 120], 0.03)
+
+
+def _tails(tmp_path: Path, n: int = 60) -> str:
+    """The last lines of the CLI's and the server's logs, for a failure message."""
+    out = []
+    for name in ("cli.log", "server.log"):
+        lines = (tmp_path / name).read_text(errors="replace").splitlines()
+        out.append(f"--- last {min(n, len(lines))} lines of {name} ---\n" + "\n".join(lines[-n:]))
+    return "\n".join(out)
 
 
 def test_server_killed_and_restarted_mid_run(bench, cli_built, tmp_path):
@@ -48,7 +58,8 @@ def test_server_killed_and_restarted_mid_run(bench, cli_built, tmp_path):
                                 "--token", "tok", "--time-limit", "2", "--introspection-interval", "0",
                                 "--poll", "0.3", "--checkpoint-every", "1", "--prewarm", "0",
                                 "--reconnect-timeout", "120"],
-                               cwd=REPO, stdout=subprocess.PIPE, stderr=cli_err)
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=cli_err,
+                               env={**os.environ, "SATURN_DEBUG": "1"})  # one line per tick in cli.log
 
         # wait until at least one job is done while at least one is not
         deadline = time.monotonic() + 150
@@ -58,10 +69,11 @@ def test_server_killed_and_restarted_mid_run(bench, cli_built, tmp_path):
             states = [j["state"] for j in jobs]
             if len(jobs) == len(names) and "done" in states and any(s != "done" for s in states):
                 break
-            assert cli.poll() is None, f"the CLI exited ({cli.returncode}) before the kill; see {tmp_path}/cli.log"
+            assert cli.poll() is None, f"the CLI exited ({cli.returncode}) before the kill\n" + _tails(tmp_path)
             time.sleep(0.2)
         else:
-            pytest.fail(f"no point with some jobs done and some not within 150 s: {[j['state'] for j in jobs]}")
+            pytest.fail(f"no point with some jobs done and some not within 150 s: {[j['state'] for j in jobs]}\n"
+                        + _tails(tmp_path))
         before = {j["id"]: j for j in js.list() if j["state"] == "done"}
         not_done = [j["id"] for j in js.list() if j["state"] != "done"]
         kill_at = time.time()
@@ -70,9 +82,12 @@ def test_server_killed_and_restarted_mid_run(bench, cli_built, tmp_path):
         time.sleep(2)
         server = bench.start_server(root, port, log, fake_gpus=N_GPUS)
 
-        out, _ = cli.communicate(timeout=240)
+        try:
+            out, _ = cli.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the CLI did not finish within 240 s of the restart\n" + _tails(tmp_path))
         wall = time.time() - t0
-        assert cli.returncode == 0, f"CLI exit {cli.returncode}: {out[-2000:]!r}; see {tmp_path}/cli.log"
+        assert cli.returncode == 0, f"CLI exit {cli.returncode}: {out[-2000:]!r}\n" + _tails(tmp_path)
         summary = json.loads(out)
 
         res = bench.analyse(root, summary, kill_at)

@@ -157,3 +157,16 @@ def test_the_panel_is_told_clearly_when_slurm_is_absent(saturn_env, monkeypatch)
     assert local["ok"] and local["backend"] == "local" and wire.reply_errors(local) == []
     prof = service.handle({"v": 1, "type": "profile", "backend": "slurm", "slurm": {"partition": "gpu"}})
     assert not prof["ok"] and "sinfo" in prof["error"]["message"]
+
+
+def test_the_cli_profile_request_carries_the_slurm_options(tmp_path, monkeypatch):
+    """`saturn run`'s profile request (jobs.rpc op "profile") profiles on the partition it names, not the default."""
+    import json as _json
+    from saturn.jobs import rpc
+    asked = []
+    monkeypatch.setattr(slurm, "ping", lambda: None)
+    monkeypatch.setattr(slurm, "nodes", lambda partition=None, name=None: asked.append(partition) or [])
+    store = Store(tmp_path / "s.db")
+    reply = _json.loads(rpc({"op": "profile", "backend": "slurm", "slurm": {"partition": "big-gpus"}}, store))
+    assert asked == ["big-gpus"]
+    assert not reply["ok"] and "big-gpus" in reply["error"], reply

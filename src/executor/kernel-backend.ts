@@ -56,21 +56,34 @@ export function parseRpcOutput(stdout: string): any {
 
 /** Seconds a request may wait on a kernel connection that is not connected (the server went away) before failing. */
 const LOST_AFTER_S = 20;
+/** Seconds a new kernel may take to answer its first kernel_info request (boot on a loaded machine) before we give up on it. */
+export const KERNEL_BOOT_S = 120;
 
 /**
- * `done`, or a rejection once the kernel is dead or its connection has not been up for LOST_AFTER_S: a request sent
- * while the server restarts would otherwise wait forever on a connection that keeps retrying a kernel that is gone.
+ * `done`, or a rejection once the kernel is dead, its connection has not been up for LOST_AFTER_S, or `limitS` seconds
+ * have passed: a request sent while the server restarts would otherwise wait forever on a connection that keeps
+ * retrying a kernel that is gone, and a kernel_info request that is never answered would hang its caller for good.
  */
-function untilDoneOrLost<T>(kernel: Kernel.IKernelConnection, done: Promise<T>): Promise<T> {
+function untilDoneOrLost<T>(kernel: Kernel.IKernelConnection, done: Promise<T>, limitS = Infinity): Promise<T> {
   return new Promise<T>((resolve, reject) => {
+    const start = Date.now();
     let downSince: number | null = null;
     const timer = setInterval(() => {
       const dead = kernel.isDisposed || kernel.status === 'dead';
       const up = kernel.connectionStatus === 'connected';
       downSince = up ? null : (downSince ?? Date.now());
-      if (dead || (downSince !== null && Date.now() - downSince > LOST_AFTER_S * 1000)) {
+      const late = Date.now() - start > limitS * 1000;
+      if (dead || late || (downSince !== null && Date.now() - downSince > LOST_AFTER_S * 1000)) {
         clearInterval(timer);
-        reject(new Error(dead ? 'the control kernel died' : `no connection to the control kernel for ${LOST_AFTER_S} s`));
+        reject(
+          new Error(
+            dead
+              ? `kernel ${kernel.id} died`
+              : late
+                ? `kernel ${kernel.id} did not answer within ${limitS} s`
+                : `no connection to kernel ${kernel.id} for ${LOST_AFTER_S} s`
+          )
+        );
       }
     }, 1000);
     done.then(
@@ -84,6 +97,11 @@ function untilDoneOrLost<T>(kernel: Kernel.IKernelConnection, done: Promise<T>):
       }
     );
   });
+}
+
+/** The kernel's first kernel_info reply, or a rejection (see untilDoneOrLost): never an endless wait. */
+export function kernelReady(kernel: Kernel.IKernelConnection, limitS = KERNEL_BOOT_S): Promise<unknown> {
+  return untilDoneOrLost(kernel, kernel.info, limitS);
 }
 
 async function execute(kernel: Kernel.IKernelConnection, code: string): Promise<string> {
@@ -112,8 +130,8 @@ export class KernelJobStore implements IJobStore {
 
   async call(request: Record<string, unknown>): Promise<any> {
     const run = this.queue.then(async () => {
-      const kernel = await this.kernel();
       try {
+        const kernel = await this.kernel();
         return parseRpcOutput(await execute(kernel, rpcCode(request)));
       } catch (err) {
         this.session = null; // e.g. the server went away: find or start the control kernel again next time
@@ -192,7 +210,7 @@ export class KernelJobStore implements IJobStore {
             });
     }
     const kernel = this.session.kernel!;
-    await kernel.info;
+    await kernelReady(kernel);
     return kernel;
   }
 
@@ -205,13 +223,17 @@ export class KernelJobLauncher implements IJobLauncher {
   constructor(
     private readonly sessions: Session.IManager,
     private readonly kernelName = EXECUTOR_KERNEL_NAME,
-    private readonly log: (m: string) => void = () => undefined
+    private readonly log: (m: string) => void = () => undefined,
+    /** Seconds a job kernel may take to boot before it is shut down and the launch counts as ended. */
+    private readonly bootS = KERNEL_BOOT_S
   ) {}
 
   /** Starts the job's kernel in the background (the dispatcher's tick does not wait for a kernel to boot). */
   async launch(jobId: string): Promise<void> {
+    const launch = (this.launches.get(jobId) ?? 0) + 1;
+    this.launches.set(jobId, launch);
     this.status_.set(jobId, 'running');
-    void this.start(jobId);
+    void this.start(jobId, launch);
   }
 
   /**
@@ -225,9 +247,14 @@ export class KernelJobLauncher implements IJobLauncher {
     const ready = (async (): Promise<Session.ISessionConnection | null> => {
       try {
         const session = await this.startSession(jobId);
-        await session.kernel!.info;
-        const future = session.kernel!.requestExecute({ code: PREWARM_CODE, store_history: false });
-        await future.done;
+        try {
+          await kernelReady(session.kernel!, this.bootS);
+          const future = session.kernel!.requestExecute({ code: PREWARM_CODE, store_history: false });
+          await untilDoneOrLost(session.kernel!, future.done, this.bootS);
+        } catch (err) {
+          await session.shutdown().catch(() => undefined);
+          throw err;
+        }
         return session;
       } catch (err) {
         this.log(`job ${jobId}: could not pre-warm its kernel: ${(err as Error).message}`);
@@ -260,7 +287,17 @@ export class KernelJobLauncher implements IJobLauncher {
     return null;
   }
 
-  private async start(jobId: string): Promise<void> {
+  /**
+   * Run the job in a kernel (a warm one when there is one). `launch` numbers this job's launches: what an earlier,
+   * superseded launch learns later (its kernel died, its future was cancelled by a reconnect) must not mark the
+   * current launch ended, or the dispatcher would start the job a second time while its kernel boots.
+   */
+  private async start(jobId: string, launch: number): Promise<void> {
+    const ended = () => {
+      if (this.launches.get(jobId) === launch) {
+        this.status_.set(jobId, 'ended');
+      }
+    };
     try {
       let session = await this.takeWarm(jobId);
       if (!session) {
@@ -271,27 +308,33 @@ export class KernelJobLauncher implements IJobLauncher {
       const kernel = session.kernel!;
       session.statusChanged.connect((_, status) => {
         if (status === 'dead') {
-          this.status_.set(jobId, 'ended');
+          ended();
         }
       });
-      await kernel.info;
+      try {
+        await kernelReady(kernel, this.bootS);
+      } catch (err) {
+        // never answered: give this kernel up (the dispatcher relaunches the job in a new one after its back-off)
+        if (this.live.get(jobId) === session) {
+          this.live.delete(jobId);
+        }
+        await session.shutdown().catch(() => undefined);
+        throw err;
+      }
       const future = kernel.requestExecute({ code: runnerCode(jobId), store_history: false });
       future.onIOPub = msg => {
         if (KernelMessage.isErrorMsg(msg)) {
           this.log(`job ${jobId}: ${msg.content.ename}: ${msg.content.evalue}`);
         }
       };
-      future.done.then(
-        () => this.status_.set(jobId, 'ended'),
-        () => this.status_.set(jobId, 'ended')
-      );
+      future.done.then(ended, ended);
     } catch (err) {
-      this.status_.set(jobId, 'ended');
+      ended();
       this.log(`job ${jobId}: could not start its kernel: ${(err as Error).message}`);
     }
   }
 
-  /** Forget what was launched (after a reconnect: those kernels are gone with the old server). */
+  /** Forget what was launched (after a reconnect: those kernels are gone with the old server); launch numbers stay. */
   forget(): void {
     this.live.clear();
     this.warm.clear();
@@ -336,4 +379,5 @@ export class KernelJobLauncher implements IJobLauncher {
   private warm = new Map<string, Promise<Session.ISessionConnection | null>>();
   private live = new Map<string, Session.ISessionConnection>();
   private status_ = new Map<string, LaunchStatus>();
+  private launches = new Map<string, number>();
 }

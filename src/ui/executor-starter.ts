@@ -24,7 +24,8 @@ export class ExecutorStarter implements IRunStarter {
     const runId = `run${Date.now().toString(36)}`;
     const d = this._dispatcher(runId, settings);
     const b = backendRequest(settings);
-    const jobSettings = b.backend ? { backend: b.backend, slurm_options: b.slurm } : {};
+    // backend "default" follows the server's SATURN_BACKEND, which may be slurm: the SLURM options travel either way
+    const jobSettings = { ...(b.backend ? { backend: b.backend } : {}), slurm_options: b.slurm };
     await d.submit(jobsFromPlan(plan as IPlanLike, instance as any, runId, jobSettings), { ...plan, instance });
     this._loop(d, instance, settings);
     return runId;

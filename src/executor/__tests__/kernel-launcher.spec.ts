@@ -1,0 +1,103 @@
+/**
+ * KernelJobLauncher against a stand-in session manager (the real one needs a Jupyter server; pytest's
+ * test_executor_kernels.py and test_server_restart_e2e.py run it against real kernels). What is checked here are the
+ * waits that must end: a job kernel that never answers kernel_info, and a superseded launch that ends late.
+ */
+import { KernelJobLauncher } from '../kernel-backend';
+
+interface IFakeKernel {
+  id: string;
+  status: string;
+  connectionStatus: string;
+  isDisposed: boolean;
+  info: Promise<unknown>;
+  executed: string[];
+  finish: () => void;
+  requestExecute: (c: { code: string }) => { done: Promise<unknown>; onIOPub: unknown };
+}
+
+function fakeKernel(id: string, answers: boolean): IFakeKernel {
+  let finish = () => undefined as void;
+  const done = new Promise<unknown>(r => (finish = () => r(undefined)));
+  const k: IFakeKernel = {
+    id,
+    status: 'idle',
+    connectionStatus: 'connected',
+    isDisposed: false,
+    info: answers ? Promise.resolve({}) : new Promise(() => undefined),
+    executed: [],
+    finish: () => finish(),
+    requestExecute: ({ code }) => {
+      k.executed.push(code);
+      return { done, onIOPub: null };
+    }
+  };
+  return k;
+}
+
+function fakeSessions(answers: boolean[]) {
+  const kernels: IFakeKernel[] = [];
+  const shutDown: string[] = [];
+  const sessions = {
+    findByPath: async () => undefined,
+    shutdown: async () => undefined,
+    startNew: async () => {
+      const kernel = fakeKernel(`k${kernels.length}`, answers[kernels.length] ?? true);
+      kernels.push(kernel);
+      return {
+        kernel,
+        isDisposed: false,
+        statusChanged: { connect: () => undefined },
+        shutdown: async () => {
+          shutDown.push(kernel.id);
+          kernel.status = 'dead';
+        }
+      };
+    }
+  };
+  return { sessions: sessions as any, kernels, shutDown };
+}
+
+const until = async (cond: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) {
+      throw new Error('condition not met in time');
+    }
+    await new Promise(r => setTimeout(r, 20));
+  }
+};
+
+describe('KernelJobLauncher', () => {
+  it('gives up on a job kernel that never answers kernel_info: shut down, launch ended, reason logged', async () => {
+    const f = fakeSessions([false]);
+    const log: string[] = [];
+    const launcher = new KernelJobLauncher(f.sessions, 'saturn-bridge', m => log.push(m), 0.5);
+    await launcher.launch('j1');
+    expect(launcher.status('j1')).toBe('running');
+    await until(() => launcher.status('j1') === 'ended');
+    expect(f.shutDown).toEqual(['k0']);
+    expect(f.kernels[0].executed).toEqual([]); // the job never ran in it
+    expect(log.join('\n')).toMatch(/j1: could not start its kernel: kernel k0 did not answer within 0.5 s/);
+    // launched again, it runs in a new kernel
+    await launcher.launch('j1');
+    await until(() => f.kernels.length === 2 && f.kernels[1].executed.length === 1);
+    expect(f.kernels[1].executed[0]).toContain("run_job(\"j1\")");
+    expect(launcher.status('j1')).toBe('running');
+  }, 10000);
+
+  it('a superseded launch that ends late does not mark the current launch ended', async () => {
+    const f = fakeSessions([true, true]);
+    const launcher = new KernelJobLauncher(f.sessions, 'saturn-bridge', () => undefined, 5);
+    await launcher.launch('j1');
+    await until(() => f.kernels[0]?.executed.length === 1);
+    launcher.forget(); // a reconnect: that kernel went with the old server
+    await launcher.launch('j1');
+    await until(() => f.kernels[1]?.executed.length === 1);
+    f.kernels[0].finish(); // the old launch's execute settles only now
+    await new Promise(r => setTimeout(r, 50));
+    expect(launcher.status('j1')).toBe('running');
+    f.kernels[1].finish();
+    await until(() => launcher.status('j1') === 'ended');
+  });
+});
