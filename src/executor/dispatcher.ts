@@ -202,6 +202,7 @@ export class Dispatcher {
   /** After any restart: make the store true again (dead runners → preempted, stale leases broken). */
   async reconcile(): Promise<unknown> {
     const report = await this.store.reconcile(this.runId);
+    this._epoch = this.store.epoch;
     await this.startAutopilot(); // the control kernel (and its autopilot) may have gone with the server
     return report;
   }
@@ -257,7 +258,17 @@ export class Dispatcher {
 
   async tick(): Promise<ISnapshot> {
     await this.heartbeat();
-    const snap = await this.store.snapshot(this.runId);
+    let snap = await this.store.snapshot(this.runId);
+    if (this.store.epoch !== this._epoch) {
+      // the store's connection was made anew since the last tick (a server restart that no call of ours failed on,
+      // or one whose failure a step swallowed): what was launched may be gone, so make the store true first
+      if (this._epoch !== undefined) {
+        this.launcher.forget?.();
+        this.log(`the job store was reconnected: reconcile ${JSON.stringify(await this.reconcile())}`);
+        snap = await this.store.snapshot(this.runId);
+      }
+      this._epoch = this.store.epoch;
+    }
     const jobs = [...snap.jobs].sort((a, b) => (a.info.order ?? 0) - (b.info.order ?? 0) || a.id.localeCompare(b.id));
     const claimed = new Set<string>(); // launched during this tick
     const now = this.clock.now();
@@ -578,6 +589,8 @@ export class Dispatcher {
   private readonly clock: IClock;
   private _paused = false;
   private _last: ISnapshot | null = null;
+  /** The store's epoch at the last tick or reconcile (undefined before the first, and for stores without one). */
+  private _epoch: number | undefined = undefined;
   private dead = new Map<string, number>();
   private released = new Set<string>();
   private launchedAt = new Map<string, number>();

@@ -196,8 +196,17 @@ export class KernelJobStore implements IJobStore {
     }
   }
 
+  /** Changes each time the control kernel session had to be found or started anew after the first (see IJobStore). */
+  get epoch(): number {
+    return this._epoch;
+  }
+
   private async kernel(): Promise<Kernel.IKernelConnection> {
     if (!this.session || this.session.isDisposed || !this.session.kernel || this.session.kernel.status === 'dead') {
+      if (this.hadSession) {
+        this._epoch++;
+      }
+      this.hadSession = true;
       const existing = await this.sessions.findByPath(CONTROL_SESSION_PATH);
       this.session =
         existing && existing.kernel
@@ -215,6 +224,8 @@ export class KernelJobStore implements IJobStore {
   }
 
   private session: Session.ISessionConnection | null = null;
+  private hadSession = false;
+  private _epoch = 0;
   private pendingBeat: Record<string, unknown> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 }

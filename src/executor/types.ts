@@ -118,6 +118,11 @@ export interface IJobStore {
   heartbeat?(runId: string, pollS: number, paused: boolean): Promise<void>;
   /** Optional: start the Python autopilot of `runId` in Saturn's control kernel (idempotent). */
   startAutopilot?(runId: string, options: IAutopilotOptions): Promise<unknown>;
+  /**
+   * Optional: a number that changes whenever the store's connection had to be made anew (the Jupyter server was
+   * restarted, the control kernel died). The dispatcher reconciles when it sees it change: runners may have gone.
+   */
+  readonly epoch?: number;
 }
 
 export interface IAutopilotOptions {
@@ -142,6 +147,8 @@ export interface IJobLauncher {
    * `launch` only has to start the run. Must not take leases or change the job's state.
    */
   prewarm?(jobId: string): Promise<void>;
+  /** Optional: forget what was launched (the kernels went with a server that was restarted). */
+  forget?(): void;
 }
 
 export interface IClock {

@@ -96,6 +96,51 @@ describe('takeover support in the dispatcher', () => {
   });
 });
 
+class ReconnectingStore extends BeatingStore {
+  epoch = 0;
+  reconciles = 0;
+  async reconcile(): Promise<unknown> {
+    this.reconciles++;
+    return super.reconcile();
+  }
+}
+
+class ForgetfulWorld extends WarmWorld {
+  forgot = 0;
+  forget(): void {
+    this.forgot++;
+    this.runs.clear();
+  }
+}
+
+describe('a store connection made anew between ticks (a server restart no call failed on)', () => {
+  it('forgets the launches, reconciles, and resumes the job whose runner went with the server instead of failing it', async () => {
+    const clock = new SimClock();
+    const store = new ReconnectingStore(clock);
+    const world = new ForgetfulWorld(store, clock, () => 1, { launchDelayS: 1 });
+    const d = new Dispatcher(store, world, 'r1', { clock, relaunchBackoffS: 1, pollS: 0.5, maxRetries: 3, deadGraceTicks: 1 });
+    await d.submit(jobsFromPlan(plan, instance, 'r1'));
+    for (let i = 0; i < 4; i++) {
+      await d.tick();
+      clock.t += 1;
+      world.advanceTo(clock.t);
+    }
+    expect(store.jobs.get('r1-a')!.state).toBe(JobState.Running);
+    expect(store.reconciles).toBe(0); // the epoch did not change: no reconcile on an ordinary tick
+
+    world.kill('r1-a'); // the server restarted: a's runner went with it...
+    store.epoch++; // ...and the store reached a new control kernel without any call failing
+    await d.tick();
+    expect(store.reconciles).toBe(1);
+    expect(world.forgot).toBe(1);
+    const a = store.jobs.get('r1-a')!;
+    expect(a.state).toBe(JobState.Resumed); // preempted by the reconcile, relaunched from its checkpoint
+    expect(a.info.retries ?? 0).toBe(0); // not counted as a failure
+    await d.tick();
+    expect(store.reconciles).toBe(1); // once per reconnection
+  });
+});
+
 describe('retryOnLoss (saturn run across a server restart)', () => {
   it('retries while the server is away and returns the answer once it is back', async () => {
     let calls = 0;
