@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 TIMEOUT_S = 15.0
-COMMANDS = ("sinfo", "scontrol", "sbatch", "scancel", "srun")
+COMMANDS = ("sinfo", "scontrol", "sbatch", "scancel", "srun", "squeue")
 #: node states in which a node runs new work
 USABLE = {"idle", "mixed", "allocated", "completing"}
 #: SLURM job states after which the job will not run again
@@ -174,6 +174,21 @@ def gpu_idx(text: str) -> list[int]:
         elif part:
             ids.append(int(part))
     return ids
+
+
+def live_jobs(job_ids) -> set:
+    """Which of ``job_ids`` SLURM still has queued or running, in one ``squeue`` call (a job it no longer lists has
+    ended or been forgotten). Raises SlurmError when SLURM cannot be asked."""
+    ids = sorted({str(i) for i in job_ids if i})
+    if not ids:
+        return set()
+    out = _run(["squeue", "-h", "-o", "%i %T", "-j", ",".join(ids)]).stdout
+    live = set()
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in ids and parts[1] not in FINAL:
+            live.add(parts[0])
+    return live
 
 
 def job(job_id: str) -> Optional[dict]:

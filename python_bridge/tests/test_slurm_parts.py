@@ -170,3 +170,35 @@ def test_the_cli_profile_request_carries_the_slurm_options(tmp_path, monkeypatch
     reply = _json.loads(rpc({"op": "profile", "backend": "slurm", "slurm": {"partition": "big-gpus"}}, store))
     assert asked == ["big-gpus"]
     assert not reply["ok"] and "big-gpus" in reply["error"], reply
+
+
+def test_a_snapshot_asks_slurm_once_about_all_orphaned_slurm_jobs(tmp_path, monkeypatch):
+    """After a server restart every SLURM job's kernel is gone: one squeue per snapshot says whose worker still runs
+    (listed and not final), not one scontrol per job; when SLURM cannot answer, every such job counts as alive."""
+    import json as _json
+    import subprocess as _sp
+    from saturn.jobs import rpc
+    store = Store(tmp_path / "s.db")
+    js = JobStore(store)
+    for i, name in enumerate(["a", "b", "c"]):
+        _job(js, name, "n1", [i])
+        outcome, _ = js.claim(name, 1, lowest_free_of=4, detached=True)
+        assert outcome == "claimed"
+        # its kernel (pid 1 with another start time: not this process) is gone, its SLURM job 10+i was submitted
+        js.update_info(name, pid=1, pid_start=1.0, slurm={"job_id": str(10 + i)})
+    js.set_state("c", "done", expect=("running",))  # done: SLURM is not asked about it
+    calls = []
+    answer = {"rc": 0, "out": "10 RUNNING\n11 COMPLETED\n"}
+
+    def fake_run(args, timeout=0, check=True):
+        calls.append(args)
+        if answer["rc"]:
+            raise slurm.SlurmError("`squeue` failed (exit 1): slurm_load_jobs error: Unable to contact slurm controller")
+        return _sp.CompletedProcess(args, 0, answer["out"], "")
+    monkeypatch.setattr(slurm, "_run", fake_run)
+    snap = _json.loads(rpc({"op": "snapshot"}, store))
+    assert [c[0] for c in calls] == ["squeue"] and calls[0][-1] == "10,11"
+    assert {j["id"]: j["alive"] for j in snap["jobs"]} == {"a": True, "b": False, "c": False}
+    answer["rc"] = 1
+    snap = _json.loads(rpc({"op": "snapshot"}, store))
+    assert {j["id"]: j["alive"] for j in snap["jobs"]} == {"a": True, "b": True, "c": False}
