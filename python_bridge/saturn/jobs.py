@@ -359,10 +359,10 @@ def _snapshot(js: JobStore, req: dict) -> dict:
         autopilot.heartbeat(js.store, beat["run_id"], float(beat.get("poll_s") or 1.0),
                             paused=bool(beat.get("paused")), owner=str(beat.get("owner") or ""))
     jobs = js.list(req.get("run_id"))
-    slurm_live = _slurm_live(jobs)
+    alive = runners_alive(jobs)
     for j in jobs:
         j["info"].pop("history", None) if req.get("brief") else None
-        j["alive"] = runner_alive(j, slurm_live)
+        j["alive"] = alive[j["id"]]
         j["checkpoint_step"] = CheckpointDir.for_job(js.store, j["id"]).latest_step()
     out = {"jobs": jobs, "leases": js.leases(), "now": time.time(), "last_event_id": js.store.last_event_id()}
     if any(j["info"].get("backend") == "slurm" for j in jobs) or os.environ.get("SATURN_BACKEND") == "slurm":
@@ -371,46 +371,25 @@ def _snapshot(js: JobStore, req: dict) -> dict:
     return out
 
 
-def _local_runner_alive(info: dict) -> bool:
-    return bool(info.get("pid")) and pid_alive(info["pid"], info.get("pid_start"))
-
-
-def _orphaned_slurm_job(job: dict) -> Optional[str]:
-    """The SLURM job id of an active job whose local runner (its kernel) is gone and whose worker may still run."""
-    info = job["info"]
-    sj = info.get("slurm") or {}
-    if job["state"] in ACTIVE_STATES and sj.get("job_id") and not sj.get("ended_at") and not _local_runner_alive(info):
-        return str(sj["job_id"])
-    return None
-
-
-def _slurm_live(jobs: list) -> Optional[set]:
-    """SLURM job ids still live among the orphaned SLURM jobs, asked once per snapshot; None when SLURM can't say."""
-    ids = [i for i in map(_orphaned_slurm_job, jobs) if i]
-    if not ids:
-        return set()
-    from . import slurm
-    try:
-        return slurm.live_jobs(ids)
-    except slurm.SlurmError:
-        return None
-
-
-_ASK = object()
-
-
-def runner_alive(job: dict, slurm_live: Any = _ASK) -> bool:
-    """The job's runner is alive: its process (on this host), or, for a SLURM job whose kernel is gone, its SLURM
-    job (the worker goes on training and recording into the store). ``slurm_live``: the live SLURM job ids when the
-    caller asked SLURM for many jobs at once (None: SLURM could not say, so the job counts as alive)."""
-    if _local_runner_alive(job["info"]):
-        return True
-    sj_id = _orphaned_slurm_job(job)
-    if sj_id is None:
-        return False
-    if slurm_live is _ASK:
-        slurm_live = _slurm_live([job])
-    return True if slurm_live is None else sj_id in slurm_live  # cannot tell: do not start it a second time
+def runners_alive(jobs: list) -> dict:
+    """Job id -> its runner is alive: its process (on this host), or, for an active SLURM job whose kernel is gone, its
+    SLURM job (the worker goes on training and recording into the store). SLURM is asked once, with one ``squeue``
+    for all such jobs; when it cannot answer they count as alive, so that none is started a second time."""
+    alive, orphans = {}, {}
+    for job in jobs:
+        info = job["info"]
+        alive[job["id"]] = bool(info.get("pid")) and pid_alive(info["pid"], info.get("pid_start"))
+        sj = info.get("slurm") or {}
+        if not alive[job["id"]] and job["state"] in ACTIVE_STATES and sj.get("job_id") and not sj.get("ended_at"):
+            orphans[job["id"]] = str(sj["job_id"])
+    if orphans:
+        from . import slurm
+        try:
+            live = slurm.live_jobs(orphans.values())
+        except slurm.SlurmError:
+            live = set(orphans.values())
+        alive.update({jid: sid in live for jid, sid in orphans.items()})
+    return alive
 
 
 def rpc(request: Any, store: Optional[Store] = None) -> str:

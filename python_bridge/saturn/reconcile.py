@@ -11,7 +11,7 @@ import time
 from typing import Optional
 
 from .checkpoint import CheckpointDir
-from .jobs import ACTIVE_STATES, JobStore, runner_alive
+from .jobs import ACTIVE_STATES, JobStore, runners_alive
 from .store import Store, default_store
 
 
@@ -20,7 +20,9 @@ def reconcile(store: Optional[Store] = None, run_id: Optional[str] = None) -> di
     js = JobStore(store)
     report: dict = {"alive": [], "interrupted": [], "finished": [], "failed": [], "waiting": [], "checkpoints": {},
                     "stale_leases": []}
-    for job in js.list(run_id):
+    jobs = js.list(run_id)
+    alive = runners_alive([j for j in jobs if j["state"] in ACTIVE_STATES])
+    for job in jobs:
         jid, state, info = job["id"], job["state"], job["info"]
         report["checkpoints"][jid] = CheckpointDir.for_job(store, jid).latest_step()
         if state == "done":
@@ -28,7 +30,7 @@ def reconcile(store: Optional[Store] = None, run_id: Optional[str] = None) -> di
         elif state == "failed":
             report["failed"].append(jid)
         elif state in ACTIVE_STATES:
-            if runner_alive(job):
+            if alive[jid]:
                 report["alive"].append(jid)
             else:
                 try:

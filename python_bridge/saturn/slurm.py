@@ -179,9 +179,7 @@ def gpu_idx(text: str) -> list[int]:
 def live_jobs(job_ids) -> set:
     """Which of ``job_ids`` SLURM still has queued or running, in one ``squeue`` call (a job it no longer lists has
     ended or been forgotten). Raises SlurmError when SLURM cannot be asked."""
-    ids = sorted({str(i) for i in job_ids if i})
-    if not ids:
-        return set()
+    ids = sorted(set(job_ids))
     out = _run(["squeue", "-h", "-o", "%i %T", "-j", ",".join(ids)]).stdout
     live = set()
     for line in out.splitlines():

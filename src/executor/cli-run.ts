@@ -237,12 +237,9 @@ export async function runCommand(argv: string[]): Promise<number> {
         break;
       }
       try {
-        if (lost) {
-          launcher.forget();
-          err(`reconnected: reconcile ${JSON.stringify(await d.reconcile())}`);
-          lost = false;
-        }
+        // after a lost server the store's connection is made anew: the tick itself forgets the launches and reconciles
         const snap = await d.tick();
+        lost = false;
         lastOk = systemClock.now();
         const now = snap.now;
         if (process.env.SATURN_DEBUG) {

@@ -196,17 +196,14 @@ export class KernelJobStore implements IJobStore {
     }
   }
 
-  /** Changes each time the control kernel session had to be found or started anew after the first (see IJobStore). */
+  /** How many times the control kernel session was looked for (the first time, then after each loss; see IJobStore). */
   get epoch(): number {
     return this._epoch;
   }
 
   private async kernel(): Promise<Kernel.IKernelConnection> {
     if (!this.session || this.session.isDisposed || !this.session.kernel || this.session.kernel.status === 'dead') {
-      if (this.hadSession) {
-        this._epoch++;
-      }
-      this.hadSession = true;
+      this._epoch++;
       const existing = await this.sessions.findByPath(CONTROL_SESSION_PATH);
       this.session =
         existing && existing.kernel
@@ -224,7 +221,6 @@ export class KernelJobStore implements IJobStore {
   }
 
   private session: Session.ISessionConnection | null = null;
-  private hadSession = false;
   private _epoch = 0;
   private pendingBeat: Record<string, unknown> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
@@ -256,18 +252,15 @@ export class KernelJobLauncher implements IJobLauncher {
       return;
     }
     const ready = (async (): Promise<Session.ISessionConnection | null> => {
+      let session: Session.ISessionConnection | null = null;
       try {
-        const session = await this.startSession(jobId);
-        try {
-          await kernelReady(session.kernel!, this.bootS);
-          const future = session.kernel!.requestExecute({ code: PREWARM_CODE, store_history: false });
-          await untilDoneOrLost(session.kernel!, future.done, this.bootS);
-        } catch (err) {
-          await session.shutdown().catch(() => undefined);
-          throw err;
-        }
+        session = await this.startSession(jobId);
+        await kernelReady(session.kernel!, this.bootS);
+        const future = session.kernel!.requestExecute({ code: PREWARM_CODE, store_history: false });
+        await untilDoneOrLost(session.kernel!, future.done, this.bootS);
         return session;
       } catch (err) {
+        await session?.shutdown().catch(() => undefined);
         this.log(`job ${jobId}: could not pre-warm its kernel: ${(err as Error).message}`);
         return null;
       }
@@ -309,8 +302,9 @@ export class KernelJobLauncher implements IJobLauncher {
         this.status_.set(jobId, 'ended');
       }
     };
+    let session: Session.ISessionConnection | null = null;
     try {
-      let session = await this.takeWarm(jobId);
+      session = await this.takeWarm(jobId);
       if (!session) {
         await this.release(jobId); // a leftover session of an earlier attempt
         session = await this.startSession(jobId);
@@ -322,16 +316,7 @@ export class KernelJobLauncher implements IJobLauncher {
           ended();
         }
       });
-      try {
-        await kernelReady(kernel, this.bootS);
-      } catch (err) {
-        // never answered: give this kernel up (the dispatcher relaunches the job in a new one after its back-off)
-        if (this.live.get(jobId) === session) {
-          this.live.delete(jobId);
-        }
-        await session.shutdown().catch(() => undefined);
-        throw err;
-      }
+      await kernelReady(kernel, this.bootS);
       const future = kernel.requestExecute({ code: runnerCode(jobId), store_history: false });
       future.onIOPub = msg => {
         if (KernelMessage.isErrorMsg(msg)) {
@@ -340,6 +325,13 @@ export class KernelJobLauncher implements IJobLauncher {
       };
       future.done.then(ended, ended);
     } catch (err) {
+      // e.g. its kernel never answered: give that kernel up (the dispatcher relaunches the job after its back-off)
+      if (session) {
+        if (this.live.get(jobId) === session) {
+          this.live.delete(jobId);
+        }
+        await session.shutdown().catch(() => undefined);
+      }
       ended();
       this.log(`job ${jobId}: could not start its kernel: ${(err as Error).message}`);
     }

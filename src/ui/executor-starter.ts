@@ -110,8 +110,7 @@ export class ExecutorStarter implements IRunStarter {
           return;
         }
       } catch (err) {
-        this.log(`dispatcher: ${(err as Error).message}`);
-        this._launcher.forget();
+        this.log(`dispatcher: ${(err as Error).message}`); // a lost server: the next tick reconnects and reconciles
       }
       if (this._d === d) {
         this._timer = setTimeout(() => void tick(), 1000);
