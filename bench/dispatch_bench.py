@@ -2,7 +2,7 @@
 
     /work/main/.venv/bin/python bench/dispatch_bench.py [--jobs 6] [--port 8902] [--kill-server-at S]
 
-Starts the Saturn lab server (ui-tests/host/saturn_lab.py) in a temporary root with SATURN_FAKE_GPUS=4, registers
+Starts JupyterLab (`python -m jupyterlab`, the .venv's JupyterLab 4.6) in a temporary root with SATURN_FAKE_GPUS=4, registers
 the jobs, runs `node lib-node/executor/cli-run.js` (build it first: npx tsc -p tsconfig.node.json), then reads the
 store and prints: planned vs realised makespan, the dispatch gap (a GPU's lease released -> the next job's first step
 on it) and a per-job table. Checks what the store recorded (every job done on its leased ids, no two jobs on one GPU
@@ -81,9 +81,10 @@ def start_server(root: Path, port: int, log, fake_gpus: int = 4, extra_env: dict
     env = {**os.environ, "SATURN_FAKE_GPUS": str(fake_gpus), "SATURN_ROOT": str(root), "SATURN_TORCH_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(REPO / "python_bridge"), str(BENCH)]), **(extra_env or {})}
     env.pop("SATURN_DB", None)
-    proc = subprocess.Popen([sys.executable, str(REPO / "ui-tests/host/saturn_lab.py"), "--allow-root", "--no-browser",
-                             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.token=tok",
-                             f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0"],
+    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser",
+                             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--IdentityProvider.token=tok",
+                             f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0",
+                             f"--config={REPO / 'scripts' / 'jupyter_lab_config.py'}"],
                             cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

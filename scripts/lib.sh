@@ -26,7 +26,7 @@ npm_ci_if_changed() {
 }
 
 port_free() {
-  /usr/bin/python3 - "$1" <<'PY'
+  python3 - "$1" <<'PY'
 import socket, sys
 s = socket.socket()
 try:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Starts JupyterLab 4 with Saturn and the demo notebook (local kernels; declared CPU "GPUs" when
-# there is no GPU). Environment: SATURN_PORT (8888), SATURN_TOKEN (random), SATURN_ROOT
-# (~/saturn-demo), SATURN_FAKE_GPUS (4 when no NVIDIA GPU is found).
+# Starts JupyterLab 4.6 (`jupyter lab` from .venv) with Saturn and the demo notebook (local kernels;
+# declared CPU "GPUs" when there is no GPU). Environment: SATURN_PORT (8888), SATURN_TOKEN (random),
+# SATURN_ROOT (~/saturn-demo), SATURN_FAKE_GPUS (4 when no NVIDIA GPU is found).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$REPO/scripts/lib.sh"
@@ -9,7 +9,7 @@ bash "$REPO/scripts/setup.sh"
 
 PORT="${SATURN_PORT:-8888}"
 ROOT="${SATURN_ROOT:-$HOME/saturn-demo}"
-TOKEN="${SATURN_TOKEN-$(/usr/bin/python3 -c 'import secrets; print(secrets.token_hex(24))')}"
+TOKEN="${SATURN_TOKEN-$("$REPO/.venv/bin/python" -c 'import secrets; print(secrets.token_hex(24))')}"
 if [[ -z "${SATURN_FAKE_GPUS:-}" ]] && ! command -v nvidia-smi >/dev/null 2>&1; then
   export SATURN_FAKE_GPUS=4
 fi
@@ -25,8 +25,7 @@ URL="http://127.0.0.1:$PORT/lab${TOKEN:+?token=$TOKEN}"
 step "starting JupyterLab with Saturn (notebooks in $ROOT${SATURN_FAKE_GPUS:+; $SATURN_FAKE_GPUS declared CPU GPUs}); Ctrl-C stops it"
 step "open: $URL"
 cd "$ROOT"
-exec "$REPO/.venv/bin/python" "$REPO/ui-tests/host/saturn_lab.py" \
+exec "$REPO/.venv/bin/jupyter" lab --config="$REPO/scripts/jupyter_lab_config.py" \
   --allow-root --no-browser \
   --ServerApp.ip=127.0.0.1 --ServerApp.port="$PORT" --ServerApp.port_retries=0 \
-  --ServerApp.token="$TOKEN" --ServerApp.root_dir="$ROOT" \
-  --ServerApp.open_browser=False
+  --IdentityProvider.token="$TOKEN" --ServerApp.root_dir="$ROOT"

@@ -1,13 +1,17 @@
-// UI tests run against the real JupyterLab page served by host/saturn_lab.py (scripts/test.sh
-// starts it) in Debian's Chromium. SATURN_UI_URL and SATURN_UI_TOKEN say where it runs.
+// Galata specs against `jupyter lab` (JupyterLab 4.6.6 from PyPI) in Debian's Chromium, as the JupyterLab
+// extension template runs them: Playwright starts the server (jupyter_server_test_config.py) and stops it.
+// scripts/test.sh sets SATURN_UI_PORT, the Jupyter root (JUPYTERLAB_GALATA_ROOT_DIR = SATURN_ROOT) and the
+// declared GPUs; `jupyter` must be the one of Saturn's .venv (test.sh puts it first on PATH).
 const base = require('@jupyterlab/galata/lib/playwright-config');
 
-const url = process.env.SATURN_UI_URL || 'http://127.0.0.1:8899';
-const token = process.env.SATURN_UI_TOKEN || '';
+const port = process.env.SATURN_UI_PORT || '8888';
+const url = `http://127.0.0.1:${port}`;
+const serverLog = process.env.SATURN_UI_SERVER_LOG || '/tmp/saturn-ui-server.log';
 
 module.exports = {
   ...base,
   testDir: './tests',
+  globalSetup: require.resolve('./global-setup.js'),
   outputDir: './test-results',
   workers: 1,
   retries: 0,
@@ -17,7 +21,6 @@ module.exports = {
     ...base.use,
     baseURL: url,
     browserName: 'chromium',
-    extraHTTPHeaders: token ? { Authorization: `token ${token}` } : {},
     video: 'off',
     trace: 'retain-on-failure',
     launchOptions: {
@@ -25,5 +28,11 @@ module.exports = {
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
         '--disable-background-networking', '--disable-component-update', '--disable-sync']
     }
+  },
+  webServer: {
+    command: `jupyter lab --config jupyter_server_test_config.py >>'${serverLog}' 2>&1`,
+    url: `${url}/lab`,
+    timeout: 180000,
+    reuseExistingServer: false
   }
 };

@@ -33,6 +33,11 @@ def bridge_call(request: dict) -> None:
     publish_reply(default_service().handle(request))
 
 
+def _jupyter_labextension_paths() -> list:
+    """Where the prebuilt JupyterLab extension lies in this package (read by ``jupyter-builder develop``)."""
+    return [{"src": "labextension", "dest": "jupyterlab-saturn"}]
+
+
 def load_ipython_extension(ipython) -> None:
     from .comm_adapter import register_comm_target
     from .magics import SaturnMagics

@@ -1,7 +1,7 @@
 """Issue 5 acceptance: kill the Jupyter server mid-run and restart it -> nothing finished is redone and the workload
 completes.
 
-End to end on the real lab server (ui-tests/host/saturn_lab.py, SATURN_FAKE_GPUS) and the headless CLI
+End to end on the real JupyterLab server (`python -m jupyterlab`, SATURN_FAKE_GPUS) and the headless CLI
 (`node lib-node/cli/main.js run`), reusing bench/dispatch_bench.py's server helpers and store analysis. Once at least
 one job is done and at least one is not, the server's process group is SIGKILLed and the server is started again on
 the same port, root and token; the CLI reconnects and reconciles. Checked from the store's records: the CLI exits 0,
