@@ -1,6 +1,7 @@
 /**
  * saturn CLI (stable for scripts):
- *   saturn plan FILE [--time-limit S] [--strategy NAME] [--seed N]
+ *   saturn plan FILE [--time-limit S] [--strategy NAME] [--seed N] [--iterations N]
+ *       (--iterations: a deterministic search budget instead of the wall clock)
  *       prints the plan JSON on stdout, exit 0; bad input: exit 2 and one line on stderr.
  *   saturn bench [--quick]
  *       runs the SPASE benchmark, prints a table, writes docs/solver-bench.{md,svg}.
@@ -28,10 +29,13 @@ async function planCmd(args: string[]): Promise<void> {
   let timeLimitS = 10;
   let strategy: Strategy = 'hybrid';
   let seed = 1;
+  let iterations: number | undefined;
+  let timeGiven = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--time-limit') {
       timeLimitS = parseNum(a, args[++i], true);
+      timeGiven = true;
     } else if (a === '--strategy') {
       const s = args[++i];
       if (!STRATEGIES.includes(s as Strategy)) {
@@ -40,6 +44,8 @@ async function planCmd(args: string[]): Promise<void> {
       strategy = s as Strategy;
     } else if (a === '--seed') {
       seed = Math.floor(parseNum(a, args[++i], false));
+    } else if (a === '--iterations') {
+      iterations = Math.floor(parseNum(a, args[++i], false));
     } else if (a.startsWith('--')) {
       throw new UsageError(`unknown option ${a}`);
     } else if (file === undefined) {
@@ -49,7 +55,7 @@ async function planCmd(args: string[]): Promise<void> {
     }
   }
   if (!file) {
-    throw new UsageError('usage: saturn plan FILE [--time-limit S] [--strategy NAME] [--seed N]');
+    throw new UsageError('usage: saturn plan FILE [--time-limit S] [--strategy NAME] [--seed N] [--iterations N]');
   }
   let text: string;
   try {
@@ -67,7 +73,12 @@ async function planCmd(args: string[]): Promise<void> {
   if (errs.length) {
     throw new UsageError(`${file}: ${errs[0]}${errs.length > 1 ? ` (and ${errs.length - 1} more)` : ''}`);
   }
-  const plan = await solve(inst, { timeLimitS, strategy, seed });
+  const plan = await solve(inst, {
+    timeLimitS: iterations !== undefined && !timeGiven ? undefined : timeLimitS,
+    strategy,
+    seed,
+    iterations
+  });
   process.stdout.write(JSON.stringify(plan, null, 1) + '\n');
 }
 

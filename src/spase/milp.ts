@@ -115,6 +115,8 @@ export interface MilpOptions {
   window?: number[];
   lowerBound?: number;
   seed?: number;
+  /** Branch-and-bound node limit (deterministic, unlike the time limit). */
+  maxNodes?: number;
 }
 
 /**
@@ -381,12 +383,14 @@ export function milpImprove(highs: HighsLike, p: Problem, inc: Schedule, o: Milp
   }
   const model = highs.createModel(b.model(highs.infinity));
   try {
-    model.options.set({
-      output_flag: false,
-      time_limit: Math.max(0.05, o.timeLimitS),
-      mip_rel_gap: 1e-6,
-      random_seed: o.seed ?? 0
-    });
+    const hopts: Record<string, number | boolean> = { output_flag: false, mip_rel_gap: 1e-6, random_seed: o.seed ?? 0 };
+    if (Number.isFinite(o.timeLimitS)) {
+      hopts.time_limit = Math.max(0.05, o.timeLimitS);
+    }
+    if (o.maxNodes !== undefined) {
+      hopts.mip_max_nodes = Math.max(1, Math.floor(o.maxNodes));
+    }
+    model.options.set(hopts);
     if (warmOk) {
       try {
         model.setSolution({ colValue: start });

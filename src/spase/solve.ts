@@ -78,9 +78,12 @@ export async function solve(instance: unknown, opts: SolveOptions = {}): Promise
     opts.onPlan?.(plan);
     return plan;
   }
-  const budget = opts.timeLimitS ?? 10;
+  const det = opts.iterations !== undefined;
+  const iters = Math.max(0, Math.floor(opts.iterations ?? 0));
+  const budget = opts.timeLimitS ?? (det ? Infinity : 10);
   const deadline = t0 + budget * 1000;
   const left = () => Math.max(0, (deadline - now()) / 1000);
+  const milpNodes = opts.milpNodes ?? (det ? 1000 : undefined);
   const p = compile(instance);
   const lb = Math.max(problemLowerBound(p), energyLowerBound(p));
   let bound = lb;
@@ -101,12 +104,15 @@ export async function solve(instance: unknown, opts: SolveOptions = {}): Promise
   };
   emit(best, true);
   const stop = () => !!opts.shouldStop?.() || proven || best.sched.makespan <= bound + tol(bound);
-  const runSA = (seconds: number, s: number) => {
-    if (seconds <= 0 || stop()) {
+  // A phase gets `seconds` of the wall clock, or `share` of the iterations in deterministic mode.
+  const runSA = (seconds: number, share: number, s: number) => {
+    const maxIters = det ? Math.round(iters * share) : undefined;
+    if ((det ? maxIters! <= 0 : seconds <= 0) || stop()) {
       return;
     }
     const res = anneal(p, best, {
       timeLimitS: Math.min(seconds, left()),
+      maxIters,
       seed: s,
       target: bound,
       shouldStop: opts.shouldStop,
@@ -130,10 +136,15 @@ export async function solve(instance: unknown, opts: SolveOptions = {}): Promise
   };
   const useMilp = strategy === 'hybrid' && !opts.noMilp && milpApplicable(p) && p.free.length > 1;
   if (useMilp && p.free.length <= MILP_WHOLE_MAX_JOBS) {
-    runSA(Math.min(0.5 * budget, 2), seed);
+    runSA(Math.min(0.5 * budget, 2), 0.5, seed);
     if (!stop() && left() > 0.3) {
       const highs = await getHighs();
-      const r = milpImprove(highs, p, best.sched, { timeLimitS: left() * 0.9, lowerBound: bound, seed });
+      const r = milpImprove(highs, p, best.sched, {
+        timeLimitS: left() * 0.9,
+        lowerBound: bound,
+        seed,
+        maxNodes: milpNodes
+      });
       if (r.global && r.bound !== undefined) {
         bound = Math.max(bound, Math.min(r.bound, best.sched.makespan));
       }
@@ -146,9 +157,9 @@ export async function solve(instance: unknown, opts: SolveOptions = {}): Promise
         }
       }
     }
-    runSA(left(), seed + 1);
+    runSA(left(), 0.5, seed + 1);
   } else if (useMilp && budget >= 3) {
-    runSA(0.6 * budget, seed);
+    runSA(0.6 * budget, 0.6, seed);
     const highs = !stop() ? await getHighs() : null;
     let k = 0;
     for (const size of [6, 8, 6, 8]) {
@@ -162,13 +173,14 @@ export async function solve(instance: unknown, opts: SolveOptions = {}): Promise
       const r = milpImprove(highs, p, best.sched, {
         timeLimitS: Math.min(left() * 0.5, Math.max(0.3, 0.08 * budget)),
         window,
-        seed: seed + k++
+        seed: seed + k++,
+        maxNodes: milpNodes
       });
       tryMilp(r.sched);
     }
-    runSA(left(), seed + 1);
+    runSA(left(), 0.4, seed + 1);
   } else {
-    runSA(left(), seed);
+    runSA(left(), 1, seed);
   }
   const final = toPlan(p, best.sched, { name, status: status(), time_s: elapsed(), bound_s: bound });
   return final;

@@ -164,6 +164,16 @@ export interface SolveOptions {
   shouldStop?: () => boolean;
   /** Disable the HiGHS improver (hybrid only). */
   noMilp?: boolean;
+  /**
+   * Deterministic budget (hybrid/anneal): the number of local-search
+   * iterations, shared out over the phases, with the MILP bounded by
+   * `milpNodes` instead of seconds. The same instance, seed and iterations
+   * give the same plans on any machine. Without `timeLimitS` there is then
+   * no wall-clock limit; with it, whichever ends first stops the search.
+   */
+  iterations?: number;
+  /** Branch-and-bound node limit per MILP call (default 1000 with `iterations`, none otherwise). */
+  milpNodes?: number;
 }
 
 /** Thrown for an instance whose pins/running/unavailable/precedence cannot all be honoured. */

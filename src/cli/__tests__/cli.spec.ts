@@ -27,6 +27,17 @@ describe('saturn CLI (end to end)', () => {
     expect(plan.jobs).toHaveLength(3);
   }, 60000);
 
+  it('search beats the first candidate on txt-like-2x8 (deterministic --iterations budget)', () => {
+    const inst = path.join(DIR, 'txt-like-2x8.json');
+    const a = run('plan', inst, '--iterations', '20000', '--seed', '1');
+    expect(a.status).toBe(0);
+    const plan = JSON.parse(a.stdout);
+    // first greedy candidate: 116163.2 s; annealing + MILP windows reach below 110000 s
+    expect(plan.makespan_s).toBeLessThan(110000);
+    const b = run('plan', inst, '--iterations', '20000', '--seed', '1');
+    expect(JSON.parse(b.stdout).jobs).toEqual(plan.jobs);
+  }, 120000);
+
   it('runs a baseline by name', () => {
     const r = run('plan', path.join(DIR, 'paper-fig4.json'), '--strategy', 'current-practice');
     expect(r.status).toBe(0);

@@ -31,7 +31,8 @@ const stepTime = (task: string, parallelism: string, gpus: number) => {
   return (o.runtime_s / 100) * (task === 'big' ? SLOW : 1);
 };
 
-const solveFast: SolveFn = (inst, o) => solve(inst, { ...o, timeLimitS: 0.3, noMilp: true }) as Promise<IPlanLike>;
+// budgeted by iterations, not seconds: the same plans on a loaded machine
+const solveFast: SolveFn = (inst, o) => solve(inst, { ...o, iterations: 3000, seed: 1, noMilp: true }) as Promise<IPlanLike>;
 
 async function runOnce(introspection: boolean): Promise<{ makespan: number; switches: number; planned: number; intro: Introspector }> {
   const clock = new SimClock();

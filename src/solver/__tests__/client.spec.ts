@@ -66,6 +66,24 @@ describe('solver worker path', () => {
     }
   });
 
+  it('streams more than one strictly improving plan where search matters (deterministic budget)', async () => {
+    const img: Instance = JSON.parse(fs.readFileSync(path.join(DIR, 'img-like-8+4.json'), 'utf8'));
+    const msgs: WorkerResponse[] = [];
+    await handleMessage({ type: 'solve', id: 6, instance: img, options: { iterations: 20000, seed: 1, noMilp: true } }, m => msgs.push(m));
+    const plans = msgs.filter(m => m.type === 'plan').map(m => (m.type === 'plan' ? m.plan.makespan_s : 0));
+    expect(plans.length).toBeGreaterThan(1);
+    for (let k = 1; k < plans.length; k++) {
+      expect(plans[k]).toBeLessThan(plans[k - 1]);
+    }
+    const done = msgs[msgs.length - 1];
+    expect(done.type).toBe('done');
+    if (done.type === 'done') {
+      // the first candidate is 172145 s; the search must take at least 7% off it
+      expect(done.plan.makespan_s).toBeLessThan(0.93 * plans[0]);
+      expect(validatePlan(img, done.plan)).toEqual([]);
+    }
+  }, 60000);
+
   it('SolverClient solves through the worker, streams progress, and cancels', async () => {
     const workers: InProcessWorker[] = [];
     const client = new SolverClient(() => {

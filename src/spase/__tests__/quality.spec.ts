@@ -1,0 +1,93 @@
+/**
+ * Search-quality guards. On paper-fig4 the first greedy candidate is already
+ * optimal, so these use instances where the search has to work, and budgets
+ * counted in iterations / branch-and-bound nodes (never seconds), so that the
+ * figures are the same on any machine.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { problemLowerBound, energyLowerBound } from '../bounds';
+import { getHighs, milpImprove } from '../milp';
+import { compile } from '../problem';
+import { firstCandidate, solve } from '../solve';
+import { Instance, Plan } from '../types';
+import { validatePlan } from '../validate';
+
+const DIR = process.env.SATURN_SPASE_INSTANCES ?? path.resolve(__dirname, '../../../bench/instances');
+const load = (f: string): Instance => JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8'));
+const fixture = (f: string): Instance => JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', f), 'utf8'));
+
+const firstMakespan = (inst: Instance) => firstCandidate(compile(inst)).sched.makespan;
+
+async function streamed(inst: Instance, o: Parameters<typeof solve>[1]): Promise<{ final: Plan; plans: Plan[] }> {
+  const plans: Plan[] = [];
+  const final = await solve(inst, { ...o, onPlan: x => plans.push(x) });
+  return { final, plans };
+}
+
+function expectStrictlyImprovingValidStream(inst: Instance, plans: Plan[], final: Plan): void {
+  expect(plans.length).toBeGreaterThan(1);
+  for (let k = 1; k < plans.length; k++) {
+    expect(plans[k].makespan_s).toBeLessThan(plans[k - 1].makespan_s);
+  }
+  for (const pl of plans) {
+    expect(validatePlan(inst, pl)).toEqual([]);
+  }
+  expect(validatePlan(inst, final)).toEqual([]);
+  expect(final.makespan_s).toBe(plans[plans.length - 1].makespan_s);
+}
+
+describe('search quality (deterministic budgets)', () => {
+  it('annealing beats the first candidate on img-like-8+4 by at least 7%', async () => {
+    const inst = load('img-like-8+4.json');
+    const first = firstMakespan(inst);
+    expect(first).toBeCloseTo(172145.3, 1);
+    const { final, plans } = await streamed(inst, { iterations: 20000, seed: 1, noMilp: true });
+    expect(plans[0].makespan_s).toBeCloseTo(first, 6);
+    expectStrictlyImprovingValidStream(inst, plans, final);
+    expect(final.makespan_s).toBeLessThan(0.93 * first);
+  });
+
+  it('is deterministic for a seed and an iteration budget', async () => {
+    const inst = load('img-like-8+4.json');
+    const a = await streamed(inst, { iterations: 5000, seed: 3, noMilp: true });
+    const b = await streamed(inst, { iterations: 5000, seed: 3, noMilp: true });
+    expect(b.plans.map(p => p.makespan_s)).toEqual(a.plans.map(p => p.makespan_s));
+    expect(b.final.jobs).toEqual(a.final.jobs);
+  });
+
+  it('annealing beats the first candidate on txt-like-2x8 by at least 2%; MILP windows add at least 4% more', async () => {
+    const inst = load('txt-like-2x8.json');
+    const first = firstMakespan(inst);
+    expect(first).toBeCloseTo(116163.2, 1);
+    const sa = await streamed(inst, { iterations: 20000, seed: 1, noMilp: true });
+    expectStrictlyImprovingValidStream(inst, sa.plans, sa.final);
+    expect(sa.final.makespan_s).toBeLessThan(0.98 * first);
+    const hy = await streamed(inst, { iterations: 20000, seed: 1, milpNodes: 300 });
+    expectStrictlyImprovingValidStream(inst, hy.plans, hy.final);
+    expect(hy.final.makespan_s).toBeLessThan(0.96 * sa.final.makespan_s);
+  }, 60000);
+
+  it('the MILP proves optimal a small instance that the greedy does not solve', async () => {
+    const inst = fixture('gen-5-2x4-s7.json');
+    const p = compile(inst);
+    const first = firstCandidate(p);
+    const lb = Math.max(problemLowerBound(p), energyLowerBound(p));
+    const highs = await getHighs();
+    const r = milpImprove(highs, p, first.sched, { timeLimitS: Infinity, lowerBound: lb, maxNodes: 5000 });
+    expect(r.optimal && r.global).toBe(true);
+    expect(r.sched).not.toBeNull();
+    const opt = r.sched!.makespan;
+    // the greedy is at least 4% off, and the lower bound alone cannot prove the optimum
+    expect(first.sched.makespan).toBeGreaterThan(1.04 * opt);
+    expect(lb).toBeLessThan(0.95 * opt);
+    // through solve(): optimal status with bound = makespan, which only the MILP can give here
+    const plan = await solve(inst, { iterations: 200, seed: 1 });
+    expect(validatePlan(inst, plan)).toEqual([]);
+    expect(plan.makespan_s).toBeCloseTo(opt, 3);
+    expect(plan.solver.status).toBe('optimal');
+    expect(plan.solver.bound_s).toBeCloseTo(opt, 3);
+    const noMilp = await solve(inst, { iterations: 200, seed: 1, noMilp: true });
+    expect(noMilp.solver.status).not.toBe('optimal');
+  }, 60000);
+});
