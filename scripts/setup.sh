@@ -59,7 +59,7 @@ if stale "$REPO/.stamps/build" src schema style package.json webpack.config.js t
 fi
 
 step "Saturn into .venv (editable install, labextension linked, kernelspecs)"
-if stale "$REPO/.stamps/develop" pyproject.toml package.json python_bridge/kernelspec python_bridge/install.json .stamps/requirements; then
+if stale "$REPO/.stamps/develop" pyproject.toml package.json python_bridge/kernelspec .stamps/requirements; then
   { "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e . \
       && PYTHONPATH="$REPO" jupyter-builder develop . --overwrite \
       && "$PY" -m ipykernel install --prefix "$REPO/.venv" --name python3 --display-name "Python 3 (Saturn)"; } \

@@ -52,6 +52,9 @@ run_pytest() {
   return $rc
 }
 
+# pip, with the notes about this machine's extra (absent) package folders left out
+pip_quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
+
 run_wheel() {
   local venv rc
   rm -rf dist && "$PY" -m pip wheel -q --disable-pip-version-check --no-build-isolation --no-deps -w dist . >/dev/null \
@@ -59,8 +62,8 @@ run_wheel() {
   # Installed as a user would: a clean venv that has only jupyterlab==4.6.6 (from PyPI), then the wheel.
   venv="$(mktemp -d /tmp/saturn-wheel-XXXX)"
   python3 -m venv "$venv" \
-    && "$venv/bin/python" -m pip install -q --disable-pip-version-check "jupyterlab==4.6.6" \
-    && "$venv/bin/python" -m pip install -q --disable-pip-version-check dist/*.whl \
+    && pip_quiet "$venv/bin/python" -m pip install -q --disable-pip-version-check "jupyterlab==4.6.6" \
+    && pip_quiet "$venv/bin/python" -m pip install -q --disable-pip-version-check dist/*.whl \
     && (cd "$venv" && "$venv/bin/python" - <<'PY'
 import json, pathlib, sys
 import saturn

@@ -3,9 +3,10 @@
 Environment:
 - ``SATURN_FAKE_GPUS=N`` (N > 0): N CPU "GPUs" (``kind: "cpu"``, ids 0..N-1), even when real GPUs exist. Their
   memory is ``SATURN_FAKE_GPU_MEMORY`` bytes each (default: the host's RAM / N).
-- otherwise real NVIDIA GPUs: ``nvidia-smi`` when it is on PATH (no CUDA context is created in the bridge), else
-  ``torch.cuda`` in a short child process. Memory already held by other processes is reported in
-  ``memory_used_bytes``.
+- otherwise real NVIDIA GPUs, found without creating a CUDA context in the bridge: through NVML (the
+  ``nvidia-ml-py`` package, ``import pynvml``) when it is installed and a driver answers, else ``nvidia-smi`` when it
+  is on PATH, else ``torch.cuda`` in a short child process. Memory already held by other processes is reported in
+  ``memory_used_bytes``. A ``CUDA_VISIBLE_DEVICES`` the bridge was started with is honoured.
 - neither: no devices.
 
 Processes that work on devices get them by environment (set before torch starts): ``CUDA_VISIBLE_DEVICES`` for real
@@ -69,17 +70,52 @@ def _from_nvidia_smi() -> Optional[list[Device]]:
         return None
     if out.returncode != 0:
         return None
-    devices = parse_nvidia_smi_csv(out.stdout)
-    # nvidia-smi numbers all GPUs; honour a CUDA_VISIBLE_DEVICES the bridge was started with.
+    return only_visible(parse_nvidia_smi_csv(out.stdout))
+
+
+def only_visible(devices: list[Device]) -> list[Device]:
+    """NVML and nvidia-smi number every GPU of the machine; keep those a CUDA_VISIBLE_DEVICES the bridge was started
+    with names (by index or UUID prefix), renumbered 0..n-1 as CUDA numbers them."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None and visible.strip():
-        wanted = [v.strip() for v in visible.split(",") if v.strip()]
-        chosen = []
-        for w in wanted:
-            match = [d for d in devices if str(d.id) == w or d.uuid == w or d.uuid.startswith(w)]
-            chosen.extend(match[:1])
-        devices = [Device(**{**d.to_dict(), "id": i}) for i, d in enumerate(chosen)]
-    return devices
+    if visible is None or not visible.strip():
+        return devices
+    chosen = []
+    for w in (v.strip() for v in visible.split(",") if v.strip()):
+        match = [d for d in devices if str(d.id) == w or d.uuid == w or (d.uuid and d.uuid.startswith(w))]
+        chosen.extend(match[:1])
+    return [Device(**{**d.to_dict(), "id": i}) for i, d in enumerate(chosen)]
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _from_nvml() -> Optional[list[Device]]:
+    """GPUs through NVML; None when nvidia-ml-py is not installed or no NVIDIA driver answers."""
+    try:
+        import pynvml
+    except ImportError:
+        return None
+    try:
+        pynvml.nvmlInit()
+    except Exception:  # noqa: BLE001 - NVMLError_LibraryNotFound / DriverNotLoaded: no NVIDIA driver here
+        return None
+    try:
+        devices = []
+        for index in range(pynvml.nvmlDeviceGetCount()):
+            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+            mem = pynvml.nvmlDeviceGetMemoryInfo(handle)
+            devices.append(Device(id=index, kind="cuda", name=_text(pynvml.nvmlDeviceGetName(handle)),
+                                  memory_total_bytes=int(mem.total), memory_used_bytes=int(mem.used),
+                                  memory_free_bytes=int(mem.free), uuid=_text(pynvml.nvmlDeviceGetUUID(handle))))
+        return only_visible(devices)
+    except Exception:  # noqa: BLE001 - a driver that answers init but not queries: let nvidia-smi try
+        return None
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 _TORCH_PROBE = """
@@ -175,7 +211,9 @@ def detect(refresh: bool = False) -> list[Device]:
     if n_fake > 0:
         devices = fake_devices(n_fake)
     else:
-        devices = _from_nvidia_smi()
+        devices = _from_nvml()
+        if devices is None:
+            devices = _from_nvidia_smi()
         if devices is None:
             devices = _from_torch()
     _cache.update(at=time.monotonic(), key=key, devices=devices)
