@@ -78,3 +78,30 @@ def make_failing(how):
     def build():
         return nn.Sequential(nn.Linear(16, 4), _Fails(how))
     return build
+
+
+class Residual(nn.Module):
+    """A residual MLP block: x + mlp(x)."""
+
+    def __init__(self, dim, hidden=None, dropout=0.0):
+        super().__init__()
+        hidden = hidden or 2 * dim
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
+
+    def forward(self, x):
+        return x + self.mlp(x)
+
+
+def make_residual(dim=16, blocks=4, classes=4, dropout=0.0):
+    torch.manual_seed(0)
+    return nn.Sequential(*[Residual(dim, dropout=dropout) for _ in range(blocks)], nn.Linear(dim, classes))
+
+
+def make_residual_dropout():
+    return make_residual(dropout=0.3)
+
+
+def residual_data(batch_size, dim=16, classes=4, batches=4):
+    g = torch.Generator().manual_seed(5)
+    return [(torch.randn(batch_size, dim, generator=g), torch.randint(0, classes, (batch_size,), generator=g))
+            for _ in range(batches)]

@@ -1,4 +1,5 @@
-"""What every technique shares: moving batches, the timed training loop, memory peaks, checkpoints, layers."""
+"""What every technique shares: moving batches, the plain training step, memory peaks, parameter-named optimizer
+state, layers."""
 from __future__ import annotations
 
 import os
@@ -181,3 +182,82 @@ def free_device_memory(device) -> Optional[int]:
         return None
     free, _total = torch.cuda.mem_get_info(device)
     return int(free)
+
+
+# -- the plain step and checkpoint-friendly state ------------------------------------------------------------------
+def named_optimizer_state(model, optimizer) -> dict:
+    """``optimizer.state_dict()`` with parameters named by their names in ``model`` (the layout of
+    torch.distributed.checkpoint's full optimizer state dict), so that state saved by one technique loads into
+    another."""
+    names = {id(p): n for n, p in model.named_parameters()}
+    sd = optimizer.state_dict()
+    index_to_name = {}
+    for group, saved in zip(optimizer.param_groups, sd["param_groups"]):
+        for param, index in zip(group["params"], saved["params"]):
+            if id(param) in names:
+                index_to_name[index] = names[id(param)]
+    state = {index_to_name[i]: v for i, v in sd["state"].items() if i in index_to_name}
+    groups = [{**g, "params": [index_to_name[i] for i in g["params"] if i in index_to_name]}
+              for g in sd["param_groups"]]
+    return {"state": state, "param_groups": groups}
+
+
+def load_named_optimizer_state(model, optimizer, named: Optional[dict]) -> None:
+    """The reverse of ``named_optimizer_state``; names this model does not have are left out (a pipeline stage
+    loads its own part of the whole model's state)."""
+    if not named:
+        return
+    groups = named.get("param_groups") or []
+    if any(isinstance(p, int) for g in groups for p in g.get("params", [])):
+        optimizer.load_state_dict(named)  # already in optimizer.state_dict() layout
+        return
+    names = {id(p): n for n, p in model.named_parameters()}
+    mine = [[names[id(p)] for p in g["params"]] for g in optimizer.param_groups]
+    owner = {}
+    for gi, group_names in enumerate(mine):
+        for n in group_names:
+            owner[n] = gi
+    saved_groups = [dict(g) for g in groups[:len(mine)]]
+    while len(saved_groups) < len(mine):
+        saved_groups.append(dict(optimizer.state_dict()["param_groups"][len(saved_groups)]))
+    index, state, out_groups = 0, {}, []
+    for gi, group_names in enumerate(mine):
+        ids = []
+        for n in group_names:
+            ids.append(index)
+            if n in named.get("state", {}):
+                state[index] = named["state"][n]
+            index += 1
+        out_groups.append({**saved_groups[gi], "params": ids})
+    optimizer.load_state_dict({"state": state, "param_groups": out_groups})
+
+
+def cpu_state(state: dict) -> dict:
+    return {k: v.detach().cpu().clone() for k, v in state.items()}
+
+
+class StandardExecutor:
+    """Forward, loss, backward, optimizer step on one device. ``module`` may wrap ``model`` (DDP)."""
+
+    def __init__(self, task, model, optimizer, device, module=None, applied_knobs: Optional[dict] = None):
+        self.task, self.model, self.optimizer, self.device = task, model, optimizer, device
+        self.module = module if module is not None else model
+        self.applied_knobs = applied_knobs
+        self.loss_fn = task.loss_fn()
+
+    def step(self, batch) -> float:
+        inputs, targets = split_batch(batch)
+        inputs, targets = to_device(inputs, self.device), to_device(targets, self.device)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss_fn(forward(self.module, inputs), targets)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    def full_state(self) -> dict:
+        return {"model": cpu_state(self.model.state_dict()),
+                "optimizer": named_optimizer_state(self.model, self.optimizer)}
+
+    def load_full_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        load_named_optimizer_state(self.model, self.optimizer, state.get("optimizer"))

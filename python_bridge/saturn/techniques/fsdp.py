@@ -1,85 +1,116 @@
-"""FSDP: parameters, gradients and optimizer state sharded over the devices.
+"""FSDP (FSDP2, ``torch.distributed.fsdp.fully_shard``): parameters, gradients and optimizer state sharded over the
+devices, one process per device, on a 1-D device mesh (``cpu`` with gloo for CPU devices, ``cuda`` with NCCL).
 
-Knobs: ``activation_checkpointing`` and ``cpu_offload``. ``search`` times every combination for a few steps and keeps
-the fastest that runs (not the first). Availability is detected by importing FSDP, never from the version number:
-torch 1.13 under Python 3.11 fails that import, and the reason is reported.
+Every child block of the model is sharded on its own (a unit all-gathered just before it runs), then the root.
+Knobs, all searched (``search`` times every combination for a few steps through the driver and keeps the fastest
+that runs, not the first): ``reshard_after_forward`` (free gathered parameters after forward and gather again in
+backward), ``activation_checkpointing`` (recompute each block in backward: ``torch.distributed._composable.
+checkpoint``, non-reentrant) and ``cpu_offload`` (``CPUOffloadPolicy``; without pinned memory on CPU-only machines).
+Training stays fp32.
+
+Gradients: gloo has no averaging reduce-scatter, and a summed gradient (larger by the world size) is the known
+failure mode there. On gloo every FSDP module is told to reduce by sum (``set_force_sum_reduction_for_comms``) and
+FSDP divides by its gradient divide factor (the world size) itself; the parity test checks the weights against
+single-process training. Checkpoints: ``torch.distributed.checkpoint.state_dict`` full state dicts (model and the
+sharded optimizer state) gathered to rank 0 on the CPU, loaded back with ``set_state_dict``.
 """
 from __future__ import annotations
 
-import functools
 import itertools
 
+from . import _loop
 from ._dist import DataParallelTechnique
 from .base import Infeasible
 
 SEARCH_STEPS = 3
+KNOB_NAMES = ("reshard_after_forward", "activation_checkpointing", "cpu_offload")
 
 
 def fsdp_import_problem():
     try:
-        from torch.distributed.fsdp import FullyShardedDataParallel  # noqa: F401
+        from torch.distributed.fsdp import fully_shard  # noqa: F401
+        from torch.distributed.checkpoint.state_dict import get_state_dict  # noqa: F401
     except Exception as err:  # noqa: BLE001 - any failure means "not here", with its text
         import torch
-        return f"FSDP cannot be imported with torch {torch.__version__}: {type(err).__name__}: {err}"
+        return f"FSDP2 (fully_shard) cannot be imported with torch {torch.__version__}: {type(err).__name__}: {err}"
     return None
 
 
 class FSDP(DataParallelTechnique):
     name = "fsdp"
-    description = "PyTorch FullyShardedDataParallel (knobs: activation checkpointing, CPU offload)"
+    description = ("PyTorch FSDP2 (fully_shard); knobs: reshard after forward, activation checkpointing, "
+                   "CPU offload")
+    version = 2
+    needs_process_group = True
 
     def search(self, task, devices):
-        problem = fsdp_import_problem()
+        problem = fsdp_import_problem() or self.split_problem(task, len(devices))
         if problem:
-            return Infeasible(problem)
-        if task.batch_size < len(devices):
-            return Infeasible(f"the global batch size {task.batch_size} cannot be split over {len(devices)} devices")
+            return problem if isinstance(problem, Infeasible) else Infeasible(problem)
         timings, failures = {}, []
-        for ckpt, offload in itertools.product((False, True), (False, True)):
-            knobs = {"activation_checkpointing": ckpt, "cpu_offload": offload}
+        for combo in itertools.product((True, False), (False, True), (False, True)):
+            knobs = dict(zip(KNOB_NAMES, combo))
             try:
-                res = self.execute(task, devices, knobs, SEARCH_STEPS)
+                res = self.time_knobs(task, devices, knobs, SEARCH_STEPS)
             except Exception as err:  # noqa: BLE001 - an infeasible combination, e.g. out of memory
                 failures.append(f"{knobs}: {type(err).__name__}: {str(err)[:200]}")
                 continue
-            timings[(ckpt, offload)] = min(res.step_times[1:] or res.step_times)
+            timings[combo] = min(res["step_times"][1:] or res["step_times"])
         if not timings:
             return Infeasible("no FSDP configuration ran: " + "; ".join(failures))
-        (ckpt, offload), best = min(timings.items(), key=lambda kv: kv[1])
-        return {"activation_checkpointing": ckpt, "cpu_offload": offload,
-                "searched": {f"ckpt={c},offload={o}": round(t, 6) for (c, o), t in timings.items()}}
+        best = min(timings, key=timings.get)
+        return dict(zip(KNOB_NAMES, best))
 
-    def wrap(self, model, device, knobs):
-        from torch.distributed.fsdp import CPUOffload, FullyShardedDataParallel
-        from torch.distributed.fsdp.wrap import size_based_auto_wrap_policy
-        if knobs.get("activation_checkpointing"):
-            from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import (apply_activation_checkpointing,
-                                                                                     checkpoint_wrapper)
-            blocks = set(model.children()) if len(list(model.children())) > 1 else set()
-            apply_activation_checkpointing(model, checkpoint_wrapper_fn=checkpoint_wrapper,
-                                           check_fn=lambda m: m in blocks)
-        offload = bool(knobs.get("cpu_offload"))
-        kwargs = {"cpu_offload": CPUOffload(offload_params=offload),
-                  "auto_wrap_policy": functools.partial(size_based_auto_wrap_policy,
-                                                        min_num_params=int(knobs.get("min_wrap_params", 100_000)))}
-        if device.type == "cuda":
-            kwargs["device_id"] = device
-            if not offload:
-                model = model.to(device)
-        return FullyShardedDataParallel(model, **kwargs)
-
-    def state_for_checkpoint(self, wrapped):
-        return _FullState(wrapped)
+    def prepare(self, ctx):
+        return FSDPExecutor(ctx)
 
 
-class _FullState:
-    """state_dict() of an FSDP module gathered in full (what save_checkpoint needs)."""
+def _blocks(model) -> list:
+    children = list(model.children())
+    if len(children) < 2:
+        return []
+    return [c for c in children if any(True for _ in c.parameters())]
 
-    def __init__(self, wrapped):
-        self.wrapped = wrapped
 
-    def state_dict(self):
-        from torch.distributed.fsdp import FullyShardedDataParallel, StateDictType
-        with FullyShardedDataParallel.state_dict_type(self.wrapped, StateDictType.FULL_STATE_DICT):
-            return self.wrapped.state_dict()
+class FSDPExecutor(_loop.StandardExecutor):
+    def __init__(self, ctx):
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.fsdp import CPUOffloadPolicy, FSDPModule, OffloadPolicy, fully_shard
+        task, knobs, device = ctx.task, ctx.knobs, ctx.device
+        problem = DataParallelTechnique.split_problem(task, ctx.world)
+        if problem:
+            raise ValueError(problem.reason)
+        reshard = bool(knobs.get("reshard_after_forward", True))
+        recompute = bool(knobs.get("activation_checkpointing", False))
+        offload = bool(knobs.get("cpu_offload", False))
+        model = task.build_model()
+        mesh = init_device_mesh(device.type, (ctx.world,))
+        policy = CPUOffloadPolicy(pin_memory=device.type == "cuda") if offload else OffloadPolicy()
+        for block in _blocks(model):
+            if recompute:
+                from torch.distributed._composable import checkpoint
+                checkpoint(block)
+            fully_shard(block, mesh=mesh, reshard_after_forward=reshard, offload_policy=policy)
+        fully_shard(model, mesh=mesh, reshard_after_forward=reshard, offload_policy=policy)
+        force_sum = False
+        if device.type != "cuda":
+            for module in model.modules():
+                if isinstance(module, FSDPModule) and hasattr(module, "set_force_sum_reduction_for_comms"):
+                    module.set_force_sum_reduction_for_comms(True)
+                    force_sum = True
+        self.force_sum = force_sum
+        super().__init__(task, model, task.make_optimizer(model.parameters()), device,
+                         applied_knobs={"reshard_after_forward": reshard, "activation_checkpointing": recompute,
+                                        "cpu_offload": offload})
 
+    def full_state(self):
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
+        model_sd, optim_sd = get_state_dict(self.model, self.optimizer,
+                                            options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+        return {"model": model_sd, "optimizer": optim_sd}
+
+    def load_full_state(self, state):
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
+        set_state_dict(self.model, self.optimizer, model_state_dict=state["model"],
+                       optim_state_dict=state.get("optimizer") or {},
+                       options=StateDictOptions(full_state_dict=True, strict=True))

@@ -1,9 +1,10 @@
 """Spilling (offload) on one device: the model lives in host memory and visits the device one partition at a time.
 
 Forward runs partition by partition without keeping the graph (each partition's input is kept); backward walks the
-partitions in reverse, brings each back, recomputes it with gradients and sends it home again; the optimizer steps
-on the host. Knob: ``partitions`` (more partitions: less device memory, more transfers). On CPU "devices" host and
-device are the same memory, so this is sequential execution with the same arithmetic.
+partitions in reverse, brings each back, recomputes it with gradients (under the RNG state of its forward pass, so
+dropout draws the same masks) and sends it home again; the optimizer steps on the host. Knob: ``partitions`` (more
+partitions: less device memory, more transfers). One process. On CPU "devices" host and device are the same memory,
+so this is sequential execution with the same arithmetic.
 """
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ import math
 from ..devices import current_kind, local_torch_device
 from ..task import TaskError, forward, split_batch
 from . import _loop
-from .base import ExecResult, Infeasible, Technique
+from .base import Infeasible, Technique
 
 
 class Spilling(Technique):
     name = "spilling"
     description = "One device; layers move between host and device memory in partitions (knob: partitions)"
+    version = 2
     min_gpus = 1
     max_gpus = 1
 
@@ -47,53 +49,73 @@ class Spilling(Technique):
                                   f"{8 * biggest / 2**30:.1f} GiB on the device, {free / 2**30:.1f} GiB free")
         return {"partitions": partitions, "balance": _loop.balance_by_params(layers, partitions)}
 
-    def execute(self, task, devices, knobs, steps, checkpoint=None, on_step=None) -> ExecResult:
+    def local_batch(self, batch, ctx):
+        return batch
+
+    def prepare(self, ctx):
+        return SpillingExecutor(ctx)
+
+
+class SpillingExecutor(_loop.StandardExecutor):
+    def __init__(self, ctx):
         import torch
-        _loop.set_threads()
-        device = local_torch_device(devices[0])
+        task = ctx.task
         host = torch.device("cpu")
         model = task.build_model().to(host)
         layers = _loop.layers_of(task, model)
-        balance = knobs.get("balance") or _loop.balance_by_params(layers, int(knobs["partitions"]))
-        parts = _loop.groups(layers, balance)
-        start = _loop.load_checkpoint(checkpoint, model)
-        optimizer = task.make_optimizer(model.parameters())
-        loss_fn = task.loss_fn()
-        batches = task.batches()
-        _loop.reset_peak(device)
+        balance = ctx.knobs.get("balance") or _loop.balance_by_params(layers, int(ctx.knobs.get("partitions", 2)))
+        if sum(balance) != len(layers):
+            raise ValueError(f"spilling balance {balance} does not cover the model's {len(layers)} layers")
+        super().__init__(task, model, task.make_optimizer(model.parameters()), ctx.device,
+                         applied_knobs={"partitions": len(balance), "balance": list(balance)})
+        self.parts = _loop.groups(layers, balance)
+        self._step = spilling_step(self.parts, ctx.device, host, self.optimizer, self.loss_fn)
 
-        step = spilling_step(parts, device, host, optimizer, loss_fn, lambda: next(batches))
-
-        times, loss = _loop.timed_steps(steps, step, device, on_step)
-        _loop.save_checkpoint(checkpoint, model, optimizer, start + steps)
-        return ExecResult(steps=steps, step_times=times, peak_mem_bytes=_loop.peak_memory(device), last_loss=loss,
-                          knobs=dict(knobs))
+    def step(self, batch) -> float:
+        return self._step(batch)
 
 
-def spilling_step(parts, device, host, optimizer, loss_fn, next_batch):
-    """One training step of the spilling schedule over layer groups ``parts`` (shared by profiling and the runner).
+def _rng_state(device):
+    import torch
+    return (torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.type == "cuda" else None)
 
-    Forward visits the device group by group without a graph, keeping each group's input; backward brings the
-    groups back in reverse, recomputes each with gradients and sends it home; the optimizer steps on the host."""
+
+def _set_rng_state(state, device) -> None:
+    import torch
+    torch.set_rng_state(state[0])
+    if state[1] is not None:
+        torch.cuda.set_rng_state(state[1], device)
+
+
+def spilling_step(parts, device, host, optimizer, loss_fn):
+    """``step(batch) -> loss`` of the spilling schedule over layer groups ``parts``.
+
+    Forward visits the device group by group without a graph, keeping each group's input and RNG state; backward
+    brings the groups back in reverse, recomputes each with gradients and sends it home; the optimizer steps on the
+    host."""
     import torch
 
-    def step() -> float:
-        inputs, targets = split_batch(next_batch())
+    def step(batch) -> float:
+        inputs, targets = split_batch(batch)
         inputs, targets = _loop.to_device(inputs, device), _loop.to_device(targets, device)
-        optimizer.zero_grad(set_to_none=False)
-        saved, x = [], inputs
+        optimizer.zero_grad(set_to_none=True)
+        saved, rngs, x = [], [], inputs
         with torch.no_grad():
             for i, part in enumerate(parts):
                 part.to(device)
                 saved.append(x)
+                rngs.append(_rng_state(device))
                 x = forward(part, x) if i == 0 else part(x)
-                part.to(host)
+                if len(parts) > 1:
+                    part.to(host)
+        after = _rng_state(device)
         grad, loss = None, None
         for i in reversed(range(len(parts))):
             part = parts[i].to(device)
             inp = saved[i]
             if i > 0:
                 inp = inp.detach().requires_grad_(inp.is_floating_point())
+            _set_rng_state(rngs[i], device)
             out = forward(part, inp) if i == 0 else part(inp)
             if i == len(parts) - 1:
                 loss = loss_fn(out, targets)
@@ -102,6 +124,7 @@ def spilling_step(parts, device, host, optimizer, loss_fn, next_batch):
                 out.backward(grad)
             grad = inp.grad if i > 0 else None
             part.to(host)
+        _set_rng_state(after, device)
         optimizer.step()
         return float(loss.detach())
     return step
