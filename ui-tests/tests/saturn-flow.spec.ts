@@ -172,7 +172,7 @@ test('Optimize shows every job on the right number of lanes with no overlap', as
   }
   // The table view (text alternative), switched on from the Saturn menu, lists the same GPU counts.
   let menu = await openSaturnMenu(page);
-  await menu.getByRole('menuitemcheckbox', { name: 'Show the Plan as a Table', exact: true }).click();
+  await menu.getByRole('menuitem', { name: 'Show the Plan as a Table', exact: true }).click();
   const table = chart.getByRole('table', { name: 'Plan as a table' });
   await expect(table).toBeVisible();
   menu = await openSaturnMenu(page);
