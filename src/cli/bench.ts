@@ -42,7 +42,7 @@ export function instancesDir(): string {
   return process.env.SATURN_SPASE_INSTANCES ?? path.resolve(__dirname, '../../bench/instances');
 }
 
-function loadInstances(quick: boolean): Instance[] {
+export function loadInstances(quick: boolean): Instance[] {
   const dir = instancesDir();
   const pub = fs
     .readdirSync(dir)

@@ -58,7 +58,12 @@ export const GENERATED: GenSpec[] = [
   { name: 'gen-48-2+2+4+8', jobs: 48, nodes: [2, 2, 4, 8], seed: 16 },
   { name: 'gen-64-3x8', jobs: 64, nodes: [8, 8, 8], seed: 17 },
   { name: 'gen-96-4x8', jobs: 96, nodes: [8, 8, 8, 8], seed: 18 },
-  { name: 'gen-128-4x8', jobs: 128, nodes: [8, 8, 8, 8], seed: 19 }
+  { name: 'gen-128-4x8', jobs: 128, nodes: [8, 8, 8, 8], seed: 19 },
+  // multi-node: many jobs over few nodes, where the node choice matters
+  { name: 'gen-32-4x8', jobs: 32, nodes: [8, 8, 8, 8], seed: 21 },
+  { name: 'gen-64-2x8', jobs: 64, nodes: [8, 8], seed: 22 },
+  { name: 'gen-96-4+4+8+8', jobs: 96, nodes: [4, 4, 8, 8], seed: 23 },
+  { name: 'gen-128-2x8', jobs: 128, nodes: [8, 8], seed: 24 }
 ];
 
 export const GENERATED_QUICK: GenSpec[] = GENERATED.filter(g =>
