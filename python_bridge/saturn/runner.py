@@ -12,11 +12,10 @@
    (``JobStore.request_stop``: cancel | pause | replan) at step boundaries.
 5. Always release the leases (``finally``). Log: ``.saturn/logs/<job>.log``; weights: ``.saturn/weights/<job>.pt``.
 
-Techniques: ``ddp``/``fsdp`` (any ``DataParallelTechnique``) run one process per device (this one is rank 0, the
-others are Saturn child processes) and shard each global batch; ``pipeline`` runs its micro-batched stages;
-``spilling`` moves layer groups to the device and back; a user technique may provide
-``make_step(task, model, optimizer, batches, devices, knobs) -> step()``; otherwise the standard step runs on the
-first leased device.
+Training goes through the same driver as profiling (``saturn.techniques._driver``): the technique's ``world(k)``
+processes (this one is rank 0, the others Saturn child processes), its ``prepare`` and executor, the planned knobs.
+The knobs the technique actually applied are recorded as ``info.applied_knobs`` (event ``job.knobs``). A technique
+that only implements the older ``execute`` trains through that ``execute`` (one process, its own checkpoint file).
 """
 from __future__ import annotations
 
@@ -29,10 +28,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 from . import devices as devices_mod
-from .checkpoint import CheckpointDir, atomic_save, capture_rng, restore_rng, safe_name
+from .checkpoint import CheckpointDir, atomic_save, safe_name
 from .jobs import JobStore
 from .store import Store, default_store
-from .task import Task, forward, split_batch
+from .task import Task
+from .techniques._driver import DataCursor, JobStopped, make_scheduler  # noqa: F401 - part of this module's API
 
 PROGRESS_EVERY_S = 0.5
 STOP_CHECK_EVERY_S = 0.1
@@ -44,12 +44,6 @@ class LeaseUnavailable(RuntimeError):
 
 class JobBusy(RuntimeError):
     """Another live process is running this job."""
-
-
-class JobStopped(Exception):
-    def __init__(self, reason: str, step: int = 0):
-        super().__init__(reason)
-        self.reason, self.step = reason, step
 
 
 # -- paths ----------------------------------------------------------------------------------------------------------
@@ -78,237 +72,55 @@ class JobLog:
             f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{os.getpid()}] {message}\n")
 
 
-# -- data position --------------------------------------------------------------------------------------------------
-class DataCursor:
-    """Batches of a task across epochs with a position that can be saved and restored exactly."""
-
-    def __init__(self, task: Task, rank: int = 0, world: int = 1):
-        self.task, self.rank, self.world = task, rank, world
-        self.epoch, self.index = 0, 0
-        self.epoch_rng: Optional[dict] = None
-        self._it: Optional[Iterator] = None
-
-    def state(self) -> dict:
-        return {"epoch": self.epoch, "index": self.index, "epoch_rng": self.epoch_rng}
-
-    def restore(self, state: Optional[dict]) -> None:
-        if not state:
-            return
-        self.epoch, self.index = int(state["epoch"]), int(state["index"])
-        self.epoch_rng = state.get("epoch_rng")
-        if self.index > 0:
-            now = capture_rng()
-            restore_rng(self.epoch_rng)  # the loader draws its order as it did at the start of this epoch
-            self._it = iter(self.task.make_loader())
-            for _ in range(self.index):
-                next(self._it)
-            restore_rng(now)
-
-    def next(self):
-        from .techniques import _loop
-        for _ in range(2):
-            if self._it is None:
-                self.epoch_rng = capture_rng()
-                self._it = iter(self.task.make_loader())
-            try:
-                batch = next(self._it)
-            except StopIteration:
-                empty = self.index == 0
-                self._it, self.epoch, self.index = None, self.epoch + 1, 0
-                if empty:
-                    break
-                continue
-            self.index += 1
-            return _loop.shard(batch, self.rank, self.world)
-        raise RuntimeError(f"task {self.task.name!r}: the data loader produced no batches")
-
-
-# -- steps per technique ---------------------------------------------------------------------------------------------
-def make_scheduler(task: Task, optimizer):
-    custom = getattr(task, "lr_scheduler", None)
-    if callable(custom):
-        return custom(optimizer)
-    spec = (task.hints or {}).get("lr_scheduler")
-    if isinstance(spec, dict):
-        import torch
-        kwargs = {k: v for k, v in spec.items() if k != "type"}
-        return getattr(torch.optim.lr_scheduler, spec["type"])(optimizer, **kwargs)
-    if callable(spec):
-        return spec(optimizer)
-    return None
-
-
-def _standard_step(task, model, optimizer, cursor, device):
-    from .techniques import _loop
-    loss_fn = task.loss_fn()
-
-    def step() -> float:
-        inputs, targets = split_batch(cursor.next())
-        inputs, targets = _loop.to_device(inputs, device), _loop.to_device(targets, device)
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(forward(model, inputs), targets)
-        loss.backward()
-        optimizer.step()
-        return float(loss.detach())
-    return step
-
-
-def _pipeline_step(task, model, optimizer, cursor, devices, knobs):
-    """GPipe arithmetic: stages on their devices, the batch in micro-batches, gradients accumulated."""
-    import torch
-    from .techniques import _loop
-    layers = _loop.layers_of(task, model)
-    balance = knobs.get("balance") or _loop.balance_by_params(layers, len(devices))
-    stage_devices = [devices_mod.local_torch_device(d) for d in devices]
-    stages = [s.to(dev) for s, dev in zip(_loop.groups(layers, balance), stage_devices)]
-    chunks = int(knobs.get("chunks") or len(devices))
-    loss_fn = task.loss_fn()
-
-    def step() -> float:
-        inputs, targets = split_batch(cursor.next())
-        optimizer.zero_grad(set_to_none=True)
-        total, n = 0.0, min(chunks, len(inputs))
-        for x, y in zip(torch.tensor_split(inputs, n), torch.tensor_split(targets, n)):
-            for stage, dev in zip(stages, stage_devices):
-                x = stage(x.to(dev))
-            loss = loss_fn(x, y.to(stage_devices[-1])) * (len(y) / len(targets))
-            loss.backward()
-            total += float(loss.detach())
-        optimizer.step()
-        return total
-    return step
-
-
-def _spilling_step(task, model, optimizer, cursor, device, knobs):
-    """Layer groups visit the device one at a time (forward without a graph, backward by recomputation)."""
-    import torch
-    from .techniques import _loop
-    if getattr(device, "type", "cpu") != "cuda":
-        return _standard_step(task, model, optimizer, cursor, device)  # host and device are the same memory
-    host = torch.device("cpu")
-    layers = _loop.layers_of(task, model)
-    balance = knobs.get("balance") or _loop.balance_by_params(layers, int(knobs.get("partitions", 2)))
-    parts = _loop.groups(layers, balance)
-    from .techniques.spilling import spilling_step
-    return spilling_step(parts, device, host, optimizer, task.loss_fn(), cursor.next)
-
-
-def _is_data_parallel(tech) -> bool:
-    from .techniques._dist import DataParallelTechnique
-    return isinstance(tech, DataParallelTechnique)
-
-
-# -- the training loop (rank 0 and every data-parallel worker run it) ------------------------------------------------
+# -- the training loop (the shared driver; kept under its old names) ------------------------------------------------
 class Loop:
-    def __init__(self, *, task: Task, technique, devices: list[int], knobs: dict, total_steps: int, rank: int = 0,
-                 world: int = 1, port: Optional[int] = None, checkpoint: Optional[dict] = None, seed: int = 0,
-                 control: Optional["Control"] = None):
+    """Train ``technique`` on ``devices`` to ``total_steps`` through the driver, from ``checkpoint`` when given."""
+
+    def __init__(self, *, task: Task, technique, devices: list[int], knobs: dict, total_steps: int,
+                 checkpoint: Optional[dict] = None, checkpoint_path: Optional[str] = None, seed: int = 0,
+                 control: Optional["Control"] = None, rank_env: Optional[Callable[[int], dict]] = None,
+                 on_workers: Optional[Callable[[list], None]] = None):
         self.task, self.tech, self.devices, self.knobs = task, technique, list(devices), dict(knobs or {})
-        self.total_steps, self.rank, self.world, self.port = int(total_steps), rank, world, port
-        self.checkpoint, self.seed, self.control = checkpoint, seed, control
+        self.total_steps, self.checkpoint, self.checkpoint_path = int(total_steps), checkpoint, checkpoint_path
+        self.seed, self.control, self.rank_env, self.on_workers = seed, control, rank_env, on_workers
 
     def run(self) -> dict:
-        import torch
-        from .techniques import _loop
-        _loop.set_threads()
-        if self.checkpoint is None:
-            import random
-            random.seed(self.seed)
-            torch.manual_seed(self.seed)
-            try:
-                import numpy
-                numpy.random.seed(self.seed)
-            except Exception:  # noqa: BLE001
-                pass
-        model = self.task.build_model()
-        dist_on = self.world > 1
-        device = devices_mod.local_torch_device(self.devices[self.rank])
-        if dist_on:
-            import torch.distributed as dist
-            from .techniques._dist import dist_timeout
-            if device.type == "cuda":
-                torch.cuda.set_device(device)
-            dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
-                                    init_method=f"tcp://127.0.0.1:{self.port}", rank=self.rank,
-                                    world_size=self.world, timeout=dist_timeout())
-        try:
-            return self._run(model, device, dist_on)
-        finally:
-            if dist_on:
-                import torch.distributed as dist
-                dist.destroy_process_group()
+        from .techniques._driver import Session
+        with Session(self.tech, self.task, self.devices, rank_env=self.rank_env,
+                     on_workers=self.on_workers) as session:
+            res = session.run(self.knobs, self.total_steps, control=self.control, checkpoint=self.checkpoint,
+                              checkpoint_path=self.checkpoint_path, seed=self.seed, final_state=True)
+        return {"steps": res["steps"], "loss": res["loss"], "model": res["state"]["model"],
+                "applied_knobs": res["applied_knobs"]}
 
-    def _run(self, model, device, dist_on: bool) -> dict:
-        import torch
-        cursor = DataCursor(self.task, self.rank, self.world)
-        ck = self.checkpoint
-        if ck is not None:
-            model.load_state_dict(ck["model"])
-        if dist_on:
-            wrapped = self.tech.wrap(model, device, self.knobs)
-        elif self.tech is not None and self.tech.name == "spilling" or (
-                self.tech is not None and self.tech.name == "pipeline" and len(self.devices) > 1):
-            wrapped = model
-        else:
-            wrapped = model.to(device)
-        optimizer = self.task.make_optimizer(list(wrapped.parameters()))
-        scheduler = make_scheduler(self.task, optimizer)
-        step_no = 0
-        if ck is not None:
-            if ck.get("optimizer"):
-                optimizer.load_state_dict(ck["optimizer"])
-            if scheduler is not None and ck.get("scheduler"):
-                scheduler.load_state_dict(ck["scheduler"])
-            cursor.restore(ck.get("data"))
-            step_no = int(ck["step"])
-            restore_rng(ck.get("rng"))
-        if dist_on:
-            step = _standard_step(self.task, wrapped, optimizer, cursor, device)
-        elif hasattr(self.tech, "make_step"):
-            step = self.tech.make_step(self.task, wrapped, optimizer, cursor, self.devices, self.knobs)
-        elif self.tech is not None and self.tech.name == "pipeline" and len(self.devices) > 1:
-            step = _pipeline_step(self.task, wrapped, optimizer, cursor, self.devices, self.knobs)
-        elif self.tech is not None and self.tech.name == "spilling":
-            step = _spilling_step(self.task, wrapped, optimizer, cursor, device, self.knobs)
-        else:
-            step = _standard_step(self.task, wrapped, optimizer, cursor, device)
 
-        def snapshot(loss) -> dict:
-            return {"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                    "rng": capture_rng(), "data": cursor.state(), "loss": loss,
-                    "technique": getattr(self.tech, "name", None), "gpus": len(self.devices), "knobs": self.knobs,
-                    "global_batch": self.task.batch_size}
+def _run_legacy(technique, task: Task, ids: list, knobs: dict, total: int, control: "Control",
+                ckdir: CheckpointDir) -> dict:
+    """A technique with only ``execute``: the remaining steps through it, resuming from and saving to its own
+    checkpoint file; stop requests end it at a step boundary (the file keeps what it saved last)."""
+    import torch
+    path = ckdir.folder / "execute-checkpoint.pt"
+    ckdir.folder.mkdir(parents=True, exist_ok=True)
+    start = 0
+    if path.exists():
+        start = int(torch.load(path, map_location="cpu", weights_only=False).get("step", 0))
+    control.applied(dict(knobs))
+    state = {"loss": None}
 
-        control = self.control
-        flags = torch.zeros(2, dtype=torch.int64)
-        loss = ck.get("loss") if ck else None
-        start_step = step_no
-        while step_no < self.total_steps:
-            stop, save = (control.decide(step_no, start_step) if control is not None else (None, False))
-            if dist_on:
-                import torch.distributed as dist
-                flags[0], flags[1] = {"cancel": 1, "pause": 2, "replan": 3}.get(stop, 0) if stop else 0, int(save)
-                dist.broadcast(flags, src=0)
-                stop = {1: "cancel", 2: "pause", 3: "replan"}.get(int(flags[0]))
-                save = bool(flags[1])
-            if save or stop in ("pause", "replan"):
-                if self.rank == 0 and step_no > start_step:
-                    control.save(snapshot(loss), step_no)
-            if stop:
-                raise JobStopped(stop, step_no)
-            if control is not None and step_no == start_step:
-                control.first_step_started()
-            t0 = time.perf_counter()
-            loss = step()
-            if scheduler is not None:
-                scheduler.step()
-            step_no += 1
-            if control is not None:
-                control.stepped(step_no, cursor.epoch, loss, time.perf_counter() - t0)
-        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        return {"steps": step_no, "loss": loss, "model": state if self.rank == 0 else None}
+    def on_step(i, loss, seconds):
+        step = start + i + 1
+        state["loss"] = loss
+        control.stepped(step, 0, loss, seconds)
+        stop, _save = control.decide(step, start)
+        if stop and step < total:
+            raise JobStopped(stop, step)
+
+    control.first_step_started()
+    technique.execute(task, ids, dict(knobs), max(total - start, 0), checkpoint=str(path), on_step=on_step)
+    model = None
+    if path.exists():
+        model = torch.load(path, map_location="cpu", weights_only=False).get("model")
+    return {"steps": total, "loss": state["loss"], "model": model, "applied_knobs": dict(knobs)}
 
 
 class Control:
@@ -338,6 +150,12 @@ class Control:
             save = now - self._last_save_t >= self.every_s
         return self._stop, save
 
+    def applied(self, knobs: dict) -> None:
+        """The knobs the technique applied (rank 0, after ``prepare``): logged and recorded in the job."""
+        self.applied_knobs = dict(knobs)
+        self.log(f"applied knobs {json.dumps(knobs, sort_keys=True, default=str)}")
+        self.js.update_info(self.job_id, "job.knobs", applied_knobs=self.applied_knobs)
+
     def first_step_started(self) -> None:
         self.first_step_at = time.time()
         self.js.update_info(self.job_id, "job.first_step", first_step_at=self.first_step_at)
@@ -358,24 +176,6 @@ class Control:
                         "step_time_s": self._ewma, "throughput_steps_s": 1.0 / self._ewma if self._ewma else None,
                         "eta_s": (self.total - step) * self._ewma, "at": time.time()}
             self.js.update_info(self.job_id, "job.progress", progress=progress, step=step)
-
-
-# -- data-parallel workers (ranks 1..k-1) ------------------------------------------------------------------------------
-def rank_main(payload: dict) -> dict:
-    """Entry point of a data-parallel worker (a Saturn child process)."""
-    task = Task.from_record(payload["spec"], payload["payload"])
-    ck = None
-    if payload.get("checkpoint_path"):
-        import torch
-        ck = torch.load(payload["checkpoint_path"], map_location="cpu")
-    loop = Loop(task=task, technique=payload["technique"], devices=payload["devices"], knobs=payload["knobs"],
-                total_steps=payload["total_steps"], rank=payload["rank"], world=payload["world"],
-                port=payload["port"], checkpoint=ck, seed=payload["seed"])
-    try:
-        res = loop.run()
-    except JobStopped as stop:
-        return {"stopped": stop.reason}
-    return {"steps": res["steps"]}
 
 
 # -- the job -------------------------------------------------------------------------------------------------------------
@@ -428,7 +228,6 @@ def execute(js: JobStore, job_id: str, job: dict, *, raise_errors: bool = True, 
     store = js.store
     log = JobLog(log_path(store, job_id))
     info = job["info"]
-    workers: list = []
     try:
         assignment = info.get("assignment") or {}
         ids = [int(i) for i in assignment.get("gpu_ids") or []]
@@ -457,48 +256,37 @@ def execute(js: JobStore, job_id: str, job: dict, *, raise_errors: bool = True, 
             raise RuntimeError(f"checkpoint global batch {ck.get('global_batch')} != task batch {task.batch_size}")
         control = Control(js, job_id, ckdir, total, log, info.get("checkpoint_every_steps"),
                           float(info.get("checkpoint_every_s") or 60.0))
-        world = len(ids) if _is_data_parallel(technique) and len(ids) > 1 else 1
-        port = None
-        if world > 1:
-            from .procs import Child
-            from .techniques import _loop
-            port = _loop.free_port()
-            rec = store.get_task(task.name)
-            ck_path = str(ckdir.path_for(ck["step"])) if ck is not None else None
-            for rank in range(1, world):
-                payload = {"spec": rec["spec"], "payload": rec["payload"], "technique": technique,
-                           "devices": ids, "knobs": knobs, "total_steps": total, "rank": rank, "world": world,
-                           "port": port, "checkpoint_path": ck_path, "seed": seed}
-                # under SLURM every rank sees the job's GPUs (SLURM's CUDA_VISIBLE_DEVICES) and picks its own by id
-                rank_env = (dict(env) if slurm_worker and kind == "cuda"
-                            else devices_mod.assignment_env(kind, [ids[rank]]))
-                workers.append(Child("saturn.runner:rank_main", payload, env=rank_env, new_session=False).start())
-            js.update_info(job_id, worker_pids=[w.pid for w in workers])
-        loop = Loop(task=task, technique=technique, devices=ids, knobs=knobs, total_steps=total, rank=0, world=world,
-                    port=port, checkpoint=ck, seed=seed, control=control)
+        from .techniques.base import is_legacy
+        # under SLURM every rank sees the job's GPUs (SLURM's CUDA_VISIBLE_DEVICES) and picks its own by id
+        def rank_env(rank: int) -> dict:
+            return dict(env) if slurm_worker and kind == "cuda" else devices_mod.assignment_env(kind, [ids[rank]])
+
+        def on_workers(pids: list) -> None:
+            js.update_info(job_id, worker_pids=pids)
+
         t0 = time.time()
         try:
-            result = loop.run()
+            if is_legacy(technique):
+                result = _run_legacy(technique, task, ids, knobs, total, control, ckdir)
+            else:
+                ck_path = str(ckdir.path_for(ck["step"])) if ck is not None else None
+                result = Loop(task=task, technique=technique, devices=ids, knobs=knobs, total_steps=total,
+                              checkpoint=ck, checkpoint_path=ck_path, seed=seed, control=control, rank_env=rank_env,
+                              on_workers=on_workers).run()
         except JobStopped as stop:
-            _wait_workers(workers)
             target = "cancelled" if stop.reason == "cancel" else "preempted"
             js.set_state(job_id, target, stopped={"reason": stop.reason, "at": time.time(), "step": stop.step},
                          step=stop.step)
             log(f"stopped ({stop.reason}) -> {target}")
             return {"job": job_id, "state": target, "reason": stop.reason}
-        for rank, w in enumerate(workers, start=1):
-            res = w.wait()
-            if not res.ok:
-                raise RuntimeError(f"data-parallel rank {rank} failed: {res.describe()}\n{res.traceback}")
         wpath = weights_path(store, job_id)
-        atomic_save(result["model"], wpath)
+        if result["model"] is not None:
+            atomic_save(result["model"], wpath)
         js.set_state(job_id, "done", finished_at=time.time(), weights=str(wpath), step=result["steps"],
                      final_loss=result["loss"], run_s=time.time() - t0)
         log(f"done: {result['steps']} steps, loss {result['loss']}, weights {wpath}")
         return {"job": job_id, "state": "done", "steps": result["steps"], "weights": str(wpath)}
     except BaseException as err:
-        for w in workers:
-            w.kill()
         tb = traceback.format_exc()
         log(f"failed: {type(err).__name__}: {err}\n{tb}")
         try:
@@ -509,14 +297,6 @@ def execute(js: JobStore, job_id: str, job: dict, *, raise_errors: bool = True, 
         if raise_errors or isinstance(err, (KeyboardInterrupt, SystemExit)):
             raise
         return {"job": job_id, "state": "failed", "error": f"{type(err).__name__}: {err}"}
-
-
-def _wait_workers(workers: list, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    for w in workers:
-        while not w.done() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        w.kill()
 
 
 def _cuda_initialised() -> bool:
