@@ -270,5 +270,26 @@ def local_torch_device(global_id: int):
     return torch.device("cuda", assigned.index(global_id) if global_id in assigned else global_id)
 
 
+def torch_threads() -> int:
+    """Threads each worker process gives torch (``SATURN_TORCH_THREADS``, default 1)."""
+    try:
+        return max(1, int(os.environ.get("SATURN_TORCH_THREADS", "1") or 1))
+    except ValueError:
+        return 1
+
+
+def notices(devices: list[Device]) -> list[str]:
+    """What a user should know about these devices before trusting a plan (notices, not errors): declared CPU
+    "GPUs" that need more threads than the machine has cores slow each other down, which no profile can promise."""
+    cpu = [d for d in devices if d.kind == "cpu"]
+    cores = os.cpu_count() or 1
+    need = len(cpu) * torch_threads()
+    if cpu and need > cores:
+        return [f"{len(cpu)} CPU devices are declared ({torch_threads()} thread each) on a machine with {cores} "
+                f"cores: jobs that run at once slow each other down, so runs will take longer than planned. "
+                f"Declare at most {max(1, cores // torch_threads())} for plans that come true."]
+    return []
+
+
 def to_dicts(devices: list[Device]) -> list[dict]:
     return [d.to_dict() for d in devices]

@@ -125,7 +125,11 @@ class BridgeService:
                 raise RequestError(f"SLURM backend: {err}", hint="fix the SLURM setup, or set the backend to "
                                    "local in Settings > Saturn", code="failed") from None
             return {"devices": [], "backend": "slurm", "nodes": nodes}
-        return {"devices": devices_mod.to_dicts(self.detect(refresh=refresh)), "backend": "local"}
+        found = self.detect(refresh=refresh)
+        reply = {"devices": devices_mod.to_dicts(found), "backend": "local"}
+        if devices_mod.notices(found):
+            reply["notices"] = devices_mod.notices(found)
+        return reply
 
     def _on_tasks(self, _req) -> dict:
         return {"tasks": [{**row["spec"], "created_at": row["created_at"], "updated_at": row["updated_at"]}

@@ -61,3 +61,24 @@ def test_nvml_honours_the_bridges_cuda_visible_devices(two_gpu_nvml, monkeypatch
 def test_declared_gpus_still_win_over_nvml(two_gpu_nvml, monkeypatch):
     monkeypatch.setenv("SATURN_FAKE_GPUS", "2")
     assert [d.kind for d in devices.detect(refresh=True)] == ["cpu", "cpu"]
+
+
+def test_more_declared_cpu_devices_than_cores_gives_one_notice(saturn_env, monkeypatch):
+    import os
+
+    from saturn.service import BridgeService
+    cores = os.cpu_count() or 1
+    monkeypatch.setenv("SATURN_FAKE_GPUS", str(cores + 2))
+    monkeypatch.setenv("SATURN_TORCH_THREADS", "1")
+    devices._cache["key"] = None
+    reply = BridgeService(store=saturn_env).handle({"v": 1, "type": "devices"})
+    assert reply["ok"], reply
+    assert len(reply["notices"]) == 1 and f"{cores} cores" in reply["notices"][0]
+    assert f"at most {cores}" in reply["notices"][0]
+    monkeypatch.setenv("SATURN_FAKE_GPUS", str(cores))
+    devices._cache["key"] = None
+    assert "notices" not in BridgeService(store=saturn_env).handle({"v": 1, "type": "devices"})
+    # two threads each: half as many devices fit
+    monkeypatch.setenv("SATURN_TORCH_THREADS", "2")
+    if cores > 1:
+        assert devices.notices(devices.fake_devices(cores))

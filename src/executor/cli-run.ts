@@ -195,7 +195,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       () => store.call({ op: 'profile', names: args.names, use_cache: true, backend: args.backend }),
       'profiling',
       again
-    )) as { instance: IInstanceLike & { unschedulable?: Array<{ id: string }> } };
+    )) as { instance: IInstanceLike & { unschedulable?: Array<{ id: string }>; saturn?: { notices?: string[] } } };
+    for (const notice of instance.saturn?.notices ?? []) {
+      err(`notice: ${notice}`);
+    }
     if (instance.unschedulable?.length) {
       err(`not schedulable (no feasible option): ${instance.unschedulable.map(j => j.id).join(', ')}`);
     }

@@ -13,8 +13,10 @@ export function DeviceList(props: {
   busy?: ReadonlyMap<number, string>;
   /** SLURM backend: the cluster's nodes, shown as node groups instead of this machine's devices. */
   nodes?: INodeInfo[] | null;
+  /** Notices about the devices (shown once above the list, not as errors). */
+  notices?: readonly string[];
 }): JSX.Element {
-  const { devices, busy, nodes } = props;
+  const { devices, busy, nodes, notices } = props;
   if (nodes) {
     return <NodeList nodes={nodes} />;
   }
@@ -29,32 +31,41 @@ export function DeviceList(props: {
     );
   }
   return (
-    <ul className="jp-Saturn-devices" aria-label="Devices">
-      {devices.map(d => {
-        const total = d.memory_total_bytes ?? 0;
-        const used = d.memory_used_bytes ?? 0;
-        const pct = total > 0 ? Math.min(100, (100 * used) / total) : 0;
-        const job = busy?.get(d.id);
-        return (
-          <li key={d.id} className="jp-Saturn-device" data-saturn-device={d.id}>
-            <span className="jp-Saturn-deviceId">
-              {d.kind === 'cpu' ? 'CPU' : 'GPU'} {d.id}
-            </span>
-            <span className="jp-Saturn-deviceName" title={d.name}>
-              {job ? <span className="jp-Saturn-deviceJob">running {job}</span> : d.name}
-            </span>
-            {total ? (
-              <span className="jp-Saturn-deviceMem" title={`Memory in use: ${gib(used)} of ${gib(total)}`}>
-                <span className="jp-Saturn-meter" aria-hidden="true">
-                  <span className="jp-Saturn-meterFill" style={{ width: `${pct}%` }} />
-                </span>
-                {gib(used)} / {gib(total)}
+    <>
+      {notices?.length ? (
+        <div className="jp-Saturn-notice" role="note" aria-label="Device notice">
+          {notices.map(n => (
+            <p key={n}>{n}</p>
+          ))}
+        </div>
+      ) : null}
+      <ul className="jp-Saturn-devices" aria-label="Devices">
+        {devices.map(d => {
+          const total = d.memory_total_bytes ?? 0;
+          const used = d.memory_used_bytes ?? 0;
+          const pct = total > 0 ? Math.min(100, (100 * used) / total) : 0;
+          const job = busy?.get(d.id);
+          return (
+            <li key={d.id} className="jp-Saturn-device" data-saturn-device={d.id}>
+              <span className="jp-Saturn-deviceId">
+                {d.kind === 'cpu' ? 'CPU' : 'GPU'} {d.id}
               </span>
-            ) : null}
-          </li>
-        );
-      })}
-    </ul>
+              <span className="jp-Saturn-deviceName" title={d.name}>
+                {job ? <span className="jp-Saturn-deviceJob">running {job}</span> : d.name}
+              </span>
+              {total ? (
+                <span className="jp-Saturn-deviceMem" title={`Memory in use: ${gib(used)} of ${gib(total)}`}>
+                  <span className="jp-Saturn-meter" aria-hidden="true">
+                    <span className="jp-Saturn-meterFill" style={{ width: `${pct}%` }} />
+                  </span>
+                  {gib(used)} / {gib(total)}
+                </span>
+              ) : null}
+            </li>
+          );
+        })}
+      </ul>
+    </>
   );
 }
 

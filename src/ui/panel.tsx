@@ -101,7 +101,7 @@ export function PanelView(props: IPanelViewProps): JSX.Element {
         <SolverSettings settings={model.settings} onChange={props.onSettings} />
       </Section>
       <Section title="Devices">
-        <DeviceList devices={model.devices} busy={busy} nodes={model.nodes} />
+        <DeviceList devices={model.devices} busy={busy} nodes={model.nodes} notices={model.deviceNotices} />
       </Section>
     </div>
   );

@@ -88,6 +88,11 @@ export class SaturnModel {
     return this._devices;
   }
 
+  /** What to know about the devices before trusting a plan (e.g. more CPU devices declared than cores). */
+  get deviceNotices(): readonly string[] {
+    return this._deviceNotices;
+  }
+
   /** The cluster's nodes when jobs run on SLURM (null: this machine's devices). */
   get nodes(): INodeInfo[] | null {
     return this._nodes;
@@ -175,6 +180,7 @@ export class SaturnModel {
       ]);
       this._devices = devices.devices as IDevice[];
       this._nodes = (devices.nodes as INodeInfo[] | undefined) ?? null;
+      this._deviceNotices = (devices.notices as string[] | undefined) ?? [];
       this._tasks = tasks.tasks as ITaskInfo[];
       if (status.running && status.run_id) {
         this._profile = { ...this._emptyProfile(status.run_id), running: true, ...(status.progress ?? {}) };
@@ -600,6 +606,7 @@ export class SaturnModel {
   private _loaded = false;
   private _devices: IDevice[] | null = null;
   private _nodes: INodeInfo[] | null = null;
+  private _deviceNotices: string[] = [];
   private _tasks: ITaskInfo[] | null = null;
   private _profile: IProfileState | null = null;
   private _instance: Instance | null = null;

@@ -159,6 +159,18 @@ describe('DeviceList and BridgeUnavailable', () => {
     r.unmount();
   });
 
+  it('a device notice shows once above the devices, as a note and not an alert', () => {
+    const dev = [{ id: 0, name: 'cpu0', kind: 'cpu', memory_total_bytes: 2 ** 30, memory_used_bytes: 0 }];
+    const r = render(<DeviceList devices={dev} notices={['4 CPU devices are declared on a machine with 2 cores']} />);
+    const notes = r.container.querySelectorAll('[role="note"]');
+    expect(notes).toHaveLength(1);
+    expect(notes[0].textContent).toContain('4 CPU devices are declared');
+    expect(r.container.querySelector('[role="alert"]')).toBeNull();
+    r.rerender(<DeviceList devices={dev} notices={[]} />);
+    expect(r.container.querySelector('[role="note"]')).toBeNull();
+    r.unmount();
+  });
+
   it('the bridge screen says exactly what to run', () => {
     let retried = 0;
     const r = render(
