@@ -21,11 +21,12 @@ def test_profile_mlp_and_transformer_on_two_cpu_devices(saturn_env):
     assert instance["cluster"] == {"nodes": [{"id": "node0", "gpus": 2}]}
     for name, total in (("mlp", 1000), ("tf", 12)):
         options, infeasible = _options(instance, name)
-        assert set(options) == {("ddp", 1), ("ddp", 2), ("pipeline", 2), ("spilling", 1)}
+        assert set(options) == {("ddp", 1), ("ddp", 2), ("fsdp", 1), ("fsdp", 2), ("pipeline", 2), ("spilling", 1)}
         for opt in options.values():
             assert opt["step_time_s"] > 0 and opt["peak_mem_bytes"] > 0 and not opt["cached"]
             assert abs(opt["runtime_s"] - opt["step_time_s"] * total) < 1e-3 * opt["runtime_s"] + 1e-6
-        assert "FSDP cannot be imported" in infeasible[("fsdp", 1)] and ("fsdp", 2) in infeasible
+        assert set(options[("fsdp", 2)]["knobs"]) == {"reshard_after_forward", "activation_checkpointing",
+                                                      "cpu_offload"}
         assert "at least 2" in infeasible[("pipeline", 1)] and ("spilling", 2) in infeasible
         assert options[("pipeline", 2)]["knobs"]["chunks"] >= 2
         assert sum(options[("pipeline", 2)]["knobs"]["balance"]) == len(_loop.layers_of(
