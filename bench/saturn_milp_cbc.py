@@ -118,7 +118,8 @@ def solve(inst, limit_s, threads):
             rows.append((job['id'], k, n, ids, float(s[j].varValue)))
         errs = check_plan(inst, rows)
         ends = [r[4] + next(jj for jj in jobs if jj['id'] == r[0])['options'][r[1]]['runtime_s'] for r in rows]
-        entry.update({'best_s': max(ends), 'plan_errors': errs[:3]})
+        # on a time limit without an integer solution CBC hands back the relaxation's values: not a plan
+        entry.update({'best_s': None if errs else max(ends), 'reported_s': max(ends), 'plan_errors': errs[:3]})
     return entry
 
 

@@ -2,14 +2,22 @@
  * SPASE benchmark: every public instance in bench/instances (copied from the shared spase instances) (or
  * $SATURN_SPASE_INSTANCES) plus generated ones; the paper's Fig. 5 comparison.
  * Writes docs/solver-bench.md and docs/solver-bench.svg.
+ *
+ * Reference figures (offline, see bench/cpsat_reference.py and
+ * bench/saturn_milp_cbc.py) are read from bench/reference/{cpsat,cbc}.json;
+ * an entry counts only when its instance hash matches the instance here.
+ * The hybrid runs as a portfolio of worker threads (one per core, at most two).
  */
+import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { lowerBound } from '../spase/bounds';
 import { solve } from '../spase/solve';
 import { Instance, Plan, Strategy } from '../spase/types';
 import { validatePlan } from '../spase/validate';
 import { generate, GENERATED, GENERATED_QUICK } from './generate';
+import { defaultWorkers, solvePortfolio } from './portfolio';
 
 interface Row {
   name: string;
@@ -20,8 +28,35 @@ interface Row {
   h1?: Plan;
   h10?: Plan;
   first1Ms?: number;
+  cpsat?: RefEntry;
+  cbc?: RefEntry;
   rssMb: number;
   invalid: string[];
+}
+
+interface RefEntry {
+  best_s?: number | null;
+  bound_s?: number | null;
+  status?: string;
+  cbc_result?: string;
+  sha256_16?: string;
+  limit_s?: number;
+  /** Non-empty when the solver's values did not form a valid plan (then it counts as no solution). */
+  plan_errors?: string[];
+}
+
+interface RefFile {
+  meta?: { command?: string; loadavg_at_write?: number[]; cpus?: number };
+  instances: Record<string, RefEntry>;
+}
+
+function readRef(name: string): RefFile | null {
+  const f = path.resolve(__dirname, '../../bench/reference', name);
+  return fs.existsSync(f) ? (JSON.parse(fs.readFileSync(f, 'utf8')) as RefFile) : null;
+}
+
+export function instanceHash(inst: Instance): string {
+  return crypto.createHash('sha256').update(JSON.stringify(inst)).digest('hex').slice(0, 16);
 }
 
 const BASELINES: Strategy[] = ['current-practice', 'min-heuristic', 'optimus-greedy', 'randomized'];
@@ -52,10 +87,16 @@ export function loadInstances(quick: boolean): Instance[] {
   return [...pub, ...(quick ? GENERATED_QUICK : GENERATED).map(generate)];
 }
 
-async function timed(inst: Instance, strategy: Strategy, t: number): Promise<{ plan: Plan; firstMs: number; totalMs: number }> {
+async function timed(
+  inst: Instance,
+  strategy: Strategy,
+  t: number,
+  workers = 1
+): Promise<{ plan: Plan; firstMs: number; totalMs: number }> {
   const t0 = clock();
   let firstMs = -1;
-  const plan = await solve(inst, {
+  const plan = await solvePortfolio(inst, {
+    workers,
     strategy,
     timeLimitS: t,
     onPlan: () => {
@@ -75,27 +116,50 @@ export async function runBench(o: { quick: boolean }): Promise<string> {
   };
   const insts = loadInstances(o.quick);
   const rows: Row[] = [];
+  const workers = defaultWorkers();
+  const cpsat = readRef('cpsat.json');
+  const cbc = readRef('cbc.json');
+  const load0 = os.loadavg();
   log(`# SPASE solver benchmark${o.quick ? ' (quick)' : ''}`);
   log('');
   log(
-    `Node ${process.version}, ${process.platform}/${process.arch}; one thread. Ratios are makespan / LB (FORMAT.md lower bound) ` +
-      'and makespan / current practice (CP). "bound" = the best proven lower bound the hybrid reports (MILP dual bound / energy bound), ' +
-      '"opt" when the MILP proved optimality.'
+    `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} CPUs; the hybrid runs as a portfolio of ${workers} worker thread(s). ` +
+      `Load average at the start: ${load0.map(x => x.toFixed(2)).join(' / ')} (1/5/15 min). ` +
+      'Baselines: makespan / LB (FORMAT.md lower bound). References: "CP-SAT" = best makespan of the exact CP-SAT model, ' +
+      '"CP-SAT bound" its proven lower bound (both / LB); "CBC" = Saturn\'s MILP formulation with PuLP + CBC at 5 minutes; ' +
+      'hybrid ratios are makespan / CP-SAT best (< 1: better than CP-SAT found) and hybrid 10 s / CBC (< 1: the hybrid wins).'
   );
+  if (cpsat?.meta?.command || cbc?.meta?.command) {
+    log('');
+    log(
+      `Reference runs (offline, one thread each): \`${cpsat?.meta?.command ?? '-'}\` and \`${cbc?.meta?.command ?? '-'}\` ` +
+        `(instances from \`node bench/export-instances.js DIR\`), stored in bench/reference/.`
+    );
+  }
   log('');
   const head = o.quick
-    ? '| instance | jobs | GPUs | LB (s) | CP/LB | Min/LB | Optimus*/LB | Rand/LB | hyb 1s/LB | hyb 1s/CP | 1s first plan (ms) | bound/LB | RSS MB |'
-    : '| instance | jobs | GPUs | LB (s) | CP/LB | Min/LB | Optimus*/LB | Rand/LB | hyb 1s/LB | hyb 1s/CP | hyb 10s/LB | hyb 10s/CP | 10s time (s) | bound/LB | RSS MB |';
+    ? '| instance | jobs | GPUs | LB (s) | CP/LB | Optimus*/LB | CP-SAT/LB | CP-SAT bound/LB | CBC/CP-SAT | hyb 1s/CP-SAT | 1s first plan (ms) | RSS MB |'
+    : '| instance | jobs | GPUs | LB (s) | CP/LB | Min/LB | Optimus*/LB | Rand/LB | CP-SAT/LB | CP-SAT bound/LB | CBC 5min/CP-SAT | hyb 1s/CP-SAT | hyb 10s/CP-SAT | hyb 10s/CBC | hyb 10s/LB | bound/LB | RSS MB |';
   log(head);
   log(head.replace(/[^|]+/g, '---'));
   for (const inst of insts) {
     const lb = lowerBound(inst);
+    const hash = instanceHash(inst);
+    const ref = (f: RefFile | null) => {
+      const e = f?.instances[inst.name];
+      if (!e || e.sha256_16 !== hash) {
+        return undefined;
+      }
+      return e.plan_errors?.length ? { ...e, best_s: null } : e;
+    };
     const row: Row = {
       name: inst.name,
       jobs: inst.jobs.length,
       gpus: inst.cluster.nodes.map(n => n.gpus).join('+'),
       lb,
       base: {},
+      cpsat: ref(cpsat),
+      cbc: ref(cbc),
       rssMb: 0,
       invalid: []
     };
@@ -107,18 +171,16 @@ export async function runBench(o: { quick: boolean }): Promise<string> {
         row.invalid.push(`${b}: ${e[0]}`);
       }
     }
-    const r1 = await timed(inst, 'hybrid', 1);
+    const r1 = await timed(inst, 'hybrid', 1, workers);
     row.h1 = r1.plan;
     row.first1Ms = r1.firstMs;
     const e1 = validatePlan(inst, r1.plan);
     if (e1.length) {
       row.invalid.push(`hybrid-1s: ${e1[0]}`);
     }
-    let t10 = 0;
     if (!o.quick) {
-      const r10 = await timed(inst, 'hybrid', 10);
+      const r10 = await timed(inst, 'hybrid', 10, workers);
       row.h10 = r10.plan;
-      t10 = r10.totalMs / 1000;
       const e10 = validatePlan(inst, r10.plan);
       if (e10.length) {
         row.invalid.push(`hybrid-10s: ${e10[0]}`);
@@ -130,27 +192,48 @@ export async function runBench(o: { quick: boolean }): Promise<string> {
     const last = row.h10 ?? row.h1!;
     const bound = last.solver.bound_s;
     const boundTxt = bound === undefined ? '-' : `${f3(bound / lb)}${last.solver.status === 'optimal' ? ' opt' : ''}`;
-    const cells = [
-      row.name,
-      String(row.jobs),
-      row.gpus,
-      lb.toFixed(0),
-      f3(cp / lb),
-      f3(row.base['min-heuristic'] / lb),
-      f3(row.base['optimus-greedy'] / lb),
-      f3(row.base['randomized'] / lb),
-      f3(row.h1!.makespan_s / lb),
-      f3(row.h1!.makespan_s / cp)
-    ];
+    const best = row.cpsat?.best_s ?? undefined;
+    const cpsatBound = row.cpsat?.bound_s ?? undefined;
+    const cbcBest = row.cbc ? (row.cbc.best_s ?? Infinity) : undefined;
+    const cpTxt = best === undefined ? '-' : `${f3(best / lb)}${row.cpsat?.status === 'OPTIMAL' ? ' opt' : ''}`;
+    const cbcTxt = cbcBest === undefined ? '-' : cbcBest === Infinity ? 'none' : f3(cbcBest / (best ?? NaN));
+    const vsCp = (pl: Plan | undefined) => (pl && best ? f3(pl.makespan_s / best) : '-');
     if (o.quick) {
-      cells.push(row.first1Ms!.toFixed(0));
+      log(
+        `| ${[row.name, row.jobs, row.gpus, lb.toFixed(0), f3(cp / lb), f3(row.base['optimus-greedy'] / lb), cpTxt,
+          cpsatBound === undefined ? '-' : f3(cpsatBound / lb), cbcTxt, vsCp(row.h1), row.first1Ms!.toFixed(0), row.rssMb.toFixed(0)].join(' | ')} |`
+      );
     } else {
-      cells.push(f3(row.h10!.makespan_s / lb), f3(row.h10!.makespan_s / cp), t10.toFixed(1));
+      const vsCbc = cbcBest === undefined ? '-' : cbcBest === Infinity ? '0 (CBC none)' : f3(row.h10!.makespan_s / cbcBest);
+      log(
+        `| ${[row.name, row.jobs, row.gpus, lb.toFixed(0), f3(cp / lb), f3(row.base['min-heuristic'] / lb),
+          f3(row.base['optimus-greedy'] / lb), f3(row.base['randomized'] / lb), cpTxt,
+          cpsatBound === undefined ? '-' : f3(cpsatBound / lb), cbcTxt, vsCp(row.h1), vsCp(row.h10), vsCbc,
+          f3(row.h10!.makespan_s / lb), boundTxt, row.rssMb.toFixed(0)].join(' | ')} |`
+      );
     }
-    cells.push(boundTxt, row.rssMb.toFixed(0));
-    log(`| ${cells.join(' | ')} |`);
   }
   log('');
+  const withRef = rows.filter(r => r.cpsat?.best_s);
+  const ratio = (r: Row, pl: Plan | undefined) => pl!.makespan_s / r.cpsat!.best_s!;
+  if (withRef.length) {
+    const q1 = withRef.map(r => ratio(r, r.h1));
+    log(`Hybrid 1 s / CP-SAT best (${withRef.length} instances): median ${f3(median(q1))}, worst ${f3(Math.max(...q1))}.`);
+    if (!o.quick) {
+      const q10 = withRef.map(r => ratio(r, r.h10));
+      const worst = withRef[q10.indexOf(Math.max(...q10))];
+      log(`Hybrid 10 s / CP-SAT best: median ${f3(median(q10))}, worst ${f3(Math.max(...q10))} (${worst.name}); ` +
+        `target median <= 1.010, worst <= 1.030: ${median(q10) <= 1.01 && Math.max(...q10) <= 1.03 ? 'met' : 'NOT met'}.`);
+      const big = rows.filter(r => r.jobs > 8);
+      const lost = big.filter(r => !r.cbc || (r.cbc.best_s != null && r.h10!.makespan_s >= r.cbc.best_s));
+      log(
+        `Hybrid 10 s vs Saturn's MILP with CBC at 5 min on the ${big.length} instances with more than 8 jobs: ` +
+          (lost.length
+            ? `not beaten or not measured on ${lost.map(r => r.name + (r.cbc ? '' : ' (no CBC figure)')).join(', ')}.`
+            : 'the hybrid is better on every one.')
+      );
+    }
+  }
   const scored = rows.filter(r => r.name !== 'paper-fig4');
   const r1 = scored.map(r => r.h1!.makespan_s / r.lb);
   log(`Hybrid 1 s (paper-fig4 aside, ${scored.length} instances): median ${f3(median(r1))}x LB, worst ${f3(Math.max(...r1))}x LB.`);
@@ -198,13 +281,14 @@ export async function runBench(o: { quick: boolean }): Promise<string> {
   if (big) {
     log(`128 jobs x 4 nodes (${big.name}): first valid plan ${big.first1Ms!.toFixed(0)} ms.`);
   }
+  log(`Load average at the end: ${os.loadavg().map(x => x.toFixed(2)).join(' / ')}.`);
   log(`Peak RSS of the whole benchmark process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB.`);
   const docs = path.resolve(__dirname, '../../docs');
   fs.mkdirSync(docs, { recursive: true });
   const md =
     out.join('\n') +
     '\n\n![makespan / lower bound per instance](solver-bench.svg)\n\n' +
-    'Regenerate with `npm run bench:spase` (full, ~4 min on 2 cores) or `node lib-node/cli/main.js bench --quick`.\n';
+    'Regenerate with `npm run bench:spase` (full, ~5 min on 2 cores) or `node lib-node/cli/main.js bench --quick`.\n';
   if (!o.quick || !fs.existsSync(path.join(docs, 'solver-bench.md'))) {
     fs.writeFileSync(path.join(docs, 'solver-bench.md'), md);
     fs.writeFileSync(path.join(docs, 'solver-bench.svg'), svg(rows, o.quick));
@@ -217,43 +301,49 @@ function esc(s: string): string {
 }
 
 function svg(rows: Row[], quick: boolean): string {
+  const ref = (r: Row) => r.cpsat?.best_s ?? r.lb;
   const series: { label: string; color: string; get: (r: Row) => number }[] = [
-    { label: 'current practice', color: '#9e9e9e', get: r => r.base['current-practice'] / r.lb },
-    { label: 'Optimus*-greedy', color: '#f0a35e', get: r => r.base['optimus-greedy'] / r.lb },
-    { label: 'hybrid 1 s', color: '#6aa5e0', get: r => r.h1!.makespan_s / r.lb }
+    { label: 'CP-SAT bound', color: '#c9c9c9', get: r => (r.cpsat?.bound_s ?? r.lb) / ref(r) },
+    { label: 'CBC 5 min (Saturn MILP)', color: '#f0a35e', get: r => (r.cbc ? (r.cbc.best_s ?? Infinity) / ref(r) : NaN) },
+    { label: 'hybrid 1 s', color: '#6aa5e0', get: r => r.h1!.makespan_s / ref(r) }
   ];
   if (!quick) {
-    series.push({ label: 'hybrid 10 s', color: '#1f5fa8', get: r => r.h10!.makespan_s / r.lb });
+    series.push({ label: 'hybrid 10 s', color: '#1f5fa8', get: r => r.h10!.makespan_s / ref(r) });
   }
   const W = 60 + rows.length * (series.length * 12 + 16);
-  const H = 320;
+  const H = 340;
   const top = 40;
-  const bottom = 230;
-  const yMax = 2.5;
-  const y = (v: number) => bottom - ((Math.min(v, yMax) - 1) / (yMax - 1)) * (bottom - top);
+  const bottom = 240;
+  const yMin = 0.85;
+  const yMax = 1.5;
+  const y = (v: number) => bottom - ((Math.max(yMin, Math.min(v, yMax)) - yMin) / (yMax - yMin)) * (bottom - top);
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="10">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="10" y="16" font-size="13">makespan / lower bound (1.0 = the physical limit; bars clipped at ${yMax})</text>`);
-  for (const v of [1, 1.25, 1.5, 2, 2.5]) {
-    parts.push(`<line x1="40" x2="${W - 10}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
+  parts.push(
+    `<text x="10" y="16" font-size="13">makespan / CP-SAT best (1.0 = the CP-SAT reference; below 1: better; bars clipped to ${yMin}–${yMax})</text>`
+  );
+  for (const v of [0.9, 1, 1.1, 1.25, 1.5]) {
+    parts.push(`<line x1="40" x2="${W - 10}" y1="${y(v)}" y2="${y(v)}" stroke="${v === 1 ? '#888' : '#ddd'}"/>`);
     parts.push(`<text x="8" y="${y(v) + 3}">${v.toFixed(2)}</text>`);
   }
   rows.forEach((r, i) => {
     const x0 = 48 + i * (series.length * 12 + 16);
     series.forEach((s, k) => {
       const v = s.get(r);
+      if (Number.isNaN(v)) {
+        return;
+      }
+      const txt = Number.isFinite(v) ? v.toFixed(3) : 'no solution';
       parts.push(
-        `<rect x="${x0 + k * 12}" y="${y(v)}" width="11" height="${bottom - y(v)}" fill="${s.color}"><title>${esc(r.name)} ${s.label}: ${v.toFixed(3)}</title></rect>`
+        `<rect x="${x0 + k * 12}" y="${y(v)}" width="11" height="${bottom - y(v)}" fill="${s.color}"><title>${esc(r.name)} ${s.label}: ${txt}</title></rect>`
       );
     });
-    parts.push(
-      `<text transform="translate(${x0 + 4},${bottom + 8}) rotate(45)">${esc(r.name)}</text>`
-    );
+    parts.push(`<text transform="translate(${x0 + 4},${bottom + 8}) rotate(45)">${esc(r.name)}</text>`);
   });
   series.forEach((s, k) => {
-    parts.push(`<rect x="${50 + k * 130}" y="${H - 18}" width="10" height="10" fill="${s.color}"/>`);
-    parts.push(`<text x="${64 + k * 130}" y="${H - 9}">${s.label}</text>`);
+    parts.push(`<rect x="${50 + k * 150}" y="${H - 18}" width="10" height="10" fill="${s.color}"/>`);
+    parts.push(`<text x="${64 + k * 150}" y="${H - 9}">${s.label}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';

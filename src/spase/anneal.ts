@@ -23,6 +23,8 @@ export interface Candidate {
   order: number[];
   modes: Int32Array;
   sched: Schedule;
+  /** Per job a node it must go to, or -1 (the decoder's choice); absent = all -1. */
+  nodeOf?: Int32Array;
 }
 
 // eslint-disable-next-line prefer-const
@@ -116,6 +118,12 @@ export interface AnnealOptions {
   target?: number;
   shouldStop?: () => boolean;
   onImprove?: (c: Candidate) => void;
+  /**
+   * Node-aware moves (move a job to another node, swap two jobs across nodes,
+   * re-pack a node, release a job's node); only where a job can choose
+   * between nodes. Default off: the portfolio runs them beside the plain moves.
+   */
+  nodeMoves?: boolean;
 }
 
 export function anneal(p: Problem, start: Candidate, o: AnnealOptions): Candidate {
@@ -130,6 +138,7 @@ export function anneal(p: Problem, start: Candidate, o: AnnealOptions): Candidat
   }
   let order = start.order.slice();
   let modes = new Int32Array(start.modes);
+  let nodeOf = start.nodeOf ? new Int32Array(start.nodeOf) : new Int32Array(p.jobs.length).fill(-1);
   let curCost = cost(p, start.sched);
   let curSched = start.sched;
   const mk0 = start.sched.makespan;
@@ -140,6 +149,40 @@ export function anneal(p: Problem, start: Candidate, o: AnnealOptions): Candidat
   let frac = 0;
   let lastImprove = 0;
   const multi = free.filter(j => p.jobs[j].modes.length > 1);
+  const movable = free.filter(j => p.jobs[j].fixedNode === undefined && p.jobs[j].nodes.length > 1 && !p.jobs[j].modes[0]?.keep);
+  const nodeAware = !!o.nodeMoves && movable.length > 0;
+  const N = p.nodes.length;
+  const fits = (j: number, m: number, n: number) => p.jobs[j].modes[m].gpus <= p.nodes[n].gpus;
+  /** Largest-GPU mode of job j that fits node n (modes are sorted by GPUs ascending), or -1. */
+  const modeOn = (j: number, n: number, m: number): number => {
+    if (fits(j, m, n)) {
+      return m;
+    }
+    for (let k = m; k >= 0; k--) {
+      if (!p.jobs[j].modes[k].keep && fits(j, k, n)) {
+        return k;
+      }
+    }
+    return -1;
+  };
+  const critNode = (s: Schedule): number => {
+    let bestJ = -1;
+    for (const j of free) {
+      if (bestJ < 0 || s.end[j] > s.end[bestJ]) {
+        bestJ = j;
+      }
+    }
+    return bestJ >= 0 ? s.node[bestJ] : 0;
+  };
+  const nodeEnd = (s: Schedule): Float64Array => {
+    const e = new Float64Array(N);
+    for (let j = 0; j < p.jobs.length; j++) {
+      if (s.node[j] >= 0 && s.end[j] > e[s.node[j]]) {
+        e[s.node[j]] = s.end[j];
+      }
+    }
+    return e;
+  };
   for (let it = 0; it < maxIters; it++) {
     if ((it & 15) === 0) {
       const el = now() - t0;
@@ -155,16 +198,21 @@ export function anneal(p: Problem, start: Candidate, o: AnnealOptions): Candidat
     if (it - lastImprove > 4000 + 40 * n) {
       order = best.order.slice();
       modes = new Int32Array(best.modes);
+      nodeOf = best.nodeOf ? new Int32Array(best.nodeOf) : new Int32Array(p.jobs.length).fill(-1);
       curSched = best.sched;
       curCost = cost(p, curSched);
       lastImprove = it;
     }
     const T = T0 * Math.pow(T1 / T0, frac);
-    const newOrder = order;
+    let newOrder = order;
     let newModes = modes;
+    let newNodeOf = nodeOf;
     const r = rng.next();
     let undo: (() => void) | null = null;
-    if (r < 0.4 && multi.length) {
+    const pMode = nodeAware ? 0.38 : 0.4;
+    const pSwap = nodeAware ? 0.6 : 0.7;
+    const pInsert = nodeAware ? 0.82 : 1;
+    if (r < pMode && multi.length) {
       // change an option; prefer a job that ends last
       let j: number;
       if (rng.next() < 0.3) {
@@ -191,13 +239,17 @@ export function anneal(p: Problem, start: Candidate, o: AnnealOptions): Candidat
       }
       newModes = new Int32Array(modes);
       newModes[j] = m;
-    } else if (n > 1) {
+      if (nodeOf[j] >= 0 && !fits(j, m, nodeOf[j])) {
+        newNodeOf = new Int32Array(nodeOf);
+        newNodeOf[j] = -1;
+      }
+    } else if (r < pInsert && n > 1) {
       const a = rng.int(n);
       let b = rng.int(n - 1);
       if (b >= a) {
         b++;
       }
-      if (r < 0.7) {
+      if (r < pSwap) {
         const x = newOrder[a];
         newOrder[a] = newOrder[b];
         newOrder[b] = x;
@@ -213,18 +265,128 @@ export function anneal(p: Problem, start: Candidate, o: AnnealOptions): Candidat
           newOrder.splice(a, 0, x);
         };
       }
+    } else if (nodeAware && r >= pInsert) {
+      const kind = rng.next();
+      const cn = critNode(curSched);
+      const onCrit = movable.filter(x => curSched.node[x] === cn);
+      const pick = () => (onCrit.length && rng.next() < 0.6 ? onCrit[rng.int(onCrit.length)] : movable[rng.int(movable.length)]);
+      if (kind < 0.4) {
+        // move a job to another node (often the one that frees up first), maybe earlier in the order
+        const j = pick();
+        const cur = curSched.node[j];
+        const allowed = p.jobs[j].nodes.filter(x => x !== cur);
+        if (!allowed.length) {
+          continue;
+        }
+        let tn: number;
+        if (rng.next() < 0.5) {
+          const e = nodeEnd(curSched);
+          tn = allowed.reduce((u, v) => (e[v] < e[u] ? v : u), allowed[0]);
+        } else {
+          tn = allowed[rng.int(allowed.length)];
+        }
+        const m = modeOn(j, tn, modes[j]);
+        if (m < 0) {
+          continue;
+        }
+        newNodeOf = new Int32Array(nodeOf);
+        newNodeOf[j] = tn;
+        if (m !== modes[j]) {
+          newModes = new Int32Array(modes);
+          newModes[j] = m;
+        }
+        if (rng.next() < 0.5) {
+          newOrder = order.slice();
+          const at = newOrder.indexOf(j);
+          newOrder.splice(at, 1);
+          newOrder.splice(rng.int(at + 1), 0, j);
+        }
+      } else if (kind < 0.7) {
+        // swap two jobs across nodes (nodes and, half the time, their places in the order)
+        const a = pick();
+        const others = movable.filter(x => curSched.node[x] !== curSched.node[a]);
+        if (!others.length) {
+          continue;
+        }
+        const b = others[rng.int(others.length)];
+        const na = curSched.node[a];
+        const nb = curSched.node[b];
+        if (!p.jobs[a].nodes.includes(nb) || !p.jobs[b].nodes.includes(na)) {
+          continue;
+        }
+        const ma = modeOn(a, nb, modes[a]);
+        const mb = modeOn(b, na, modes[b]);
+        if (ma < 0 || mb < 0) {
+          continue;
+        }
+        newNodeOf = new Int32Array(nodeOf);
+        newNodeOf[a] = nb;
+        newNodeOf[b] = na;
+        if (ma !== modes[a] || mb !== modes[b]) {
+          newModes = new Int32Array(modes);
+          newModes[a] = ma;
+          newModes[b] = mb;
+        }
+        if (rng.next() < 0.5) {
+          newOrder = order.slice();
+          const ia = newOrder.indexOf(a);
+          const ib = newOrder.indexOf(b);
+          newOrder[ia] = b;
+          newOrder[ib] = a;
+        }
+      } else if (kind < 0.9) {
+        // re-pack a node: keep its jobs there and re-order them among their places in the order
+        const nd = rng.next() < 0.6 ? cn : rng.int(N);
+        const pos: number[] = [];
+        for (let k = 0; k < n; k++) {
+          if (curSched.node[order[k]] === nd) {
+            pos.push(k);
+          }
+        }
+        if (pos.length < 2) {
+          continue;
+        }
+        const jobsOn = pos.map(k => order[k]);
+        const how = rng.next();
+        const rt = (j: number) => p.jobs[j].modes[modes[j]].runtime;
+        const g = (j: number) => p.jobs[j].modes[modes[j]].gpus;
+        if (how < 0.25) {
+          jobsOn.sort((u, v) => rt(v) - rt(u) || u - v);
+        } else if (how < 0.5) {
+          jobsOn.sort((u, v) => g(v) - g(u) || rt(v) - rt(u) || u - v);
+        } else {
+          // shuffle a random stretch
+          const a = rng.int(jobsOn.length - 1);
+          const b = a + 2 + rng.int(Math.min(4, jobsOn.length - a - 1));
+          const part = rng.shuffle(jobsOn.slice(a, b));
+          jobsOn.splice(a, part.length, ...part);
+        }
+        newOrder = order.slice();
+        pos.forEach((k, i) => (newOrder[k] = jobsOn[i]));
+
+      } else {
+        // release a job's node: the decoder chooses again
+        const fixedOnes = movable.filter(x => nodeOf[x] >= 0);
+        if (!fixedOnes.length) {
+          continue;
+        }
+        newNodeOf = new Int32Array(nodeOf);
+        newNodeOf[fixedOnes[rng.int(fixedOnes.length)]] = -1;
+      }
     } else {
       continue;
     }
-    const s = decode(p, newOrder, newModes);
+    const s = decode(p, newOrder, newModes, nodeAware ? { nodeOf: newNodeOf } : {});
     if (s) {
       const c = cost(p, s);
       if (c <= curCost || rng.next() < Math.exp((curCost - c) / Math.max(T, 1e-12))) {
+        order = newOrder;
         modes = newModes;
+        nodeOf = newNodeOf;
         curCost = c;
         curSched = s;
         if (better(s, best.sched)) {
-          best = { order: newOrder.slice(), modes: new Int32Array(newModes), sched: s };
+          best = { order: newOrder.slice(), modes: new Int32Array(newModes), sched: s, nodeOf: new Int32Array(newNodeOf) };
           lastImprove = it;
           if (o.onImprove) {
             o.onImprove(best);

@@ -26,6 +26,8 @@ export interface DecodeOptions {
   modeForNode?: (job: number, node: number) => number;
   /** Each job holds its whole node (current practice). */
   exclusive?: boolean;
+  /** Per job a node index it must go to, or -1 for the node that finishes it first (ignored where not allowed). */
+  nodeOf?: ArrayLike<number>;
 }
 
 const EPS = 1e-9;
@@ -220,7 +222,9 @@ export function decode(
       bestMode = chosenMode;
       bestEnd = pl.t + m0.runtime;
     } else {
-      const nodes = job.fixedNode !== undefined ? [job.fixedNode] : job.nodes;
+      const want = opts.nodeOf ? opts.nodeOf[j] : -1;
+      const nodes =
+        job.fixedNode !== undefined ? [job.fixedNode] : want >= 0 && job.nodes.includes(want) ? [want] : job.nodes;
       for (const ni of nodes) {
         const mi = opts.modeForNode && !job.fixed ? opts.modeForNode(j, ni) : chosenMode;
         if (mi < 0) {

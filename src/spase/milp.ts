@@ -117,6 +117,11 @@ export interface MilpOptions {
   seed?: number;
   /** Branch-and-bound node limit (deterministic, unlike the time limit). */
   maxNodes?: number;
+  /**
+   * Only these nodes (default all): window jobs may only go there, and jobs on
+   * other nodes are left alone wherever they are in time.
+   */
+  nodes?: number[];
 }
 
 /**
@@ -127,7 +132,8 @@ export interface MilpOptions {
 export function milpImprove(highs: HighsLike, p: Problem, inc: Schedule, o: MilpOptions): MilpResult {
   const W = (o.window ?? p.free).slice().sort((a, b) => inc.start[a] - inc.start[b] || a - b);
   const inW = new Set(W);
-  const global = W.length === p.free.length;
+  const onlyNodes = o.nodes ? new Set(o.nodes) : null;
+  const global = W.length === p.free.length && !onlyNodes;
   const none: MilpResult = { sched: null, optimal: false, global, status: 'skipped' };
   if (W.length === 0) {
     return none;
@@ -136,7 +142,7 @@ export function milpImprove(highs: HighsLike, p: Problem, inc: Schedule, o: Milp
   // prefix must end before window jobs on every GPU
   const release = p.release.map(r => r.slice());
   for (let j = 0; j < p.jobs.length; j++) {
-    if (inW.has(j)) {
+    if (inW.has(j) || (onlyNodes && !onlyNodes.has(inc.node[j]))) {
       continue;
     }
     if (inc.start[j] >= T0 && !(inc.end[j] <= T0)) {
@@ -179,6 +185,9 @@ export function milpImprove(highs: HighsLike, p: Problem, inc: Schedule, o: Milp
   const nodeKey = (n: number) => `${p.nodes[n].gpus}|${release[n].slice().sort((a, c) => a - c).join(',')}`;
   const firstOfClass = new Map<string, number>();
   for (let n = 0; n < N; n++) {
+    if (onlyNodes && !onlyNodes.has(n)) {
+      continue;
+    }
     if (!firstOfClass.has(nodeKey(n))) {
       firstOfClass.set(nodeKey(n), n);
     }
@@ -190,7 +199,7 @@ export function milpImprove(highs: HighsLike, p: Problem, inc: Schedule, o: Milp
     const list: { m: number; n: number; col: number }[] = [];
     job.modes.forEach((m, mi) => {
       for (const n of job.nodes) {
-        if (m.gpus > p.nodes[n].gpus) {
+        if (m.gpus > p.nodes[n].gpus || (onlyNodes && !onlyNodes.has(n))) {
           continue;
         }
         if (wi === 0 && firstOfClass.get(nodeKey(n)) !== n) {

@@ -115,6 +115,7 @@ export async function solve(instance: unknown, opts: SolveOptions = {}): Promise
       maxIters,
       seed: s,
       target: bound,
+      nodeMoves: opts.nodeMoves,
       shouldStop: opts.shouldStop,
       onImprove: c => emit(c)
     });
@@ -131,7 +132,7 @@ export async function solve(instance: unknown, opts: SolveOptions = {}): Promise
       return false;
     }
     const order = p.free.slice().sort((a, c) => sched.start[a] - sched.start[c] || a - c);
-    emit({ order, modes: new Int32Array(sched.mode), sched });
+    emit({ order, modes: new Int32Array(sched.mode), sched, nodeOf: new Int32Array(sched.node) });
     return true;
   };
   const useMilp = strategy === 'hybrid' && !opts.noMilp && milpApplicable(p) && p.free.length > 1;
@@ -161,18 +162,61 @@ export async function solve(instance: unknown, opts: SolveOptions = {}): Promise
   } else if (useMilp && budget >= 3) {
     runSA(0.6 * budget, 0.6, seed);
     const highs = !stop() ? await getHighs() : null;
+    // Windows: the latest-starting jobs overall, alternating with those of the
+    // node the makespan ends on together with the node that frees up first
+    // (the critical path runs through the former; the latter has room).
+    const pairWindow = (size: number): { window: number[]; nodes?: number[] } | null => {
+      const N = p.nodes.length;
+      if (N < 2) {
+        return null;
+      }
+      const endOf = new Float64Array(N);
+      let crit = -1;
+      for (const j of p.free) {
+        const n = best.sched.node[j];
+        endOf[n] = Math.max(endOf[n], best.sched.end[j]);
+        if (crit < 0 || best.sched.end[j] > best.sched.end[crit]) {
+          crit = j;
+        }
+      }
+      const cn = best.sched.node[crit];
+      let other = -1;
+      for (let n = 0; n < N; n++) {
+        if (n !== cn && (other < 0 || endOf[n] < endOf[other])) {
+          other = n;
+        }
+      }
+      const nodes = [cn, other];
+      const window = p.free
+        .filter(j => nodes.includes(best.sched.node[j]))
+        .sort((a, c) => best.sched.start[c] - best.sched.start[a] || c - a)
+        .slice(0, size);
+      return window.length > 1 ? { window, nodes } : null;
+    };
+    const plan: { size: number; pair: boolean }[] = [
+      { size: 8, pair: true },
+      { size: 6, pair: false },
+      { size: 8, pair: true },
+      { size: 8, pair: false },
+      { size: 6, pair: true },
+      { size: 8, pair: true }
+    ];
     let k = 0;
-    for (const size of [6, 8, 6, 8]) {
+    for (const step of plan) {
       if (!highs || stop() || left() < 0.15 * budget) {
         break;
       }
-      const window = p.free
-        .slice()
-        .sort((a, c) => best.sched.start[c] - best.sched.start[a] || c - a)
-        .slice(0, Math.min(size, p.free.length));
+      const w = step.pair ? pairWindow(step.size) : null;
+      const window =
+        w?.window ??
+        p.free
+          .slice()
+          .sort((a, c) => best.sched.start[c] - best.sched.start[a] || c - a)
+          .slice(0, Math.min(step.size, p.free.length));
       const r = milpImprove(highs, p, best.sched, {
-        timeLimitS: Math.min(left() * 0.5, Math.max(0.3, 0.08 * budget)),
+        timeLimitS: Math.min(left() * 0.5, Math.max(0.3, 0.06 * budget)),
         window,
+        nodes: w?.nodes,
         seed: seed + k++,
         maxNodes: milpNodes
       });

@@ -172,6 +172,11 @@ export interface SolveOptions {
    * no wall-clock limit; with it, whichever ends first stops the search.
    */
   iterations?: number;
+  /**
+   * Node-aware annealing moves (move/swap jobs across nodes, re-pack a node);
+   * default off; the portfolio's second worker runs them.
+   */
+  nodeMoves?: boolean;
   /** Branch-and-bound node limit per MILP call (default 1000 with `iterations`, none otherwise). */
   milpNodes?: number;
 }

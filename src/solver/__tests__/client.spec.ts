@@ -106,4 +106,40 @@ describe('solver worker path', () => {
     expect(workers.length).toBe(2);
     client.dispose();
   });
+
+  it('a two-worker portfolio merges one improving stream, is deterministic for an iteration budget, and cancel stops both', async () => {
+    const img: Instance = JSON.parse(fs.readFileSync(path.join(DIR, 'img-like-8+4.json'), 'utf8'));
+    const workers: InProcessWorker[] = [];
+    const client = new SolverClient(
+      () => {
+        const w = new InProcessWorker();
+        workers.push(w);
+        return w;
+      },
+      { workers: 2, warmUp: false }
+    );
+    expect(workers.length).toBe(2);
+    const run = async () => {
+      const progress: number[] = [];
+      const plan = await client.solve(img, { iterations: 4000, seed: 1, noMilp: true }, p => progress.push(p.makespan_s));
+      return { plan, progress };
+    };
+    const a = await run();
+    expect(a.progress.length).toBeGreaterThan(1);
+    for (let k = 1; k < a.progress.length; k++) {
+      expect(a.progress[k]).toBeLessThan(a.progress[k - 1]);
+    }
+    expect(validatePlan(img, a.plan)).toEqual([]);
+    expect(a.plan.makespan_s).toBe(a.progress[a.progress.length - 1]);
+    const seeds = workers.map(w => (w.posted[0] as { options: { seed: number } }).options.seed);
+    expect(new Set(seeds).size).toBe(2);
+    const b = await run();
+    expect(b.plan.jobs).toEqual(a.plan.jobs);
+    const pending = client.solve(img, { timeLimitS: 5 });
+    client.cancel();
+    await expect(pending).rejects.toBeInstanceOf(SolverError);
+    expect(workers.slice(0, 2).every(w => w.terminated)).toBe(true);
+    expect(workers.length).toBe(4);
+    client.dispose();
+  }, 60000);
 });

@@ -10,6 +10,8 @@ import { problemLowerBound, energyLowerBound } from '../bounds';
 import { getHighs, milpImprove } from '../milp';
 import { compile } from '../problem';
 import { firstCandidate, solve } from '../solve';
+import { PortfolioMerger, portfolioVariant } from '../portfolio';
+import { generate, GENERATED } from '../../cli/generate';
 import { Instance, Plan } from '../types';
 import { validatePlan } from '../validate';
 
@@ -90,4 +92,39 @@ describe('search quality (deterministic budgets)', () => {
     const noMilp = await solve(inst, { iterations: 200, seed: 1, noMilp: true });
     expect(noMilp.solver.status).not.toBe('optimal');
   }, 60000);
+
+  it('node-aware annealing beats the first candidate on a 32-job, 4-node instance by at least 0.8%', async () => {
+    const inst = generate(GENERATED.find(g => g.name === 'gen-32-4x8')!);
+    const first = firstMakespan(inst);
+    const { final, plans } = await streamed(inst, { iterations: 20000, seed: 1, noMilp: true, nodeMoves: true });
+    expectStrictlyImprovingValidStream(inst, plans, final);
+    expect(final.makespan_s).toBeLessThan(0.992 * first);
+  }, 60000);
+});
+
+describe('portfolio merge', () => {
+  it('streams only strictly better valid plans, keeps the best bound, breaks ties by worker', async () => {
+    const inst = load('txt-like-2x8.json');
+    const a = await solve(inst, { ...portfolioVariant({ iterations: 3000, noMilp: true }, 0) });
+    const b = await solve(inst, { ...portfolioVariant({ iterations: 3000, noMilp: true }, 1) });
+    expect(portfolioVariant({ seed: 5 }, 1).seed).not.toBe(5);
+    expect(portfolioVariant({ seed: 5 }, 1).nodeMoves).toBe(true);
+    const streamedPlans: Plan[] = [];
+    const m = new PortfolioMerger(inst, x => streamedPlans.push(x));
+    const worse = a.makespan_s >= b.makespan_s ? a : b;
+    const better = worse === a ? b : a;
+    expect(m.offer(1, worse)).toBe(true);
+    expect(m.offer(0, worse)).toBe(true); // a tie goes to the lower worker, silently
+    expect(m.offer(1, worse)).toBe(false);
+    const broken = JSON.parse(JSON.stringify(better)) as Plan;
+    broken.jobs[0].start_s += 1;
+    broken.makespan_s = 1;
+    expect(m.offer(0, broken)).toBe(false); // invalid plans never pass
+    m.offer(2, better);
+    expect(streamedPlans.map(x => x.makespan_s)).toEqual(
+      better.makespan_s < worse.makespan_s ? [worse.makespan_s, better.makespan_s] : [worse.makespan_s]
+    );
+    expect(m.result()!.makespan_s).toBe(Math.min(a.makespan_s, b.makespan_s));
+    expect(m.result()!.solver.bound_s).toBe(Math.max(a.solver.bound_s!, b.solver.bound_s!));
+  });
 });
