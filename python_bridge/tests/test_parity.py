@@ -87,3 +87,18 @@ def test_spilling_with_dropout_matches_single_process_training(two_cpu_devices):
     res = trained(Spilling(), task, [0], {"partitions": 3, "balance": [2, 2, 1]})
     assert res["applied_knobs"] == {"partitions": 3, "balance": [2, 2, 1]}
     assert_close(res["state"]["model"], plain_training(task))
+
+
+def test_execute_with_a_checkpoint_file_continues_where_it_stopped(two_cpu_devices, tmp_path):
+    """``Technique.execute`` runs through the driver; 2 steps then 1 more from its checkpoint file are 3 steps."""
+    task = residual_task(optimizer="adam", model=tm.make_residual_dropout, lr=0.01)
+    knobs = {"partitions": 2}
+    path = str(tmp_path / "ck.pt")
+    first = Spilling().execute(task, [0], knobs, 2, checkpoint=path)
+    second = Spilling().execute(task, [0], knobs, 1, checkpoint=path)
+    assert len(first.step_times) == 2 and len(second.step_times) == 1
+    assert first.knobs["partitions"] == 2
+    got = torch.load(path, weights_only=False)
+    assert got["step"] == 3
+    want = trained(Spilling(), task, [0], knobs)["state"]["model"]
+    assert all(torch.equal(got["model"][k], want[k]) for k in want)

@@ -220,3 +220,40 @@ def test_reconcile_makes_interrupted_jobs_resumable_and_leaves_finished_ones(sto
     assert js.get("lost")["state"] == "preempted" and js.get("fin")["state"] == "done"
     assert js.leases() == []
     assert run_job("lost", store)["state"] == "done"
+
+
+# -- a user technique of the older kind: only search + execute ---------------------------------------------------
+def _execute_only_technique():
+    import saturn
+    from saturn.techniques import _loop
+
+    class OldStyle(saturn.Technique):
+        name = "old-style"
+        max_gpus = 1
+
+        def search(self, task, devices):
+            return {"note": "plain"}
+
+        def execute(self, task, devices, knobs, steps, checkpoint=None, on_step=None):
+            model = task.build_model()
+            opt = task.make_optimizer(model.parameters())
+            start = _loop.load_checkpoint(checkpoint, model, opt)
+            step = _loop.standard_step(task, model, opt, task.batches(), torch.device("cpu"))
+            times, loss = _loop.timed_steps(steps, step, None, on_step)
+            _loop.save_checkpoint(checkpoint, model, opt, start + steps)
+            return saturn.ExecResult(steps=steps, step_times=times, peak_mem_bytes=1, last_loss=loss)
+    return OldStyle
+
+
+def test_a_technique_with_only_execute_trains_through_its_execute(store):
+    from saturn.techniques import register_technique
+    register_technique(_execute_only_technique(), store=store)
+    register(store, "t", steps=12)
+    JobStore(store).create("old", "t", {"parallelism": "old-style", "gpus": 1, "gpu_ids": [0],
+                                        "knobs": {"note": "plain"}}, run_id="r1")
+    assert run_job("old", store)["state"] == "done"
+    info = JobStore(store).get("old")["info"]
+    assert info["applied_knobs"] == {"note": "plain"} and info["progress"]["step"] == 12
+    got = weights(store, "old")
+    assert got.keys() == make_model().state_dict().keys()
+    assert not same_weights(got, make_model().state_dict())

@@ -263,7 +263,9 @@ def run_rank(tech, task, devices: list, rank: int, world: int, cmd: dict, contro
             control.stepped(step_no, cursor.epoch, loss, seconds)
     final = None
     if cmd.get("final_state"):
-        final = ex.full_state()
+        final = snapshot()
+        if final is not None:
+            final["step"] = step_no
     return {"steps": step_no, "loss": loss, "step_times": times, "peak_mem_bytes": _loop.peak_memory(device),
             "applied_knobs": applied, "state": final if rank == 0 else None, "executor": ex}
 
@@ -329,8 +331,8 @@ class Session:
     def run(self, knobs: dict, total_steps: int, *, control=None, checkpoint: Optional[dict] = None,
             checkpoint_path: Optional[str] = None, seed: int = 0, final_state: bool = False) -> dict:
         """Train every rank to ``total_steps`` (from the checkpoint's step when there is one). Returns rank 0's
-        result: steps, loss, step_times, peak_mem_bytes (largest over ranks), applied_knobs, state (the full
-        state when ``final_state``), executor (rank 0's)."""
+        result: steps, loss, step_times, peak_mem_bytes (largest over ranks), applied_knobs, state (with
+        ``final_state``: a checkpoint of the end, model and optimizer gathered), executor (rank 0's)."""
         if not self.started:
             self._start()
         cmd = {"op": "run", "knobs": dict(knobs or {}), "total_steps": int(total_steps), "seed": int(seed),
@@ -460,7 +462,6 @@ def execute_with_driver(tech, task, devices, knobs, steps, checkpoint=None, on_s
                           checkpoint_path=checkpoint if ck else None, final_state=bool(checkpoint))
     if checkpoint:
         from ..checkpoint import atomic_save
-        atomic_save({"model": res["state"]["model"], "optimizer": res["state"].get("optimizer"),
-                     "step": res["steps"]}, checkpoint)
+        atomic_save(res["state"], checkpoint)  # model, optimizer, scheduler, RNG, data position, step
     return ExecResult(steps=steps, step_times=res["step_times"], peak_mem_bytes=res["peak_mem_bytes"],
                       last_loss=res["loss"], knobs=res["applied_knobs"])

@@ -110,7 +110,12 @@ class FSDPExecutor(_loop.StandardExecutor):
         return {"model": model_sd, "optimizer": optim_sd}
 
     def load_full_state(self, state):
-        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
-        set_state_dict(self.model, self.optimizer, model_state_dict=state["model"],
-                       optim_state_dict=state.get("optimizer") or {},
-                       options=StateDictOptions(full_state_dict=True, strict=True))
+        # every rank holds the whole state (each reads the checkpoint file), so no broadcast from rank 0 is needed
+        from torch.distributed.checkpoint.state_dict import (StateDictOptions, set_model_state_dict,
+                                                             set_state_dict)
+        options = StateDictOptions(full_state_dict=True, strict=True)
+        if state.get("optimizer"):
+            set_state_dict(self.model, self.optimizer, model_state_dict=state["model"],
+                           optim_state_dict=state["optimizer"], options=options)
+        else:
+            set_model_state_dict(self.model, state["model"], options=options)
