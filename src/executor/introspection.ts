@@ -6,7 +6,9 @@
  * Estimates: a job's measured step time / its profiled step time scales all its options (the profile was off by
  * that factor for this model); the steps already done (running: progress; stopped: the last checkpoint) shrink them.
  * A running job enters the solver as `running` (keeps its GPUs for its measured remaining time) and `preemptible`
- * (the solver may move it; moving costs `switchCostS` for the checkpoint and restart). Both plans are compared by
+ * (the solver may move it). Start-up costs count everywhere: a job not yet started needs its option's `startup_s`
+ * before its first step, and a job resumed from a checkpoint or moved while running also pays the restore (the
+ * job's measured `restore_s`, else `switchCostS`). Both plans are compared by
  * projecting them the way the dispatcher executes them (each GPU's jobs in order, a job starts when all its GPUs
  * are free), so the comparison is fair whatever the solver's own timing model.
  */
@@ -18,6 +20,8 @@ export interface IOptionLike {
   parallelism: string;
   gpus: number;
   runtime_s: number;
+  /** Seconds from launch to the first step (see the SPASE format); absent = 0. */
+  startup_s?: number;
   step_time_s?: number;
   knobs?: Record<string, unknown>;
   [extra: string]: unknown;
@@ -97,6 +101,12 @@ export function estimate(instance: IInstanceLike, rec: IJobRecord): IEstimate {
   return { factor, stepsDone, totalSteps: total, remainingS };
 }
 
+/** What resuming a job from its checkpoint costs: its measured restore time, else `switchCostS`. */
+export function restoreCost(rec: IJobRecord, switchCostS: number): number {
+  const measured = Number(rec.info.restore_s);
+  return Number.isFinite(measured) && measured >= 0 ? measured : switchCostS;
+}
+
 /** The instance of the remaining work: unfinished jobs with re-estimated options, running jobs as constraints. */
 export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, switchCostS = 10): IInstanceLike {
   const jobs: IInstanceLike['jobs'] = [];
@@ -114,11 +124,13 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
     const e = estimate(instance, rec);
     const frac = e.totalSteps ? Math.max(0, e.totalSteps - e.stepsDone) / e.totalSteps : 1;
     const active = isActive(rec.state) && !lost.has(nodeOf(rec.info.assignment));
+    // a move or a resume restores the checkpoint after the option's start-up (startup_s stays on the option)
+    const restore = active || e.stepsDone > 0 ? restoreCost(rec, switchCostS) : 0;
     jobs.push({
       ...job,
       options: job.options.map(o => ({
         ...o,
-        runtime_s: Math.max(EPS, o.runtime_s * e.factor * frac + (active ? switchCostS : 0))
+        runtime_s: Math.max(EPS, o.runtime_s * e.factor * frac + restore)
       }))
     });
     if (active) {
@@ -161,8 +173,20 @@ export function project(entries: IProjectedEntry[]): number {
   return end;
 }
 
+/** How long a job still holds its GPUs on its current assignment: the rest of its training, after its start-up (and
+ * the restore of its checkpoint) when it is not running now. */
+function currentDuration(instance: IInstanceLike, rec: IJobRecord, switchCostS: number): number {
+  const e = estimate(instance, rec);
+  if (isActive(rec.state)) {
+    return e.remainingS;
+  }
+  const a = rec.info.assignment;
+  const opt = instance.jobs.find(j => j.id === rec.task)?.options.find(o => o.parallelism === a.parallelism && o.gpus === a.gpus);
+  return e.remainingS + (opt?.startup_s ?? 0) + (e.stepsDone > 0 ? restoreCost(rec, switchCostS) : 0);
+}
+
 /** Projection of carrying on with the current assignments. */
-export function projectCurrent(instance: IInstanceLike, snap: ISnapshot): number {
+export function projectCurrent(instance: IInstanceLike, snap: ISnapshot, switchCostS = 10): number {
   const recs = snap.jobs
     .filter(r => !isSettled(r.state, r.info))
     .sort((a, b) => (a.info.order ?? 0) - (b.info.order ?? 0));
@@ -175,7 +199,7 @@ export function projectCurrent(instance: IInstanceLike, snap: ISnapshot): number
       task: r.task,
       node: r.info.assignment.node,
       gpu_ids: r.info.assignment.gpu_ids,
-      durationS: estimate(instance, r).remainingS,
+      durationS: currentDuration(instance, r, switchCostS),
       running: isActive(r.state)
     }))
   );
@@ -194,7 +218,7 @@ export function projectPlan(remaining: IInstanceLike, plan: IPlanLike, snap: ISn
         task: e.id,
         node: e.node,
         gpu_ids: e.gpu_ids,
-        durationS: keep && run ? Number(run.remaining_s) : (opt?.runtime_s ?? e.end_s - e.start_s),
+        durationS: keep && run ? Number(run.remaining_s) : opt ? opt.runtime_s + (opt.startup_s ?? 0) : e.end_s - e.start_s,
         running: keep
       };
     })
@@ -227,7 +251,7 @@ export class Introspector {
   /** Re-plan now. `thresholdS` overrides the setting (0 after a job was given up: the rest must be re-planned). */
   async check(snap: ISnapshot, now: number, thresholdS = this.opts.thresholdS): Promise<IReplanDecision> {
     this.last = now;
-    const currentS = projectCurrent(this.instance, snap);
+    const currentS = projectCurrent(this.instance, snap, this.opts.switchCostS);
     const remaining = remainingInstance(this.instance, snap, this.opts.switchCostS);
     let decision: IReplanDecision;
     if (!remaining.jobs.length) {

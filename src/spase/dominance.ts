@@ -5,7 +5,7 @@
  * the dominated option). The original option index is kept so a chosen option
  * still names its parallelism.
  */
-import { Option } from './types';
+import { Option, optionDuration } from './types';
 
 export interface ReducedOption {
   /** Index into the job's original `options`. */
@@ -13,7 +13,7 @@ export interface ReducedOption {
   option: Option;
 }
 
-/** The non-dominated options, sorted by GPU count ascending (runtime strictly decreasing). */
+/** The non-dominated options, sorted by GPU count ascending (duration, start-up included, strictly decreasing). */
 export function dominantOptions(
   options: readonly Option[],
   maxGpus = Infinity,
@@ -25,7 +25,7 @@ export function dominantOptions(
       return;
     }
     const cur = best.get(option.gpus);
-    if (!cur || option.runtime_s < cur.option.runtime_s) {
+    if (!cur || optionDuration(option) < optionDuration(cur.option)) {
       best.set(option.gpus, { index, option });
     }
   });
@@ -33,9 +33,9 @@ export function dominantOptions(
   const out: ReducedOption[] = [];
   let fastest = Infinity;
   for (const r of sorted) {
-    if (!dropSlowerCounts || r.option.runtime_s < fastest) {
+    if (!dropSlowerCounts || optionDuration(r.option) < fastest) {
       out.push(r);
-      fastest = r.option.runtime_s;
+      fastest = optionDuration(r.option);
     }
   }
   return out;

@@ -4,7 +4,7 @@
  * (running jobs, fully pinned jobs), GPU release times and precedence arcs.
  */
 import { dominantOptions } from './dominance';
-import { InfeasibleError, Instance } from './types';
+import { InfeasibleError, Instance, optionDuration } from './types';
 import { assertInstance } from './validate';
 
 export interface Mode {
@@ -12,6 +12,7 @@ export interface Mode {
   opt: number;
   parallelism: string;
   gpus: number;
+  /** How long the job holds its GPUs in this mode: start-up cost + training runtime (or the running job's rest). */
   runtime: number;
   /** Continue a running job where it is (fixed node/ids, start 0, runtime = remaining). */
   keep?: boolean;
@@ -113,7 +114,7 @@ export function compile(instance: unknown, copts: CompileOptions = {}): Problem 
       opt: job.options.indexOf(r.option),
       parallelism: r.option.parallelism,
       gpus: r.option.gpus,
-      runtime: r.option.runtime_s
+      runtime: optionDuration(r.option)
     }));
     if (pin && candidates.length > 0 && reduced.length === 0) {
       conflict(who, `no allowed option of job ${job.id} fits on ${pin.node ?? 'any node'} (${cap} GPUs)`);

@@ -5,6 +5,10 @@
  * ended; unavailable GPUs stay unavailable until their time). Jobs keep the
  * same option, so a realised plan may no longer match profiled runtimes: it
  * describes what happens, not what the validator expects.
+ *
+ * `actual[job]` is the job's realised training time; the job holds its GPUs
+ * for its option's start-up cost (`startup_s`) first, except a job that is
+ * already running. A job without an entry takes its planned duration.
  */
 import { Instance, Plan } from './types';
 
@@ -53,7 +57,7 @@ export function simulate(inst: Instance, plan: Plan, actual: Record<string, numb
       if (j.running) {
         s = 0;
       }
-      const d = actual[j.id] ?? j.end_s - j.start_s;
+      const d = j.id in actual ? actual[j.id] + (j.running ? 0 : startupOf(inst, j)) : j.end_s - j.start_s;
       const e = s + d;
       for (const g of j.gpu_ids) {
         free.set(`${j.node}/${g}`, e);
@@ -71,4 +75,10 @@ export function simulate(inst: Instance, plan: Plan, actual: Record<string, numb
     makespan_s: mk,
     delay_s: delay
   };
+}
+
+function startupOf(inst: Instance, pj: { id: string; parallelism: string; gpus: number }): number {
+  const job = inst.jobs.find(x => x.id === pj.id);
+  const opt = job?.options.find(o => o.parallelism === pj.parallelism && o.gpus === pj.gpus);
+  return opt?.startup_s ?? 0;
 }

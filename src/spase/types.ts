@@ -17,8 +17,14 @@ export interface Option {
   parallelism: string;
   /** GPUs used (positive integer). */
   gpus: number;
-  /** Profiled total runtime in seconds (> 0). */
+  /** Profiled total runtime in seconds (> 0): the training steps. */
   runtime_s: number;
+  /**
+   * Seconds from the job's launch to its first training step (process or kernel start, imports, model build, data
+   * loader, spawning ranks); >= 0, absent = 0. The job holds its GPUs for `startup_s + runtime_s`
+   * (`optionDuration`).
+   */
+  startup_s?: number;
   /** Extra fields (e.g. technique knobs) are preserved and ignored by the solver. */
   knobs?: Record<string, unknown>;
   [extra: string]: unknown;
@@ -200,4 +206,9 @@ export class ValidationError extends Error {
     this.name = 'ValidationError';
     this.errors = errors;
   }
+}
+
+/** How long a job holds its GPUs with option `o`: its start-up cost, then its training runtime. */
+export function optionDuration(o: Pick<Option, 'runtime_s' | 'startup_s'>): number {
+  return o.runtime_s + (o.startup_s ?? 0);
 }

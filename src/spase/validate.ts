@@ -3,7 +3,7 @@
  * starts with the JSON path of the offending field, e.g.
  * `jobs[3].options[1].gpus: must be a positive integer`.
  */
-import { INSTANCE_FORMAT, Instance, PLAN_FORMAT, ValidationError } from './types';
+import { INSTANCE_FORMAT, Instance, PLAN_FORMAT, ValidationError, optionDuration } from './types';
 
 /** Relative/absolute tolerance used when comparing times. */
 export const TIME_EPS = 1e-6;
@@ -105,6 +105,9 @@ export function validateInstance(x: unknown): string[] {
         }
         if (!isFiniteNum(o.runtime_s) || o.runtime_s <= 0) {
           errs.push(`${q}.runtime_s: must be a finite number > 0`);
+        }
+        if (o.startup_s !== undefined && (!isFiniteNum(o.startup_s) || o.startup_s < 0)) {
+          errs.push(`${q}.startup_s: must be a finite number >= 0 (seconds from launch to the first step)`);
         }
       });
       if (!fits && maxNode > 0 && errs.length === 0) {
@@ -356,8 +359,11 @@ export function validatePlan(inst: Instance, plan: unknown): string[] {
       errs.push(
         `${p}: running job "${id}" (running[${run.i}]) must stay on ${run.r.node} GPUs [${run.r.gpu_ids}] from 0 to ${run.r.remaining_s}`
       );
-    } else if (!sameAsRunning && Math.abs(e - s - opt.runtime_s) > timeTol(opt.runtime_s)) {
-      errs.push(`${p}.end_s: end_s - start_s must equal the option's runtime ${opt.runtime_s}`);
+    } else if (!sameAsRunning && Math.abs(e - s - optionDuration(opt)) > timeTol(optionDuration(opt))) {
+      errs.push(
+        `${p}.end_s: end_s - start_s must equal the option's runtime ${opt.runtime_s}` +
+          (opt.startup_s ? ` plus its start-up cost ${opt.startup_s}` : '')
+      );
     }
     const pin = pinOf.get(id);
     if (pin) {

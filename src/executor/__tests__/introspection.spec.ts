@@ -100,6 +100,35 @@ describe('introspection', () => {
     expect(projectCurrent(instance, { jobs: [rec], leases: [], now: 0 })).toBeCloseTo(382.5);
   });
 
+  it('counts start-up and the measured restore of a checkpoint in the re-plan and in carrying on', () => {
+    const inst: IInstanceLike = {
+      ...instance,
+      jobs: instance.jobs.map(j => ({ ...j, options: j.options.map(o => ({ ...o, startup_s: 3 })) }))
+    };
+    const assignment = { parallelism: 'ddp', gpus: 2, node: 'node0', gpu_ids: [0, 1] };
+    const running = {
+      id: 'r-big',
+      task: 'big',
+      state: JobState.Running,
+      info: { assignment, total_steps: 100, restore_s: 4, progress: { step: 50, total_steps: 100, step_time_s: 1.7 } }
+    };
+    const rem = remainingInstance(inst, { jobs: [running], leases: [], now: 0 }, 10);
+    const o = rem.jobs[0].options[2];
+    const profiled = inst.jobs.find(j => j.id === 'big')!.options[2];
+    // moving it: half the training left, plus its measured restore (not the 10 s default); start-up stays on the option
+    expect(o.runtime_s).toBeCloseTo(profiled.runtime_s * 0.5 + 4);
+    expect(o.startup_s).toBe(3);
+    const assigned = inst.jobs.find(j => j.id === 'big')!.options.find(x => x.parallelism === 'ddp' && x.gpus === 2)!;
+    // a job not started yet pays its start-up and no restore when carried on
+    const pending = { ...running, state: JobState.Pending, info: { assignment, total_steps: 100 } };
+    const fresh = remainingInstance(inst, { jobs: [pending], leases: [], now: 0 }, 10);
+    expect(fresh.jobs[0].options[2].runtime_s).toBeCloseTo(profiled.runtime_s);
+    expect(projectCurrent(inst, { jobs: [pending], leases: [], now: 0 })).toBeCloseTo(assigned.runtime_s + 3);
+    // a preempted job with a checkpoint pays start-up and restore
+    const resumed = { ...pending, state: JobState.Preempted, checkpoint_step: 50, info: { assignment, total_steps: 100, restore_s: 4 } };
+    expect(projectCurrent(inst, { jobs: [resumed], leases: [], now: 0 })).toBeCloseTo(assigned.runtime_s * 0.5 + 3 + 4);
+  });
+
   it('keeps the plan when the estimates were right (no switch, jobs untouched)', async () => {
     const clock = new SimClock();
     const store = new MemoryJobStore(clock);
