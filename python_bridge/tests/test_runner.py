@@ -257,3 +257,29 @@ def test_a_technique_with_only_execute_trains_through_its_execute(store):
     got = weights(store, "old")
     assert got.keys() == make_model().state_dict().keys()
     assert not same_weights(got, make_model().state_dict())
+
+
+class FailsOnRankOne(nn.Module):
+    """Raises in the process pinned to device 1 only (a data-parallel worker), fine on rank 0."""
+
+    def forward(self, x):
+        if os.environ.get("SATURN_ASSIGNED") == "1":
+            raise ValueError("worker-only failure (simulated)")
+        return x
+
+
+def make_model_failing_on_rank_one():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(8, 16), FailsOnRankOne(), nn.Linear(16, 3))
+
+
+def test_a_failing_worker_rank_fails_the_job_with_its_error_instead_of_hanging(store, monkeypatch):
+    monkeypatch.setenv("SATURN_DIST_TIMEOUT", "60")
+    task = Task("w", model=make_model_failing_on_rank_one, data=shuffled_data, batch_size=8, steps=5)
+    store.put_task("w", task.spec(), task.payload(), "sig")
+    make_job(store, "wj", "w", [0, 1], technique="ddp")
+    res = run_job("wj", store, raise_errors=False)
+    assert res["state"] == "failed"
+    error = JobStore(store).get("wj")["info"]["error"]
+    assert "rank 1 failed" in error and "worker-only failure" in error
+    assert JobStore(store).leases() == []
