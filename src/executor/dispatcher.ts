@@ -73,10 +73,20 @@ export interface IJobSummary {
   gpu_ids: number[];
   parallelism: string;
   attempts: number;
+  node: string;
   planned_start_s?: number;
   planned_end_s?: number;
+  /** First training step (the runner's `first_step_at`), from the run's start. */
   realised_start_s: number | null;
   realised_end_s: number | null;
+  /** When the dispatcher last launched the job (its kernel asked to run it), from the run's start. */
+  launched_s: number | null;
+  /** Measured start-up: launch to first step (kernel, imports, model build, ranks, checkpoint restore). */
+  startup_s: number | null;
+  /** Measured training time: first step to the end. */
+  run_s: number | null;
+  /** Realised start (first step) minus planned start: how late the job began training. */
+  start_delay_s: number | null;
   error?: string;
   weights?: string;
 }
@@ -88,6 +98,32 @@ export interface IRunSummary {
   finished: boolean;
   counts: Record<string, number>;
   jobs: IJobSummary[];
+  /** Per GPU ("node/id"): seconds it stood idle between one job's end and the next job's launch on it. */
+  gpu_idle_s: Record<string, number>;
+}
+
+/** Idle time of each GPU between consecutive jobs on it (end of one to the launch of the next). */
+export function idleBetweenJobs(jobs: ReadonlyArray<Pick<IJobSummary, 'gpu_ids' | 'launched_s' | 'realised_end_s'> & { node?: string }>): Record<string, number> {
+  const spans = new Map<string, Array<[number, number]>>();
+  for (const j of jobs) {
+    if (j.launched_s === null || j.realised_end_s === null) {
+      continue;
+    }
+    for (const g of j.gpu_ids) {
+      const key = `${j.node ?? 'node0'}/${g}`;
+      spans.set(key, [...(spans.get(key) ?? []), [j.launched_s, j.realised_end_s]]);
+    }
+  }
+  const out: Record<string, number> = {};
+  for (const [key, list] of [...spans.entries()].sort()) {
+    list.sort((a, b) => a[0] - b[0]);
+    let idle = 0;
+    for (let i = 1; i < list.length; i++) {
+      idle += Math.max(0, list[i][0] - list[i - 1][1]);
+    }
+    out[key] = Math.round(idle * 1000) / 1000;
+  }
+  return out;
 }
 
 /** Options of a job's record in plan order: each plan entry with the task and step count it runs. */
@@ -442,6 +478,7 @@ export class Dispatcher {
     claimed.add(job.id);
     this.launchedAt.set(job.id, now);
     this.released.delete(job.id);
+    await this.store.update(job.id, { launched_at: now }); // start-up is measured from here to the first step
     this.log(`job ${job.id}: launching on GPUs [${job.info.assignment.gpu_ids.join(', ')}]`);
     await this.launcher.launch(job.id);
   }
@@ -536,6 +573,8 @@ export class Dispatcher {
         end = Math.max(end ?? 0, fin);
       }
       const first = typeof j.info.first_step_at === 'number' ? j.info.first_step_at - t0 : null;
+      const launched = typeof j.info.launched_at === 'number' ? j.info.launched_at - t0 : null;
+      const planned = j.info.assignment.planned_start_s;
       return {
         id: j.id,
         task: j.task,
@@ -547,6 +586,11 @@ export class Dispatcher {
         planned_end_s: j.info.assignment.planned_end_s,
         realised_start_s: first,
         realised_end_s: fin,
+        launched_s: launched,
+        startup_s: first !== null && launched !== null && first >= launched ? first - launched : null,
+        run_s: first !== null && fin !== null ? fin - first : null,
+        start_delay_s: first !== null && typeof planned === 'number' ? first - planned : null,
+        node: nodeOf(j.info.assignment),
         ...(j.info.error ? { error: j.info.error } : {}),
         ...(j.info.weights ? { weights: j.info.weights } : {})
       };
@@ -557,7 +601,8 @@ export class Dispatcher {
       realised_makespan_s: end,
       finished: this.finished,
       counts,
-      jobs: out
+      jobs: out,
+      gpu_idle_s: idleBetweenJobs(out)
     };
   }
 

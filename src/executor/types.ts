@@ -42,6 +42,8 @@ export interface IJobInfo {
   pid?: number;
   claimed_at?: number;
   first_step_at?: number;
+  /** When the dispatcher last launched the job (store clock). */
+  launched_at?: number;
   finished_at?: number;
   error?: string;
   traceback?: string;

@@ -41,6 +41,8 @@ export interface IJobStatus {
   /** Seconds since the plan's time origin (the run start) when the job really started / ended. */
   actual_start_s?: number;
   actual_end_s?: number;
+  /** When the job was launched (its start-up, until `actual_start_s`, is kernel start, imports, model build). */
+  actual_launch_s?: number;
   node?: string;
   gpu_ids?: number[];
   error?: string;

@@ -120,6 +120,7 @@ export function snapshotFromJobs(all: IStoreJob[]): IRunSnapshot | null {
       state,
       progress: state === 'done' ? 1 : total > 0 ? Math.min(1, step / total) : undefined,
       actual_start_s: rel(j.info?.first_step_at ?? j.info?.claimed_at),
+      actual_launch_s: rel(j.info?.launched_at),
       actual_end_s: state === 'done' || state === 'failed' || state === 'cancelled' ? rel(j.info?.finished_at ?? j.info?.failed_at ?? j.updated_at) : undefined,
       node: a.node,
       gpu_ids: Array.isArray(a.gpu_ids) ? a.gpu_ids.map(Number) : undefined,

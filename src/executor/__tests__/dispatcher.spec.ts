@@ -1,4 +1,4 @@
-import { Dispatcher, IPlanLike, jobsFromPlan } from '../dispatcher';
+import { Dispatcher, idleBetweenJobs, IPlanLike, jobsFromPlan } from '../dispatcher';
 import { JobState } from '../job-state';
 import { MemoryJobStore, SimClock, SimWorld } from './sim';
 
@@ -93,6 +93,27 @@ describe('Dispatcher', () => {
     expect(summary.counts).toEqual({ done: 6 });
     expect(summary.realised_makespan_s).toBeGreaterThanOrEqual(300);
     expect(summary.realised_makespan_s).toBeLessThan(330); // launch delays and 1 s ticks only
+    // planned vs realised per job: start-up (launch to first step: at most the simulated 2 s launch delay and a tick), training, delay
+    for (const j of summary.jobs) {
+      expect(j.startup_s).toBeGreaterThan(0);
+      expect(j.startup_s).toBeLessThan(3.5);
+      expect(j.launched_s! + j.startup_s!).toBeCloseTo(j.realised_start_s!);
+      expect(j.run_s).toBeCloseTo(j.realised_end_s! - j.realised_start_s!);
+      expect(j.start_delay_s).toBeCloseTo(j.realised_start_s! - j.planned_start_s!);
+    }
+    // GPU 0 runs a, d, f one after another: it stands idle between them for at most a tick each
+    const idle = summary.gpu_idle_s;
+    expect(Object.keys(idle)).toContain('node0/0');
+    expect(idle['node0/0']).toBeGreaterThanOrEqual(0);
+    expect(idle['node0/0']).toBeLessThanOrEqual(2 * 1.01);
+  });
+
+  it('says how long each GPU stood idle between its jobs', () => {
+    const at = (gpu_ids: number[], launched_s: number | null, realised_end_s: number | null, node = 'n') => ({ gpu_ids, launched_s, realised_end_s, node });
+    expect(idleBetweenJobs([at([0, 1], 0, 10), at([0], 12.5, 20), at([1], 10, 30), at([0], 25, 26), at([0], null, null)])).toEqual({
+      'n/0': 7.5,
+      'n/1': 0
+    });
   });
 
   it('retries a job that raised, then the run completes', async () => {

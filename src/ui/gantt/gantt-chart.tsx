@@ -363,9 +363,27 @@ export function GanttChart(props: IGanttChartProps): JSX.Element {
                 <rect className="jp-Saturn-blockProgress" x={r.x} y={r.y} width={r.width * progress} height={r.height} rx={3} />
               ) : null}
               {st === 'failed' ? <rect className="jp-Saturn-blockFailed" x={r.x} y={r.y} width={r.width} height={r.height} rx={3} /> : null}
+              {status?.actual_start_s !== undefined && status.actual_launch_s !== undefined && status.actual_launch_s < status.actual_start_s ? (
+                <rect
+                  className="jp-Saturn-actualStartup"
+                  data-saturn-actual-launch={status.actual_launch_s}
+                  x={timeToX(scale, status.actual_launch_s)}
+                  y={r.y + r.height - 6}
+                  width={Math.max(1, timeToX(scale, status.actual_start_s) - timeToX(scale, status.actual_launch_s))}
+                  height={5}
+                  rx={2}
+                >
+                  <title>
+                    Start-up: launched at {formatDuration(status.actual_launch_s)}, first step at {formatDuration(status.actual_start_s)} (
+                    {formatDuration(status.actual_start_s - status.actual_launch_s)})
+                  </title>
+                </rect>
+              ) : null}
               {status?.actual_start_s !== undefined ? (
                 <rect
                   className="jp-Saturn-actual"
+                  data-saturn-actual-start={status.actual_start_s}
+                  data-saturn-actual-end={status.actual_end_s}
                   x={timeToX(scale, status.actual_start_s)}
                   y={r.y + r.height - 6}
                   width={Math.max(
@@ -376,7 +394,7 @@ export function GanttChart(props: IGanttChartProps): JSX.Element {
                   rx={2}
                 >
                   <title>
-                    Actual: {formatDuration(status.actual_start_s)} to {status.actual_end_s !== undefined ? formatDuration(status.actual_end_s) : 'now'}
+                    {realisedText(j, status.actual_launch_s ?? status.actual_start_s, status.actual_end_s)}
                   </title>
                 </rect>
               ) : null}
@@ -439,4 +457,14 @@ export function GanttChart(props: IGanttChartProps): JSX.Element {
       </g>
     </svg>
   );
+}
+
+/** Planned vs realised for a block's tooltip: when it was planned, when it really held its GPUs, how late it was. */
+export function realisedText(planned: { start_s: number; end_s: number }, startS: number, endS: number | undefined): string {
+  const late = startS - planned.start_s;
+  const lateText = Math.abs(late) < 0.05 ? 'on time' : late > 0 ? `${formatDuration(late)} late` : `${formatDuration(-late)} early`;
+  const ran = endS === undefined ? 'still running' : `took ${formatDuration(endS - startS)} (planned ${formatDuration(planned.end_s - planned.start_s)})`;
+  return `Planned ${formatDuration(planned.start_s)} to ${formatDuration(planned.end_s)}; really ${formatDuration(startS)} to ${
+    endS === undefined ? 'now' : formatDuration(endS)
+  }: started ${lateText}, ${ran}`;
 }

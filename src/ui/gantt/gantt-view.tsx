@@ -192,7 +192,7 @@ export function GanttView(props: IGanttViewProps): JSX.Element {
       <p className="jp-Saturn-hint jp-Saturn-ganttHelp">
         Drag a block in time or onto other GPUs; Ctrl + wheel zooms, drag the background or Shift + wheel pans. With the
         keyboard: Tab to a block, arrows move it, P pins it. Dashed line: makespan; red line: now; dark bar under a
-        block: when it really ran; dashed outline: pinned; dotted outline: not started yet.
+        block: when it really ran (its lighter start: launch to first step); dashed outline: pinned; dotted outline: not started yet.
       </p>
     </div>
   );

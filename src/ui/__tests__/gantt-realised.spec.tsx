@@ -1,0 +1,53 @@
+/** Planned vs realised in the Gantt chart: each block's real start-up and training bars, and what its tooltip says. */
+import * as React from 'react';
+import { GanttChart, realisedText } from '../gantt/gantt-chart';
+import { PlanModel } from '../plan-model';
+import { IJobStatus } from '../interfaces';
+import { render } from './render';
+import { smallInstance, smallPlan } from './fixtures';
+
+function props(pm: PlanModel, statuses: Map<string, IJobStatus>): any {
+  return {
+    plan: pm.plan,
+    nodes: pm.instance.cluster.nodes,
+    statuses,
+    stateOf: (j: string) => pm.stateOf(j),
+    isPinned: (j: string) => pm.isPinned(j),
+    now_s: null,
+    width: 800,
+    scale: null,
+    onScale: () => undefined,
+    selected: null,
+    onSelect: () => undefined,
+    preview: (e: any) => pm.preview(e),
+    apply: (e: any) => pm.apply(e),
+    onPreview: () => undefined
+  };
+}
+
+describe('planned vs realised', () => {
+  it('a finished job shows its start-up (launch to first step) and its training as two bars under its block', () => {
+    const pm = new PlanModel(smallInstance(), smallPlan());
+    pm.setStates(new Map([['A', 'done'], ['B', 'done']]));
+    const statuses = new Map<string, IJobStatus>([
+      ['A', { job: 'A', state: 'done', actual_launch_s: 1, actual_start_s: 4, actual_end_s: 101 }],
+      ['B', { job: 'B', state: 'done', actual_start_s: 0, actual_end_s: 120 }] // no launch time known: one bar
+    ]);
+    const r = render(<GanttChart {...props(pm, statuses)} />);
+    const a = r.container.querySelector('[data-saturn-job="A"]')!;
+    expect(a.querySelector('.jp-Saturn-actualStartup')!.getAttribute('data-saturn-actual-launch')).toBe('1');
+    const bar = a.querySelector('.jp-Saturn-actual')!;
+    expect(bar.getAttribute('data-saturn-actual-start')).toBe('4');
+    expect(bar.getAttribute('data-saturn-actual-end')).toBe('101');
+    expect(bar.textContent).toContain('started 1s late');
+    expect(r.container.querySelector('[data-saturn-job="B"] .jp-Saturn-actualStartup')).toBeNull();
+    r.unmount();
+  });
+
+  it('the tooltip words planned against realised', () => {
+    expect(realisedText({ start_s: 0, end_s: 100 }, 0, 100)).toBe(
+      'Planned 0s to 1m 40s; really 0s to 1m 40s: started on time, took 1m 40s (planned 1m 40s)'
+    );
+    expect(realisedText({ start_s: 10, end_s: 20 }, 13, undefined)).toContain('started 3s late, still running');
+  });
+});
