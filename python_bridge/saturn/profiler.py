@@ -208,7 +208,7 @@ class Profiler:
 
     def _start(self, trial: Trial, kind: str) -> Child:
         job = {**trial.record, "technique": trial.tech, "devices": trial.ids, "warmup": self.warmup,
-               "measure": self.measure}
+               "measure": self.measure, "spawned_at": time.time()}
         prefix = self.launcher(trial) if self.launcher is not None else []
         # behind a prefix (srun) SLURM sets CUDA_VISIBLE_DEVICES for the step's GPUs
         env = devices_mod.assignment_env(kind, trial.ids, scheduler_sets_cuda=bool(prefix))
@@ -248,7 +248,26 @@ class Profiler:
             self.progress(info)
 
     # -- output ------------------------------------------------------------------------------------------------
+    def measured_startups(self) -> dict:
+        """(task, parallelism, gpus) -> the start-up (launch to first step) the newest finished job of that task and
+        option really took; it replaces the trial's estimate, since it includes what a trial cannot see (the job's
+        kernel, its claim, a checkpoint restore)."""
+        from .jobs import JobStore
+        out: dict = {}
+        try:
+            jobs = JobStore(self.store).list()
+        except Exception:  # noqa: BLE001 - no job table yet: nothing measured
+            return out
+        for job in sorted(jobs, key=lambda j: j["info"].get("finished_at") or 0):
+            info, a = job["info"], job["info"].get("assignment") or {}
+            launched, first = info.get("launched_at"), info.get("first_step_at")
+            if job["state"] == "done" and isinstance(launched, (int, float)) and isinstance(first, (int, float)) \
+                    and first >= launched:
+                out[(job["task"], a.get("parallelism"), a.get("gpus"))] = round(first - launched, 4)
+        return out
+
     def instance(self, records, trials, ruled_out, wall_s: float, state: dict) -> dict:
+        measured = self.measured_startups()
         by_task: dict[str, list[Trial]] = {}
         for trial in trials:
             by_task.setdefault(trial.task, []).append(trial)
@@ -260,8 +279,10 @@ class Profiler:
             for trial in sorted(by_task.get(rec["name"], []), key=lambda t: (t.technique, t.gpus)):
                 r = trial.result or {"feasible": False, "reason": "not run"}
                 if r.get("feasible") and total_steps:
+                    startup = measured.get((rec["name"], trial.technique, trial.gpus), r.get("startup_s"))
                     options.append({"parallelism": trial.technique, "gpus": trial.gpus,
                                     "runtime_s": round(max(r["step_time_s"] * total_steps, 1e-9), 6),
+                                    **({"startup_s": startup} if startup is not None else {}),
                                     "knobs": r.get("knobs", {}), "step_time_s": r["step_time_s"],
                                     "peak_mem_bytes": r.get("peak_mem_bytes", 0), "cached": r.get("cached", False)})
                 else:
@@ -279,6 +300,7 @@ class Profiler:
             "unschedulable": unschedulable,
             "saturn": {"run_id": self.run_id, "device_type": devices_mod.device_type(self.devices),
                        "devices": devices_mod.to_dicts(self.devices), "versions": software_versions(),
+                       "notices": devices_mod.notices(self.devices),
                        "trials": len(trials), "cached": state["cached"], "wall_s": round(wall_s, 3),
                        "cancelled": self.cancel.is_set(), "warmup_steps": self.warmup,
                        "measured_steps": self.measure},

@@ -14,7 +14,13 @@ from .techniques.base import Infeasible, is_legacy
 
 
 def run_trial(job: dict) -> dict:
-    """``job``: task record (spec, payload), technique (an instance), devices, warmup, measure."""
+    """``job``: task record (spec, payload), technique (an instance), devices, warmup, measure, and ``spawned_at``
+    (wall clock when the parent started this process).
+
+    Besides the step time, a trial measures the option's start-up cost, what a job pays before its first step:
+    this process's start and imports (``spawned_at`` to here), starting the technique's processes and process group,
+    and preparing the run (model build, wrapping, data loader, first batch) - the run's wall time less its steps."""
+    entered = time.time()
     from .techniques import _driver, _loop
     _loop.set_threads()
     task = Task.from_record(job["spec"], job["payload"])
@@ -27,18 +33,33 @@ def run_trial(job: dict) -> dict:
         search_s = time.perf_counter() - t0
         if isinstance(knobs, Infeasible):
             return {"feasible": False, "reason": knobs.reason, "cause": "search", "search_s": search_s}
+        t_run = time.perf_counter()
         result = technique.execute(task, devices, dict(knobs), warmup + measure)
+        run_wall = time.perf_counter() - t_run
+        session_s = 0.0
         times, peak, loss, applied = result.step_times, result.peak_mem_bytes, result.last_loss, dict(knobs)
     else:
         with _driver.Session(technique, task, devices) as session, _driver.active(session):
+            t_session = time.perf_counter()
+            if not session.started:
+                session._start()  # the technique's processes and process group, as a job starts them
+            session_s = time.perf_counter() - t_session
             knobs = technique.search(task, devices)
-            search_s = time.perf_counter() - t0
+            search_s = time.perf_counter() - t0 - session_s
             if isinstance(knobs, Infeasible):
                 return {"feasible": False, "reason": knobs.reason, "cause": "search", "search_s": search_s}
+            t_run = time.perf_counter()
             res = session.run(dict(knobs), warmup + measure)
+            run_wall = time.perf_counter() - t_run
         times, peak, loss, applied = res["step_times"], res["peak_mem_bytes"], res["loss"], res["applied_knobs"]
     measured = list(times[warmup:]) or list(times)
     if not measured:
         raise RuntimeError(f"technique {technique.name} ran no steps")
+    spawned = job.get("spawned_at")
+    process_s = max(0.0, entered - float(spawned)) if spawned else 0.0
+    setup_s = max(0.0, run_wall - sum(times))
     return {"feasible": True, "knobs": knobs, "applied_knobs": applied, "step_time_s": statistics.median(measured),
-            "step_times": measured, "peak_mem_bytes": int(peak or 0), "last_loss": loss, "search_s": search_s}
+            "step_times": measured, "peak_mem_bytes": int(peak or 0), "last_loss": loss, "search_s": search_s,
+            "startup_s": round(process_s + session_s + setup_s, 4),
+            "startup": {"process_s": round(process_s, 4), "processes_s": round(session_s, 4),
+                        "setup_s": round(setup_s, 4)}}
