@@ -1,7 +1,9 @@
 /**
- * KernelJobLauncher against a stand-in session manager (the real one needs a Jupyter server; pytest's
- * test_executor_kernels.py and test_server_restart_e2e.py run it against real kernels). What is checked here are the
- * waits that must end: a job kernel that never answers kernel_info, and a superseded launch that ends late.
+ * KernelJobLauncher against a stand-in session manager (the real one needs a Jupyter server). This launcher meets
+ * real kernels only end to end: in `saturn run` (the CLI) of test_server_restart_e2e.py and in the page during the UI
+ * specs' Optimize & Run. test_executor_kernels.py runs jobs in real kernels from Python (jupyter_client), without it.
+ * What is checked here are the waits that must end: a job kernel that never answers kernel_info, and a superseded
+ * launch that ends late.
  */
 import { KernelJobLauncher } from '../kernel-backend';
 

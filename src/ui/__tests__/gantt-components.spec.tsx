@@ -72,20 +72,39 @@ describe('GanttChart', () => {
   it('edits with the keyboard: arrows move, P pins; invalid moves are rejected', () => {
     const pm = new PlanModel(smallInstance(), smallPlan());
     const r = render(<GanttChart {...chartProps(pm)} />);
-    const c = r.container.querySelector('[data-saturn-job="C"]')!;
-    act(() => {
-      c.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
-    });
-    expect(pm.plan.jobs.find(j => j.id === 'C')!.start_s).toBeGreaterThan(100);
-    act(() => {
-      c.dispatchEvent(new KeyboardEvent('keydown', { key: 'p', bubbles: true }));
-    });
-    expect(pm.isPinned('C')).toBe(true);
-    act(() => {
-      c.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }));
-    });
-    // GPU 1 is A's until 100 s and C now starts after it: allowed; GPU 2 is B's until 120 s.
+    // Press a key on C's block, then show the model's plan again (what GanttView does on every change).
+    const press = (key: string, shiftKey = false): void => {
+      const c = r.container.querySelector('[data-saturn-job="C"]')!;
+      act(() => {
+        c.dispatchEvent(new KeyboardEvent('keydown', { key, shiftKey, bubbles: true }));
+      });
+      r.rerender(<GanttChart {...chartProps(pm)} />);
+    };
+    const cNow = () => ({ ...pm.plan.jobs.find(j => j.id === 'C')! });
+    press('ArrowRight');
     expect(pm.lastResult!.ok).toBe(true);
+    expect(cNow().start_s).toBeGreaterThan(100);
+    press('p');
+    expect(pm.isPinned('C')).toBe(true);
+    // GPU 1 is A's until 100 s and C now starts after it: allowed.
+    press('ArrowDown');
+    expect(pm.lastResult!.ok).toBe(true);
+    const moved = cNow();
+    expect(moved.gpu_ids).toEqual([1]);
+    expect(moved.start_s).toBeLessThan(120);
+    // Down again: GPU 2 is B's until 120 s and C starts before that, so the move is refused and nothing changes.
+    press('ArrowDown');
+    expect(pm.lastResult!.ok).toBe(false);
+    expect(pm.lastResult!.reasons.join(' ')).toContain('busy with "B"');
+    expect(cNow()).toEqual(moved);
+    // Shift+Left: back into A's time on GPU 1, refused as well.
+    press('ArrowLeft', true);
+    expect(pm.lastResult!.ok).toBe(false);
+    expect(pm.lastResult!.reasons.join(' ')).toContain('busy with "A"');
+    expect(cNow()).toEqual(moved);
+    const block = r.container.querySelector('[data-saturn-job="C"]')!;
+    expect(block.getAttribute('data-saturn-gpus')).toBe('1');
+    expect(Number(block.getAttribute('data-saturn-start'))).toBe(moved.start_s);
     r.unmount();
   });
 
