@@ -204,7 +204,7 @@ export async function runBench(o: { quick: boolean }): Promise<string> {
           cpsatBound === undefined ? '-' : f3(cpsatBound / lb), cbcTxt, vsCp(row.h1), row.first1Ms!.toFixed(0), row.rssMb.toFixed(0)].join(' | ')} |`
       );
     } else {
-      const vsCbc = cbcBest === undefined ? '-' : cbcBest === Infinity ? '0 (CBC none)' : f3(row.h10!.makespan_s / cbcBest);
+      const vsCbc = cbcBest === undefined ? '-' : cbcBest === Infinity ? 'hybrid (CBC: no valid plan)' : f3(row.h10!.makespan_s / cbcBest);
       log(
         `| ${[row.name, row.jobs, row.gpus, lb.toFixed(0), f3(cp / lb), f3(row.base['min-heuristic'] / lb),
           f3(row.base['optimus-greedy'] / lb), f3(row.base['randomized'] / lb), cpTxt,

@@ -58,7 +58,7 @@ describe('search quality (deterministic budgets)', () => {
     expect(b.final.jobs).toEqual(a.final.jobs);
   });
 
-  it('annealing beats the first candidate on txt-like-2x8 by at least 2%; MILP windows add at least 4% more', async () => {
+  it('annealing beats the first candidate on txt-like-2x8 by at least 2%; the full hybrid (more annealing, MILP windows) at least 4% more', async () => {
     const inst = load('txt-like-2x8.json');
     const first = firstMakespan(inst);
     expect(first).toBeCloseTo(116163.2, 1);
