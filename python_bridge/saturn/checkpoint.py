@@ -127,7 +127,8 @@ class CheckpointDir:
         import torch
         for step in reversed(self.steps()):
             try:
-                return torch.load(self.path_for(step), map_location="cpu")
+                # Saturn's own files: RNG states (tuples, NumPy arrays) need the full unpickler
+                return torch.load(self.path_for(step), map_location="cpu", weights_only=False)
             except Exception:  # noqa: BLE001 - e.g. a truncated file from a crash in an old version
                 continue
         return None

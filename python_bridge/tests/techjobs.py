@@ -13,7 +13,7 @@ import saturn
 import tinymodels as tm
 from saturn.jobs import JobStore
 from saturn.reconcile import reconcile
-from saturn.runner import run_job, weights_path
+from saturn.runner import log_path, run_job, weights_path
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 STEPS, EVERY = 20, 4
@@ -102,17 +102,18 @@ def sigkill_then_resume(store, job_id, monkeypatch):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
-    killed_at = js.get(job_id)["info"]["step"]
-    assert killed_at < STEPS
+    last_checkpoint = js.get(job_id)["info"]["checkpoint"]["step"]  # progress reports may lag behind it
+    assert EVERY <= last_checkpoint < STEPS
     assert js.get(job_id)["state"] in ("running", "checkpointing")
     assert job_id in reconcile(store)["interrupted"]
     monkeypatch.setenv("SATURN_TEST_STEP_DELAY", "0")
     assert run_job(job_id, store)["state"] == "done"
-    return killed_at
+    return last_checkpoint
 
 
 def check_technique(store, monkeypatch, technique, gpus, interrupt=pause_then_resume):
-    """Profile ``technique`` on ``gpus`` declared GPUs, train with the chosen knobs uninterrupted and interrupted;
+    """Profile ``technique`` on ``gpus`` declared GPUs, train with the chosen knobs uninterrupted and interrupted
+    (``interrupt`` returns the step the job resumes from);
     the job applies the profile's knobs, and the resumed job ends with the uninterrupted job's weights."""
     register_task("t", gpus)
     option = profiled_option("t", technique, gpus)
@@ -122,9 +123,11 @@ def check_technique(store, monkeypatch, technique, gpus, interrupt=pause_then_re
     assert ref["applied_knobs"] == option["knobs"]
     assert len(ref.get("worker_pids") or []) == (gpus - 1 if technique != "spilling" else 0)
     make_job(store, "j", "t", option)
-    interrupt(store, "j", monkeypatch)
+    resumed_at = interrupt(store, "j", monkeypatch)
     info = JobStore(store).get("j")["info"]
     assert info["applied_knobs"] == option["knobs"]
+    # the second attempt really started from the checkpoint (not from scratch)
+    assert resumed_at >= EVERY and f"resuming at step {resumed_at}" in log_path(store, "j").read_text()
     want, got = weights(store, "ref"), weights(store, "j")
     assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want), \
         max((got[k] - want[k]).abs().max().item() for k in want)

@@ -173,6 +173,7 @@ def test_pause_then_resume_gives_the_same_weights_as_an_uninterrupted_run(store,
     assert 10 <= stopped_at < 30
     monkeypatch.setenv("SATURN_TEST_STEP_DELAY", "0")
     assert run_job("j", store)["state"] == "done"
+    assert f"resuming at step {stopped_at}" in log_path(store, "j").read_text()  # not from scratch
     assert same_weights(weights(store, "j"), want)
     states = [h[1] for h in js.get("j")["info"]["history"]]
     assert "checkpointing" in states and "preempted" in states and "resumed" in states and states[-1] == "done"

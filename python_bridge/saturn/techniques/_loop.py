@@ -94,7 +94,7 @@ def load_checkpoint(path: Optional[str], model, optimizer=None) -> int:
     import torch
     if not path or not os.path.exists(path):
         return 0
-    state = torch.load(path, map_location="cpu")
+    state = torch.load(path, map_location="cpu", weights_only=False)
     model.load_state_dict(state["model"])
     if optimizer is not None and state.get("optimizer"):
         optimizer.load_state_dict(state["optimizer"])
