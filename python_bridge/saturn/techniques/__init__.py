@@ -2,7 +2,8 @@
 
 ``register_technique(cls_or_instance)`` makes a technique available in this process and, with ``persist=True``
 (the default), saves it (cloudpickle) in the store so that every kernel and every trial process sees it. A user
-technique may replace a built-in by using its name.
+technique may replace a built-in by using its name. The interface (``search``, ``world``, ``prepare``) is described in
+``base.py``; every technique trains through the driver in ``_driver.py``, in profiling trials and in jobs alike.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Union
 
 import cloudpickle
 
-from .base import ExecResult, Infeasible, Knobs, Technique
+from .base import Context, ExecResult, Infeasible, Knobs, Technique
 from .ddp import DDP
 from .fsdp import FSDP
 from .pipeline import Pipeline
@@ -75,5 +76,5 @@ class Unloadable(Technique):
         return Infeasible(f"technique {self.name!r} cannot be loaded: {self.problem}")
 
 
-__all__ = ["Technique", "Infeasible", "Knobs", "ExecResult", "register_technique", "unregister_technique",
+__all__ = ["Technique", "Context", "Infeasible", "Knobs", "ExecResult", "register_technique", "unregister_technique",
            "list_techniques", "get_technique", "DDP", "FSDP", "Pipeline", "Spilling", "BUILTIN_NAMES"]
