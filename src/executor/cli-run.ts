@@ -38,6 +38,8 @@ export interface IRunArgs {
   reconnectS: number;
   prewarm: number;
   autopilot: boolean;
+  /** Plan as if jobs started instantly (start-up costs dropped from the instance): to measure what they change. */
+  ignoreStartup: boolean;
   /** Where jobs train: local (this machine) or slurm (SLURM jobs on the planned nodes); default SATURN_BACKEND. */
   backend?: 'local' | 'slurm';
 }
@@ -45,7 +47,7 @@ export interface IRunArgs {
 export const RUN_USAGE =
   'usage: saturn run --server URL [--token T] [--time-limit S] [--introspection-interval S] [--threshold S] ' +
   '[--names a,b] [--max-retries N] [--checkpoint-every S] [--poll S] [--max-wait S] [--kernel NAME] ' +
-  '[--reconnect-timeout S] [--prewarm N] [--no-autopilot] [--backend local|slurm]';
+  '[--reconnect-timeout S] [--prewarm N] [--no-autopilot] [--backend local|slurm] [--ignore-startup-cost]';
 
 export function parseRunArgs(argv: string[]): IRunArgs {
   const a: IRunArgs = {
@@ -62,7 +64,8 @@ export function parseRunArgs(argv: string[]): IRunArgs {
     kernel: 'saturn-bridge',
     reconnectS: 600,
     prewarm: 2,
-    autopilot: true
+    autopilot: true,
+    ignoreStartup: false
   };
   const num = (flag: string, v: string | undefined, min = 0): number => {
     const x = Number(v);
@@ -94,6 +97,7 @@ export function parseRunArgs(argv: string[]): IRunArgs {
       case '--reconnect-timeout': a.reconnectS = num(f, v()); break;
       case '--prewarm': a.prewarm = Math.floor(num(f, v())); break;
       case '--no-autopilot': a.autopilot = false; break;
+      case '--ignore-startup-cost': a.ignoreStartup = true; break;
       case '--backend': {
         const b = v();
         if (b !== 'local' && b !== 'slurm') {
@@ -198,6 +202,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     )) as { instance: IInstanceLike & { unschedulable?: Array<{ id: string }>; saturn?: { notices?: string[] } } };
     for (const notice of instance.saturn?.notices ?? []) {
       err(`notice: ${notice}`);
+    }
+    if (args.ignoreStartup) {
+      for (const job of instance.jobs) {
+        job.options = job.options.map(({ startup_s: _dropped, ...o }) => o);
+      }
     }
     if (instance.unschedulable?.length) {
       err(`not schedulable (no feasible option): ${instance.unschedulable.map(j => j.id).join(', ')}`);
