@@ -561,6 +561,20 @@ export class Dispatcher {
     return changed;
   }
 
+  /**
+   * Start and warm the kernels of the jobs planned at time 0, before the plan's clock starts, so that they start
+   * as warm as every later job (whose kernels `prewarm` readies while GPUs are busy). Returns how many.
+   */
+  async warmFirstWave(jobs: INewJob[]): Promise<number> {
+    const first = jobs.filter(j => (j.assignment.planned_start_s ?? 0) <= 1e-6).map(j => j.id);
+    if (!this.launcher.prewarm || !first.length) {
+      return 0;
+    }
+    first.forEach(id => this.warmed.add(id));
+    await Promise.all(first.map(id => this.launcher.prewarm!(id)));
+    return first.length;
+  }
+
   /** Planned vs realised, per job and overall; `t0` is when the run started (store clock). */
   summary(plan: IPlanLike, t0: number): IRunSummary {
     const jobs = this._last?.jobs ?? [];
