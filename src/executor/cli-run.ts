@@ -237,12 +237,13 @@ export async function runCommand(argv: string[]): Promise<number> {
       checkpoint_every_s: args.checkpointEveryS,
       ...(args.backend ? { backend: args.backend } : {})
     });
-    await retryOnLoss(() => d.submit(newJobs, { ...plan, instance }), 'submitting the plan', again);
-    // The first wave's kernels are started and warmed before the plan's clock starts, like every later job's
-    // (the dispatcher warms the next ones while GPUs are busy): the plan's start-up costs are those of warm kernels.
+    // The first wave's kernels are warmed before the plan's clock starts, as the dispatcher warms every later job's
+    // while GPUs are busy, so all start-ups are those of warm kernels. Before the submit: once a plan is submitted,
+    // a dispatcher that does not beat for a while is taken over by the autopilot.
     const prepared0 = systemClock.now();
     const firstWave = await d.warmFirstWave(newJobs);
     const preparedS = systemClock.now() - prepared0;
+    await retryOnLoss(() => d.submit(newJobs, { ...plan, instance }), 'submitting the plan', again);
     err(`run ${runId}: ${plan.jobs.length} jobs, planned makespan ${plan.makespan_s.toFixed(1)} s` +
       (firstWave ? ` (kernels of the first ${firstWave} warmed in ${preparedS.toFixed(1)} s)` : ''));
     const t0 = (await retryOnLoss(() => store.snapshot(runId), 'reading the store', again)).now;

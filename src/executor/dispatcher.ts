@@ -562,7 +562,7 @@ export class Dispatcher {
   }
 
   /**
-   * Start and warm the kernels of the jobs planned at time 0, before the plan's clock starts, so that they start
+   * Start and warm the kernels of the jobs planned at time 0 (before `submit`: warming touches no job record), so that they start
    * as warm as every later job (whose kernels `prewarm` readies while GPUs are busy). Returns how many.
    */
   async warmFirstWave(jobs: INewJob[]): Promise<number> {
