@@ -19,14 +19,7 @@ TESTS = os.path.dirname(os.path.abspath(__file__))
 STEPS, EVERY = 20, 4
 
 
-class Pause(nn.Module):
-    """Identity that sleeps SATURN_TEST_STEP_DELAY seconds: steps slow enough to interrupt."""
-
-    def forward(self, x):
-        delay = float(os.environ.get("SATURN_TEST_STEP_DELAY", "0") or 0)
-        if delay:
-            time.sleep(delay)
-        return x
+Pause = tm.Pause  # steps slow enough to interrupt (SATURN_TEST_STEP_DELAY)
 
 
 def make_model():

@@ -13,20 +13,13 @@ from saturn.reconcile import reconcile
 from saturn.runner import LeaseUnavailable, log_path, run_job, weights_path
 from saturn.store import Store
 from saturn.task import Task
+from tinymodels import Pause  # steps slow enough to interrupt (SATURN_TEST_STEP_DELAY)
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 BRIDGE_PATHS = [os.path.dirname(TESTS), TESTS]  # what a kernel or child needs on its path to load these tasks
 
 
 # -- tiny tasks (module level: kernels and child processes import them from here) ------------------------------
-class Pause(nn.Module):
-    """Identity that sleeps SATURN_TEST_STEP_DELAY seconds: makes steps slow enough to interrupt."""
-
-    def forward(self, x):
-        delay = float(os.environ.get("SATURN_TEST_STEP_DELAY", "0") or 0)
-        if delay:
-            time.sleep(delay)
-        return x
 
 
 def make_model():

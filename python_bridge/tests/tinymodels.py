@@ -1,4 +1,7 @@
 """Tiny models and data built in code (no downloads), importable by child processes."""
+import os
+import time
+
 import torch
 from torch import nn
 
@@ -105,3 +108,13 @@ def residual_data(batch_size, dim=16, classes=4, batches=4):
     g = torch.Generator().manual_seed(5)
     return [(torch.randn(batch_size, dim, generator=g), torch.randint(0, classes, (batch_size,), generator=g))
             for _ in range(batches)]
+
+
+class Pause(nn.Module):
+    """Identity that sleeps SATURN_TEST_STEP_DELAY seconds: makes steps slow enough to interrupt."""
+
+    def forward(self, x):
+        delay = float(os.environ.get("SATURN_TEST_STEP_DELAY", "0") or 0)
+        if delay:
+            time.sleep(delay)
+        return x

@@ -1,3 +1,5 @@
+import type { PlanModel } from '../plan-model';
+import { IJobStatus } from '../interfaces';
 import { Instance, Plan } from '../../spase/types';
 
 /** 1 node × 4 GPUs, three jobs; A on GPUs 0–1, B on 2–3, C on 0 after A. */
@@ -25,5 +27,26 @@ export function smallPlan(): Plan {
       { id: 'C', parallelism: 'spilling', gpus: 1, node: 'node0', gpu_ids: [0], start_s: 100, end_s: 150 }
     ],
     solver: { name: 'test', status: 'heuristic', time_s: 0.01, bound_s: 100 }
+  };
+}
+
+/** Props of a GanttChart over `pm`, with `over` replacing any of them. */
+export function chartProps(pm: PlanModel, over: Record<string, unknown> = {}): any {
+  return {
+    plan: pm.plan,
+    nodes: pm.instance.cluster.nodes,
+    statuses: new Map<string, IJobStatus>(),
+    stateOf: (j: string) => pm.stateOf(j),
+    isPinned: (j: string) => pm.isPinned(j),
+    now_s: null,
+    width: 800,
+    scale: null,
+    onScale: () => undefined,
+    selected: null,
+    onSelect: () => undefined,
+    preview: (e: any) => pm.preview(e),
+    apply: (e: any) => pm.apply(e),
+    onPreview: () => undefined,
+    ...over
   };
 }

@@ -9,27 +9,8 @@ import { PlanTable } from '../gantt/plan-table';
 import { PlanModel } from '../plan-model';
 import { IJobStatus } from '../interfaces';
 import { act, button, click, render } from './render';
-import { smallInstance, smallPlan } from './fixtures';
+import { chartProps, smallInstance, smallPlan } from './fixtures';
 
-function chartProps(pm: PlanModel, over: Record<string, unknown> = {}): any {
-  return {
-    plan: pm.plan,
-    nodes: pm.instance.cluster.nodes,
-    statuses: new Map<string, IJobStatus>(),
-    stateOf: (j: string) => pm.stateOf(j),
-    isPinned: (j: string) => pm.isPinned(j),
-    now_s: null,
-    width: 800,
-    scale: null,
-    onScale: () => undefined,
-    selected: null,
-    onSelect: () => undefined,
-    preview: (e: any) => pm.preview(e),
-    apply: (e: any) => pm.apply(e),
-    onPreview: () => undefined,
-    ...over
-  };
-}
 
 describe('GanttChart', () => {
   it('draws one block per job and contiguous run of lanes, with the data attributes scripts read', () => {

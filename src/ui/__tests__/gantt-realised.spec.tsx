@@ -4,26 +4,8 @@ import { GanttChart, realisedText } from '../gantt/gantt-chart';
 import { PlanModel } from '../plan-model';
 import { IJobStatus } from '../interfaces';
 import { render } from './render';
-import { smallInstance, smallPlan } from './fixtures';
+import { chartProps, smallInstance, smallPlan } from './fixtures';
 
-function props(pm: PlanModel, statuses: Map<string, IJobStatus>): any {
-  return {
-    plan: pm.plan,
-    nodes: pm.instance.cluster.nodes,
-    statuses,
-    stateOf: (j: string) => pm.stateOf(j),
-    isPinned: (j: string) => pm.isPinned(j),
-    now_s: null,
-    width: 800,
-    scale: null,
-    onScale: () => undefined,
-    selected: null,
-    onSelect: () => undefined,
-    preview: (e: any) => pm.preview(e),
-    apply: (e: any) => pm.apply(e),
-    onPreview: () => undefined
-  };
-}
 
 describe('planned vs realised', () => {
   it('a finished job shows its start-up (launch to first step) and its training as two bars under its block', () => {
@@ -33,7 +15,7 @@ describe('planned vs realised', () => {
       ['A', { job: 'A', state: 'done', actual_launch_s: 1, actual_start_s: 4, actual_end_s: 101 }],
       ['B', { job: 'B', state: 'done', actual_start_s: 0, actual_end_s: 120 }] // no launch time known: one bar
     ]);
-    const r = render(<GanttChart {...props(pm, statuses)} />);
+    const r = render(<GanttChart {...chartProps(pm, { statuses })} />);
     const a = r.container.querySelector('[data-saturn-job="A"]')!;
     expect(a.querySelector('.jp-Saturn-actualStartup')!.getAttribute('data-saturn-actual-launch')).toBe('1');
     const bar = a.querySelector('.jp-Saturn-actual')!;
