@@ -66,3 +66,58 @@ export async function openSaturnMenu(page: IJupyterLabPageFixture): Promise<Loca
   await expect(menu).toBeVisible();
   return menu;
 }
+
+/** Data and model loaders for the tasks of these specs (a task cell starts with it). */
+export const TASK_DEFS = `import saturn, torch
+from torch import nn
+
+def ui_data(batch_size):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(128, 16, generator=g), torch.randint(0, 4, (128,), generator=g)
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch_size)
+
+def mlp(width, depth=1):
+    def build():
+        layers, d = [], 16
+        for _ in range(depth):
+            layers += [nn.Linear(d, width), nn.ReLU()]
+            d = width
+        return nn.Sequential(*layers, nn.Linear(d, 4))
+    return build
+`;
+
+/** A one-cell notebook (Python 3) with this source. */
+export function notebookWith(source: string): string {
+  return JSON.stringify({
+    cells: [{ cell_type: 'code', metadata: {}, execution_count: null, outputs: [], source, id: 'define-tasks' }],
+    metadata: { kernelspec: { display_name: 'Python 3 (ipykernel)', language: 'python', name: 'python3' } },
+    nbformat: 4,
+    nbformat_minor: 5
+  });
+}
+
+/**
+ * Only these tasks are registered: every other one is unregistered, then one per (name, steps), each on one GPU
+ * with DDP. The model, batch size and data are those of saturn-flow's ui-a, so Profile reuses its measurement.
+ */
+export async function registerOnly(page: IJupyterLabPageFixture, tmpPath: string, file: string, tasks: [string, number][]): Promise<void> {
+  const source = `${TASK_DEFS}
+for name in saturn.tasks().names():
+    saturn.unregister(name)
+for name, steps in ${JSON.stringify(tasks)}:
+    saturn.register(saturn.Task(name, model=mlp(32), data=ui_data, batch_size=16, steps=steps, gpu_range=(1, 1),
+                                hints={"techniques": ["ddp"]}))
+print("only these tasks are registered")`;
+  await page.contents.uploadContent(notebookWith(source), 'text', `${tmpPath}/${file}`);
+  await command(page, 'docmanager:open', { path: `${tmpPath}/${file}` });
+  const nb = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  await expect(nb.locator('.jp-Notebook-cell').first()).toBeVisible({ timeout: 60_000 });
+  await page.notebook.activate(file);
+  await page.notebook.run();
+  await expect(nb.locator('.jp-OutputArea-output').first()).toContainText('only these tasks are registered', { timeout: 180_000 });
+  const panel = await openPanel(page);
+  for (const [name] of tasks) {
+    await expect(panel.locator(`[data-saturn-task="${name}"]`)).toBeVisible({ timeout: 60_000 });
+  }
+  await expect(panel.locator('[data-saturn-task]')).toHaveCount(tasks.length, { timeout: 60_000 });
+}

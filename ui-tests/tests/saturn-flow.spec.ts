@@ -4,7 +4,7 @@
  * The tests run in order and share the server's Saturn store. Screenshots of each step, light and dark.
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import { command, load, openPanel, openSaturnMenu, reload, shoot } from './helpers';
+import { command, load, notebookWith, openPanel, openSaturnMenu, reload, shoot, TASK_DEFS } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 // Keep the bridge and notebook kernels between tests: the flow lives in the server's Saturn store.
@@ -22,24 +22,7 @@ test.afterEach(async ({ page }, testInfo) => {
 
 const TASKS = ['ui-a', 'ui-b', 'ui-c', 'ui-d'];
 
-/** Data and model loaders shared by the tasks of these specs (the cells below start with it). */
-const DEFS = `import saturn, torch
-from torch import nn
-
-def ui_data(batch_size):
-    g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(128, 16, generator=g), torch.randint(0, 4, (128,), generator=g)
-    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch_size)
-
-def mlp(width, depth=1):
-    def build():
-        layers, d = [], 16
-        for _ in range(depth):
-            layers += [nn.Linear(d, width), nn.ReLU()]
-            d = width
-        return nn.Sequential(*layers, nn.Linear(d, 4))
-    return build
-`;
+const DEFS = TASK_DEFS;
 
 const TASK_CELL = `${DEFS}
 ui_a = saturn.Task("ui-a", model=mlp(32), data=ui_data, batch_size=16, steps=3000, gpu_range=(1, 2),
@@ -53,12 +36,7 @@ ui_d = saturn.Task("ui-d", model=mlp(96, 2), data=ui_data, batch_size=16, steps=
 print("tasks defined")`;
 
 function notebook(): string {
-  return JSON.stringify({
-    cells: [{ cell_type: 'code', metadata: {}, execution_count: null, outputs: [], source: TASK_CELL, id: 'define-tasks' }],
-    metadata: { kernelspec: { display_name: 'Python 3 (ipykernel)', language: 'python', name: 'python3' } },
-    nbformat: 4,
-    nbformat_minor: 5
-  });
+  return notebookWith(TASK_CELL);
 }
 
 interface IBlock {
@@ -149,9 +127,36 @@ test('Profile fills the profile table, infeasible options greyed with their reas
     await expect(panel.locator(`[data-saturn-profile-job="${name}"] .jp-Saturn-cell-feasible`).first()).toBeVisible({ timeout: 240_000 });
   }
   await expect(panel.getByRole('button', { name: 'Profile', exact: true })).toBeEnabled({ timeout: 30_000 });
-  // ui-b asked for FSDP; where it cannot run, the cell says why.
-  const fsdp = panel.locator('[data-saturn-profile-job="ui-b"] [data-saturn-option^="fsdp/"]').first();
-  await expect(fsdp).toBeVisible();
+  // ui-a asked for spilling on 1-2 GPUs; spilling runs on one device only, so its 2-GPU option is infeasible: the
+  // cell is greyed (the theme's faint text on the muted background, unlike a measured cell) and carries the reason.
+  const table = panel.locator('[data-saturn-profile-job="ui-a"]');
+  const infeasible = table.locator('[data-saturn-option="spilling/2"]');
+  await expect(infeasible).toHaveClass(/jp-Saturn-cell-infeasible/);
+  await expect(infeasible).toHaveText('infeasible');
+  const reason = (await infeasible.getAttribute('title')) ?? '';
+  expect(reason).toMatch(/spilling .*1 device/);
+  await expect(infeasible.locator('span')).toHaveAttribute('aria-label', `infeasible: ${reason}`);
+  const colours = await infeasible.evaluate(cell => {
+    const probe = document.createElement('span');
+    probe.style.color = 'var(--jp-ui-font-color3)';
+    probe.style.background = 'var(--jp-layout-color2)';
+    cell.appendChild(probe);
+    const want = getComputedStyle(probe);
+    const got = getComputedStyle(cell);
+    const measured = getComputedStyle(cell.closest('table')!.querySelector('.jp-Saturn-cell-feasible')!);
+    const out = { color: got.color, background: got.backgroundColor, greyText: want.color, greyBackground: want.backgroundColor,
+      measuredColor: measured.color };
+    probe.remove();
+    return out;
+  });
+  expect(colours.color).toBe(colours.greyText);
+  expect(colours.background).toBe(colours.greyBackground);
+  expect(colours.color).not.toBe(colours.measuredColor);
+  // The measured 1-GPU spilling option is a runtime, and the list under the table gives the reason in words.
+  await expect(table.locator('[data-saturn-option="spilling/1"]')).toHaveClass(/jp-Saturn-cell-feasible/);
+  const reasons = table.locator('details.jp-Saturn-reasons');
+  await reasons.locator('summary').click();
+  await expect(reasons.locator('li').filter({ hasText: 'spilling on 2 GPU(s)' })).toContainText(reason.split('\n')[0].slice(0, 60));
   await expect(panel.locator('[data-saturn-task="ui-a"]')).toHaveAttribute('data-saturn-profile-state', 'profiled');
   await panel.locator('[data-saturn-profile-job="ui-a"]').scrollIntoViewIfNeeded();
   await shoot(page, testInfo, '2-profiled');
@@ -319,16 +324,35 @@ test('the main flows work with the keyboard alone: palette commands, moving and 
   await page.keyboard.press('p');
   await expect(block).toHaveAttribute('data-saturn-pinned', 'false');
 
-  // Shift+Right moves it later: applied when the GPUs are free then, refused with the reason when not.
-  const before = Number(await block.getAttribute('data-saturn-start'));
+  // Shift+Right moves it later by one grid step: applied when its GPUs are free then, refused with the reason when
+  // not. Which one it must be follows from the chart: the grid step (in px, over the block's px per second) and the
+  // jobs on its GPUs.
+  const blocks = checkPlanGeometry(await readBlocks(page));
+  const me = blocks.get(job!)!;
+  const grid = await chart.locator('line.jp-Saturn-grid').evaluateAll(ls => ls.map(l => Number(l.getAttribute('x1'))));
+  expect(grid.length, 'the time axis has grid lines').toBeGreaterThan(1);
+  const rectWidth = Number(await block.locator('.jp-Saturn-blockRect').first().getAttribute('width'));
+  const dt = (grid[1] - grid[0]) / (rectWidth / (me.end - me.start));
+  const blockers = [...blocks.values()].filter(
+    b => b.job !== me.job && b.node === me.node && b.gpus.some(g => me.gpus.includes(g)) &&
+      Math.min(b.end, me.end + dt) - Math.max(b.start, me.start + dt) > 1e-6
+  );
+  test.info().annotations.push({
+    type: 'Shift+Right',
+    description: `${job} by ${dt} s: ${blockers.length ? `refused, busy with ${blockers.map(b => b.job).join(', ')}` : 'applied'}`
+  });
   expect(await focusedJob(), 'the block keeps the focus after an edit').toBe(job);
   await page.keyboard.press('Shift+ArrowRight');
-  await expect(status).toHaveAttribute('data-saturn-edit', /^(ok|rejected)$/);
+  await expect(status).toHaveAttribute('data-saturn-edit', blockers.length ? 'rejected' : 'ok');
   const after = Number(await block.getAttribute('data-saturn-start'));
-  if ((await status.getAttribute('data-saturn-edit')) === 'ok') {
-    expect(after).toBeGreaterThan(before);
+  if (blockers.length) {
+    expect(after).toBe(me.start);
+    await expect(status).toContainText(`Not applied (Move "${job}"`);
+    await expect(status).toContainText(new RegExp(`busy with "(${blockers.map(b => b.job).join('|')})"`));
   } else {
-    expect(after).toBe(before);
+    expect(after).toBeCloseTo(me.start + dt, 3);
+    await expect(status).toContainText(`Move "${job}"`);
+    checkPlanGeometry(await readBlocks(page));
   }
   // Enter opens the job's details (option and pin controls, reachable with Tab).
   expect(await focusedJob()).toBe(job);

@@ -2,14 +2,17 @@
  * The SLURM backend in the page: with Settings → Saturn → Backend = slurm, the panel shows the cluster's nodes as
  * node groups and Optimize plans over both nodes, the Gantt chart grouping its lanes by node. scripts/test.sh starts
  * a real 2-node SLURM cluster (scripts/fakecluster.sh) for the UI server and sets SATURN_UI_SLURM=1; where SLURM
- * cannot run, this spec is skipped with that reason. It runs after saturn-flow.spec.ts, whose tasks are profiled.
+ * cannot run, this spec is skipped with that reason. Its tasks are five equal one-GPU jobs: a node has four GPUs, so
+ * on one node the fifth would wait for a whole job; a plan that does not use both nodes takes twice as long. They
+ * reuse the measurement of saturn-flow.spec.ts's ui-a when that spec ran first.
  */
 import { expect, test } from '@jupyterlab/galata';
-import { command, load, openPanel, reload, shoot } from './helpers';
+import { command, load, openPanel, registerOnly, reload, shoot } from './helpers';
 
 test.use({ autoGoto: false, kernels: null, sessions: null });
 
 const PLUGIN = 'jupyterlab-saturn:plugin';
+const TASKS: [string, number][] = ['slurm-1', 'slurm-2', 'slurm-3', 'slurm-4', 'slurm-5'].map(n => [n, 3000]);
 
 async function setBackend(page: any, backend: string | null): Promise<void> {
   await page.evaluate(
@@ -21,10 +24,11 @@ async function setBackend(page: any, backend: string | null): Promise<void> {
   );
 }
 
-test('on SLURM the panel shows the nodes as node groups and Optimize plans on the two-node cluster', async ({ page, baseURL }, testInfo) => {
+test('on SLURM the panel shows the nodes as node groups and Optimize plans on the two-node cluster', async ({ page, baseURL, tmpPath }, testInfo) => {
   test.skip(!process.env.SATURN_UI_SLURM, `SLURM is not available for the UI server: ${process.env.SATURN_UI_SLURM_WHY ?? 'not started'}`);
-  test.setTimeout(300_000);
+  test.setTimeout(420_000);
   await load(page, baseURL);
+  await registerOnly(page, tmpPath, 'slurm-tasks.ipynb', TASKS);
   await setBackend(page, 'slurm');
   try {
     await reload(page);
@@ -51,14 +55,16 @@ test('on SLURM the panel shows the nodes as node groups and Optimize plans on th
     for (const n of ['n1', 'n2']) {
       await expect(chart.locator(`[data-saturn-lane^="${n}/"]`)).toHaveCount(4, { timeout: 120_000 });
     }
-    await expect(chart.locator('[data-saturn-job]').first()).toBeVisible({ timeout: 120_000 });
+    await expect(chart.locator('[data-saturn-job]')).toHaveCount(TASKS.length, { timeout: 120_000 });
+    await expect(panel.getByRole('button', { name: 'Cancel', exact: true })).toBeDisabled({ timeout: 120_000 }); // solved
     const placed = await chart.locator('[data-saturn-job]').evaluateAll(els =>
-      els.map(e => ({ node: e.getAttribute('data-saturn-node'), gpus: e.getAttribute('data-saturn-gpus') }))
+      els.map(e => ({ job: e.getAttribute('data-saturn-job')!, node: e.getAttribute('data-saturn-node')! }))
     );
-    expect(placed.length).toBeGreaterThan(1);
+    expect(placed.map(p => p.job).sort()).toEqual(TASKS.map(([n]) => n));
     for (const p of placed) {
       expect(['n1', 'n2']).toContain(p.node);
     }
+    expect([...new Set(placed.map(p => p.node))].sort(), 'the plan uses both nodes').toEqual(['n1', 'n2']);
     await expect(chart.locator('.jp-Saturn-nodeLabel')).toHaveText(['n1', 'n2']);
     await shoot(page, testInfo, 'slurm-plan');
   } finally {
