@@ -78,12 +78,12 @@ def reference_weights(tmp_path, steps=30):
 
 
 # -- leases ------------------------------------------------------------------------------------------------------
-def _race(path, job_id, barrier, results):
+def _race(path, job_id, barrier, results, done):
     js = JobStore(Store(path))
     barrier.wait()
     outcome, _ = js.claim(job_id, os.getpid())
     results.put((job_id, outcome))
-    time.sleep(1.0)  # keep holding while the other one tries
+    done.wait(60)  # keep holding until the test has read both outcomes
 
 
 def test_two_processes_racing_for_the_same_gpus_exactly_one_wins(store):
@@ -93,11 +93,12 @@ def test_two_processes_racing_for_the_same_gpus_exactly_one_wins(store):
         a, b = f"a{round_}", f"b{round_}"
         make_job(store, a, "t", [1, 2])
         make_job(store, b, "t", [2, 3])
-        barrier, results = ctx.Barrier(2), ctx.Queue()
-        procs = [ctx.Process(target=_race, args=(str(store.path), j, barrier, results)) for j in (a, b)]
+        barrier, results, done = ctx.Barrier(2), ctx.Queue(), ctx.Event()
+        procs = [ctx.Process(target=_race, args=(str(store.path), j, barrier, results, done)) for j in (a, b)]
         for p in procs:
             p.start()
         outcomes = dict(results.get(timeout=60) for _ in procs)
+        done.set()
         for p in procs:
             p.join(30)
         assert sorted(outcomes.values()) == ["claimed", "no_lease"], outcomes
