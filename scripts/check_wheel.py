@@ -23,6 +23,8 @@ def check(path):
                 problems.append(f"the remoteEntry named in package.json ({load}) is missing")
         if not any(re.fullmatch(re.escape(EXT) + r"static/remoteEntry\.[0-9a-f]+\.js", n) for n in shared):
             problems.append(f"{EXT}static/remoteEntry.*.js is missing")
+        if f"{EXT}install.json" not in shared:
+            problems.append(f"{EXT}install.json is missing (`jupyter labextension list` then says nothing of the package)")
         if f"{EXT}schemas/{NAME}/plugin.json" not in shared:
             problems.append(f"{EXT}schemas/{NAME}/plugin.json (settings schema) is missing")
         if "share/jupyter/kernels/saturn-bridge/kernel.json" not in shared:

@@ -53,7 +53,7 @@ step "npm packages (extension)"
 npm_ci_if_changed "$REPO"
 
 step "build (TypeScript, prebuilt labextension, CLI)"
-if stale "$REPO/.stamps/build" src schema style package.json webpack.config.js tsconfig.json tsconfig.node.json; then
+if stale "$REPO/.stamps/build" src schema style package.json install.json webpack.config.js tsconfig.json tsconfig.node.json; then
   npm run --silent build >.stamps/build.log 2>&1 || die "the extension build failed: see .stamps/build.log (or run 'npm run build')."
   touch_stamp "$REPO/.stamps/build"
 fi
