@@ -1,5 +1,8 @@
 """Fixtures: a temporary store per test (SATURN_DB), fake devices, and real kernels via jupyter_client."""
+import contextlib
 import json
+import shutil
+import tempfile
 import os
 import socket
 import subprocess
@@ -129,3 +132,43 @@ def cli_built():
         subprocess.run(["npx", "tsc", "-p", "tsconfig.node.json"], cwd=REPO, check=True, timeout=300)
     assert CLI.exists()
     return CLI
+
+
+# -- a real 2-node SLURM cluster on this machine (scripts/fakecluster.sh) -----------------------------------------
+FAKECLUSTER = REPO / "scripts" / "fakecluster.sh"
+
+
+def cluster_env(d: Path) -> dict:
+    return {**os.environ, "D": str(d), "SLURM_CONF": str(d / "etc" / "slurm.conf")}
+
+
+@contextlib.contextmanager
+def fake_slurm_cluster(gpus=None, what="SLURM tests"):
+    """Start the fake cluster (``gpus``: GRES per node, e.g. "4 2"; default 4 each), point SLURM_CONF at it and yield
+    its folder; stop it afterwards. Where SLURM cannot run here the test is skipped with the reason, except under
+    CI=true, where that fails."""
+    # a short path with world-traversable parents: munged refuses a socket under a 0700 directory (pytest's tmp)
+    d = Path(tempfile.mkdtemp(prefix="saturn-slurm-"))
+    env = cluster_env(d)
+    if gpus:
+        env["GPUS"] = gpus
+    check = subprocess.run(["bash", str(FAKECLUSTER), "check"], env=env, capture_output=True, text=True)
+    if check.returncode != 0:
+        shutil.rmtree(d, ignore_errors=True)
+        why = f"{what} not run: {check.stdout.strip() or check.stderr.strip()}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{why} (CI runs every layer: SLURM must be available)")
+        pytest.skip(why)
+    up = subprocess.run(["bash", str(FAKECLUSTER), "up"], env=env, capture_output=True, text=True, timeout=120)
+    assert up.returncode == 0, f"the fake SLURM cluster did not come up:\n{up.stdout}\n{up.stderr}"
+    old = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = env["SLURM_CONF"]
+    try:
+        yield d
+    finally:
+        subprocess.run(["bash", str(FAKECLUSTER), "down"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(d, ignore_errors=True)
+        if old is None:
+            os.environ.pop("SLURM_CONF", None)
+        else:
+            os.environ["SLURM_CONF"] = old

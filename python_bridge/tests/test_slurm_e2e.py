@@ -15,55 +15,27 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from conftest import FAKECLUSTER, cluster_env, fake_slurm_cluster, free_port
 
 REPO = Path(__file__).resolve().parents[2]
-FAKECLUSTER = REPO / "scripts" / "fakecluster.sh"
 
 
-def _cluster_env(d: Path) -> dict:
-    return {**os.environ, "D": str(d), "SLURM_CONF": str(d / "etc" / "slurm.conf")}
+_cluster_env = cluster_env
 
 
 @pytest.fixture
 def cluster(request):
     """A fresh 2-node cluster (4 GPUs each, or the GPU counts a test asks for with ``@pytest.mark.gpus("4 2")``)."""
-    # a short path with world-traversable parents: munged refuses a socket under a 0700 directory (pytest's tmp)
-    d = Path(tempfile.mkdtemp(prefix="saturn-slurm-"))
-    env = _cluster_env(d)
     mark = request.node.get_closest_marker("gpus")
-    if mark:
-        env["GPUS"] = mark.args[0]
-    check = subprocess.run(["bash", str(FAKECLUSTER), "check"], env=env, capture_output=True, text=True)
-    if check.returncode != 0:
-        shutil.rmtree(d, ignore_errors=True)
-        why = f"SLURM integration test not run: {check.stdout.strip() or check.stderr.strip()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{why} (CI runs every layer: SLURM must be available)")
-        pytest.skip(why)
-    up = subprocess.run(["bash", str(FAKECLUSTER), "up"], env=env, capture_output=True, text=True, timeout=120)
-    assert up.returncode == 0, f"the fake SLURM cluster did not come up:\n{up.stdout}\n{up.stderr}"
-    old = os.environ.get("SLURM_CONF")
-    os.environ["SLURM_CONF"] = env["SLURM_CONF"]
-    try:
+    with fake_slurm_cluster(mark.args[0] if mark else None, what="SLURM integration test") as d:
         yield d
-    finally:
-        subprocess.run(["bash", str(FAKECLUSTER), "down"], env=env, capture_output=True, timeout=120)
-        shutil.rmtree(d, ignore_errors=True)
-        if old is None:
-            os.environ.pop("SLURM_CONF", None)
-        else:
-            os.environ["SLURM_CONF"] = old
 
 
 def _register(bench, root: Path, steps: list[int], sleep_s: float) -> list[str]:

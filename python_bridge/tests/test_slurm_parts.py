@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -20,35 +17,14 @@ from saturn import slurm
 from saturn.jobs import JobStore
 from saturn.store import MIGRATIONS, SCHEMA_VERSION, Store
 
-FAKECLUSTER = Path(__file__).resolve().parents[2] / "scripts" / "fakecluster.sh"
+from conftest import fake_slurm_cluster
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A real 2-node SLURM cluster (4 GPUs each) with SLURM_CONF pointing at it; skipped with the reason where SLURM
-    cannot run here, except under CI=true, where that fails."""
-    d = Path(tempfile.mkdtemp(prefix="saturn-slurm-"))  # short, world-traversable: munged's socket lives in it
-    env = {**os.environ, "D": str(d), "SLURM_CONF": str(d / "etc" / "slurm.conf")}
-    check = subprocess.run(["bash", str(FAKECLUSTER), "check"], env=env, capture_output=True, text=True)
-    if check.returncode != 0:
-        shutil.rmtree(d, ignore_errors=True)
-        why = f"SLURM cluster tests not run: {check.stdout.strip() or check.stderr.strip()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{why} (CI runs every layer: SLURM must be available)")
-        pytest.skip(why)
-    up = subprocess.run(["bash", str(FAKECLUSTER), "up"], env=env, capture_output=True, text=True, timeout=120)
-    assert up.returncode == 0, f"the fake SLURM cluster did not come up:\n{up.stdout}\n{up.stderr}"
-    old = os.environ.get("SLURM_CONF")
-    os.environ["SLURM_CONF"] = env["SLURM_CONF"]
-    try:
+    """A real 2-node SLURM cluster (4 GPUs each) with SLURM_CONF pointing at it (conftest.fake_slurm_cluster)."""
+    with fake_slurm_cluster(what="SLURM cluster tests") as d:
         yield d
-    finally:
-        subprocess.run(["bash", str(FAKECLUSTER), "down"], env=env, capture_output=True, timeout=120)
-        shutil.rmtree(d, ignore_errors=True)
-        if old is None:
-            os.environ.pop("SLURM_CONF", None)
-        else:
-            os.environ["SLURM_CONF"] = old
 
 
 def _sbatch(command: str) -> str:
