@@ -49,6 +49,18 @@ def _jobcomp(d: Path) -> list[dict]:
     return [parse_kv(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
+def _jobcomp_of(d: Path, slurm_ids: set, timeout_s: float = 60.0) -> dict:
+    """SLURM's jobcomp records by job id, once it holds every one of ``slurm_ids``: slurmctld writes a job's record
+    after its batch script exits, which is after the worker recorded ``done`` in the store (so the CLI may be finished
+    before SLURM is). Returns what is there at the deadline; the caller's asserts name what is missing."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        comp = {r["JobId"]: r for r in _jobcomp(d)}
+        if slurm_ids <= comp.keys() or time.monotonic() > deadline:
+            return comp
+        time.sleep(0.5)
+
+
 def _t(s: str) -> float:
     return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S").timestamp()
 
@@ -80,7 +92,7 @@ def _lab_and_cli(bench, cli_built, root: Path, tmp_path: Path, d: Path):
 def _check_placement(js, jobs: list[dict], d: Path) -> dict:
     """Every job: a SLURM job on its node and leased GPU ids; no two on one (node, GPU) at once (SLURM's times)."""
     from saturn import slurm
-    comp = {r["JobId"]: r for r in _jobcomp(d)}
+    comp = _jobcomp_of(d, {str((j["info"].get("slurm") or {}).get("job_id")) for j in jobs})
     spans = []
     for j in jobs:
         info = j["info"]
