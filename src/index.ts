@@ -5,19 +5,19 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ToolbarButton } from '@jupyterlab/ui-components';
 import { BridgeClient } from './bridge/client';
 import { SolverClient } from './solver/client';
-import { CommandIDs, saturnLabel } from './ui/commands';
-import { GanttWidget } from './ui/gantt/gantt-view';
-import { saturnIcon } from './ui/icons';
-import { DEFAULT_SETTINGS, IRunController, ISaturnSettings } from './ui/interfaces';
-import { SaturnPanel } from './ui/panel';
-import { registerNotebookTasks } from './ui/register-notebook';
-import { IRunContext, StoreRunController } from './ui/run-controller';
-import { ExecutorStarter } from './ui/executor-starter';
-import { SaturnModel } from './ui/saturn-model';
-import { WorkerSolver } from './ui/solver-adapter';
-import { formatDuration } from './ui/gantt/geometry';
+import { CommandIDs, saturnLabel } from './ui/adapters/commands';
+import { GanttWidget } from './ui/components/gantt/gantt-view';
+import { saturnIcon } from './ui/components/icons';
+import { DEFAULT_SETTINGS, IRunController, ISaturnSettings } from './ui/models/interfaces';
+import { SaturnPanel } from './ui/components/panel';
+import { registerNotebookTasks } from './ui/adapters/register-notebook';
+import { IRunContext, StoreRunController } from './ui/models/run-controller';
+import { ExecutorStarter } from './ui/adapters/executor-starter';
+import { SaturnModel } from './ui/models/saturn-model';
+import { WorkerSolver } from './ui/adapters/solver-adapter';
+import { formatDuration } from './ui/components/gantt/geometry';
 
-export { CommandIDs } from './ui/commands';
+export { CommandIDs } from './ui/adapters/commands';
 
 const PLUGIN_ID = 'jupyterlab-saturn:plugin';
 

@@ -1,5 +1,5 @@
-import type { PlanModel } from '../plan-model';
-import { IJobStatus } from '../interfaces';
+import type { PlanModel } from '../models/plan-model';
+import { IJobStatus } from '../models/interfaces';
 import { Instance, Plan } from '../../spase/types';
 
 /** 1 node × 4 GPUs, three jobs; A on GPUs 0–1, B on 2–3, C on 0 after A. */

@@ -1,13 +1,13 @@
 jest.mock('../../solver/create-worker', () => ({ createSolverWorker: jest.fn() }));
 import * as React from 'react';
 import { Signal } from '@lumino/signaling';
-import { GanttChart, fitPlan, lastMoment } from '../gantt/gantt-chart';
-import { GanttView } from '../gantt/gantt-view';
-import { saturnLabel } from '../commands';
-import { JobInspector } from '../gantt/job-inspector';
-import { PlanTable } from '../gantt/plan-table';
-import { PlanModel } from '../plan-model';
-import { IJobStatus } from '../interfaces';
+import { GanttChart, fitPlan, lastMoment } from '../components/gantt/gantt-chart';
+import { GanttView } from '../components/gantt/gantt-view';
+import { saturnLabel } from '../adapters/commands';
+import { JobInspector } from '../components/gantt/job-inspector';
+import { PlanTable } from '../components/gantt/plan-table';
+import { PlanModel } from '../models/plan-model';
+import { IJobStatus } from '../models/interfaces';
 import { act, button, click, render } from './render';
 import { chartProps, smallInstance, smallPlan } from './fixtures';
 

@@ -1,8 +1,8 @@
 /** Planned vs realised in the Gantt chart: each block's real start-up and training bars, and what its tooltip says. */
 import * as React from 'react';
-import { GanttChart, realisedText } from '../gantt/gantt-chart';
-import { PlanModel } from '../plan-model';
-import { IJobStatus } from '../interfaces';
+import { GanttChart, realisedText } from '../components/gantt/gantt-chart';
+import { PlanModel } from '../models/plan-model';
+import { IJobStatus } from '../models/interfaces';
 import { render } from './render';
 import { chartProps, smallInstance, smallPlan } from './fixtures';
 

@@ -18,7 +18,7 @@ import {
   timeToX,
   xToTime,
   zoomAt
-} from '../gantt/geometry';
+} from '../components/gantt/geometry';
 
 describe('time scale', () => {
   it('maps time to pixels and back', () => {

@@ -1,12 +1,12 @@
 import * as React from 'react';
-import { ActionBar } from '../action-bar';
-import { BridgeUnavailable } from '../bridge-status';
-import { DeviceList } from '../device-list';
-import { ProfileProgress } from '../profile-progress';
-import { ProfileTable } from '../profile-table';
-import { PlanSummary, gainText } from '../plan-summary';
-import { TaskList, taskProfileState } from '../task-list';
-import { IProfileState } from '../interfaces';
+import { ActionBar } from '../components/action-bar';
+import { BridgeUnavailable } from '../components/bridge-status';
+import { DeviceList } from '../components/device-list';
+import { ProfileProgress } from '../components/profile-progress';
+import { ProfileTable } from '../components/profile-table';
+import { PlanSummary, gainText } from '../components/plan-summary';
+import { TaskList, taskProfileState } from '../components/task-list';
+import { IProfileState } from '../models/interfaces';
 import { button, click, render } from './render';
 import { smallInstance, smallPlan } from './fixtures';
 

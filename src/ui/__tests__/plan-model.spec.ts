@@ -1,5 +1,5 @@
 import { validatePlan } from '../../spase/validate';
-import { PlanModel } from '../plan-model';
+import { PlanModel } from '../models/plan-model';
 import { smallInstance, smallPlan } from './fixtures';
 
 describe('PlanModel', () => {

@@ -1,7 +1,7 @@
 import { Signal } from '@lumino/signaling';
 import { Instance, Plan } from '../../spase/types';
-import { IRunStarter, snapshotFromJobs, StoreRunController, toDispatcherPlan } from '../run-controller';
-import { SaturnModel } from '../saturn-model';
+import { IRunStarter, snapshotFromJobs, StoreRunController, toDispatcherPlan } from '../models/run-controller';
+import { SaturnModel } from '../models/saturn-model';
 import { smallInstance, smallPlan } from './fixtures';
 
 /** Run "run1" started at t=1000 (store clock) from smallPlan: A done, B running, C waiting. */

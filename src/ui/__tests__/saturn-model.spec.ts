@@ -1,8 +1,8 @@
 import { Signal } from '@lumino/signaling';
 import { Plan } from '../../spase/types';
-import { IBridge, ISolver } from '../interfaces';
-import { snapshotFromJobs, StoreRunController } from '../run-controller';
-import { SaturnModel } from '../saturn-model';
+import { IBridge, ISolver } from '../models/interfaces';
+import { snapshotFromJobs, StoreRunController } from '../models/run-controller';
+import { SaturnModel } from '../models/saturn-model';
 import { smallInstance, smallPlan } from './fixtures';
 
 class FakeBridge implements IBridge {

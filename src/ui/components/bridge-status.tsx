@@ -1,5 +1,5 @@
 import * as React from 'react';
-import { BridgeState } from '../bridge/client';
+import { BridgeState } from '../../bridge/client';
 
 export interface IBridgeStatusProps {
   state: BridgeState;

@@ -1,7 +1,7 @@
 import * as React from 'react';
-import { IDevice, INodeInfo } from './interfaces';
+import { IDevice, INodeInfo } from '../models/interfaces';
 
-export type { IDevice } from './interfaces';
+export type { IDevice } from '../models/interfaces';
 
 function gib(bytes?: number | null): string {
   return bytes === null || bytes === undefined ? '–' : `${(bytes / 2 ** 30).toFixed(1)} GiB`;

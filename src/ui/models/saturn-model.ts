@@ -4,11 +4,11 @@
  */
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
-import type { BridgeState } from '../bridge/client';
-import type { BridgeEvent } from '../bridge/wire';
-import { currentPractice } from '../spase/baselines';
-import { lowerBound } from '../spase/bounds';
-import { Instance, Plan } from '../spase/types';
+import type { BridgeState } from '../../bridge/client';
+import type { BridgeEvent } from '../../bridge/wire';
+import { currentPractice } from '../../spase/baselines';
+import { lowerBound } from '../../spase/bounds';
+import { Instance, Plan } from '../../spase/types';
 import {
   backendRequest,
   DEFAULT_SETTINGS,

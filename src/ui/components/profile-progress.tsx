@@ -1,6 +1,6 @@
 import * as React from 'react';
 import { formatDuration } from './gantt/geometry';
-import { IProfileState } from './interfaces';
+import { IProfileState } from '../models/interfaces';
 
 /** Progress of the profiling run: a bar, trials done / total, and the ETA. */
 export function ProfileProgress(props: { profile: IProfileState | null }): JSX.Element | null {

@@ -1,6 +1,6 @@
 import * as React from 'react';
-import type { Instance } from '../../spase/types';
-import { formatDelta, LOCKED_STATES, PlanModel } from '../plan-model';
+import type { Instance } from '../../../spase/types';
+import { formatDelta, LOCKED_STATES, PlanModel } from '../../models/plan-model';
 import { formatDuration } from './geometry';
 
 /** The selected job: its option (from the profiled ones, each with its makespan delta), pin, and start. */

@@ -1,7 +1,7 @@
 import * as React from 'react';
-import type { Instance, Job } from '../spase/types';
+import type { Instance, Job } from '../../spase/types';
 import { formatDuration } from './gantt/geometry';
-import { IInfeasible } from './interfaces';
+import { IInfeasible } from '../models/interfaces';
 
 interface ICell {
   runtime?: number;

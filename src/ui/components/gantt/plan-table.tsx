@@ -1,6 +1,6 @@
 import * as React from 'react';
-import type { Plan } from '../../spase/types';
-import type { IJobStatus } from '../interfaces';
+import type { Plan } from '../../../spase/types';
+import type { IJobStatus } from '../../models/interfaces';
 import { formatDuration } from './geometry';
 
 export interface IPlanTableProps {

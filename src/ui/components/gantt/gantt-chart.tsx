@@ -4,9 +4,9 @@
  * ./geometry; what an edit means comes from PlanModel.
  */
 import * as React from 'react';
-import type { Plan, PlannedJob } from '../../spase/types';
-import type { IJobStatus } from '../interfaces';
-import { formatDelta, IEditResult, PlanEdit } from '../plan-model';
+import type { Plan, PlannedJob } from '../../../spase/types';
+import type { IJobStatus } from '../../models/interfaces';
+import { formatDelta, IEditResult, PlanEdit } from '../../models/plan-model';
 import {
   blockRects,
   edgesOn,

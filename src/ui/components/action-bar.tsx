@@ -1,5 +1,5 @@
 import * as React from 'react';
-import type { Activity } from './saturn-model';
+import type { Activity } from '../models/saturn-model';
 
 export interface IActionBarProps {
   activity: Activity;

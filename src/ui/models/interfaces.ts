@@ -3,9 +3,9 @@
  * so that the components and models can be tested with fakes and wired to the real implementations in index.ts.
  */
 import { ISignal } from '@lumino/signaling';
-import type { BridgeState } from '../bridge/client';
-import type { BridgeEvent, BridgeReply, IHelloReply } from '../bridge/wire';
-import type { Instance, Plan, Strategy } from '../spase/types';
+import type { BridgeState } from '../../bridge/client';
+import type { BridgeEvent, BridgeReply, IHelloReply } from '../../bridge/wire';
+import type { Instance, Plan, Strategy } from '../../spase/types';
 import type { JobState } from './plan-model';
 
 /** What the UI needs of `BridgeClient`. */

@@ -1,8 +1,8 @@
 import * as React from 'react';
-import type { Plan } from '../spase/types';
+import type { Plan } from '../../spase/types';
 import { formatDuration } from './gantt/geometry';
-import { IRunSnapshot } from './interfaces';
-import type { IYardsticks } from './saturn-model';
+import { IRunSnapshot } from '../models/interfaces';
+import type { IYardsticks } from '../models/saturn-model';
 
 /** "1.42× faster than current practice (−3m 10s)" */
 export function gainText(makespan: number, currentPractice: number | null): string | null {

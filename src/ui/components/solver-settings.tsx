@@ -1,6 +1,6 @@
 import * as React from 'react';
-import { STRATEGIES, Strategy } from '../spase/types';
-import { ISaturnSettings } from './interfaces';
+import { STRATEGIES, Strategy } from '../../spase/types';
+import { ISaturnSettings } from '../models/interfaces';
 
 export interface ISolverSettingsProps {
   settings: ISaturnSettings;

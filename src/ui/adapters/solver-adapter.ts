@@ -1,7 +1,7 @@
 /** ISolver over helper-1's SolverClient (the Web Worker): created on first use; cancel keeps the best plan. */
-import type { Instance, Plan } from '../spase/types';
-import type { SolverClient } from '../solver/client';
-import { ISolveOptions, ISolver } from './interfaces';
+import type { Instance, Plan } from '../../spase/types';
+import type { SolverClient } from '../../solver/client';
+import { ISolveOptions, ISolver } from '../models/interfaces';
 
 export class WorkerSolver implements ISolver {
   constructor(private readonly makeClient: () => SolverClient) {}

@@ -1,11 +1,11 @@
 import * as React from 'react';
 import { ReactWidget } from '@jupyterlab/apputils';
-import { CommandIDs, ICommandRunner } from '../commands';
+import { CommandIDs, ICommandRunner } from '../../adapters/commands';
 import { saturnIcon } from '../icons';
-import type { IJobStatus } from '../interfaces';
-import { formatDelta, IEditResult } from '../plan-model';
+import type { IJobStatus } from '../../models/interfaces';
+import { formatDelta, IEditResult } from '../../models/plan-model';
 import { gainText } from '../plan-summary';
-import type { SaturnModel } from '../saturn-model';
+import type { SaturnModel } from '../../models/saturn-model';
 import { useSignal } from '../use-signal';
 import { fitPlan, GanttChart, GUTTER, lastMoment } from './gantt-chart';
 import { clampStart, formatDuration, ITimeScale, zoomAt } from './geometry';

@@ -3,11 +3,11 @@
  * conflicts first, then the SPASE validator) before they are applied. Pure TypeScript: no DOM, no JupyterLab.
  */
 import { ISignal, Signal } from '@lumino/signaling';
-import { Instance, Pin, Plan, PlannedJob } from '../spase/types';
-import { sameAssignment } from '../executor/dispatcher';
-import { isActive } from '../executor/job-state';
-import { validatePlan } from '../spase/validate';
-import { describeConflicts, findConflicts, formatDuration } from './gantt/geometry';
+import { Instance, Pin, Plan, PlannedJob } from '../../spase/types';
+import { sameAssignment } from '../../executor/dispatcher';
+import { isActive } from '../../executor/job-state';
+import { validatePlan } from '../../spase/validate';
+import { describeConflicts, findConflicts, formatDuration } from '../components/gantt/geometry';
 
 /** Job states as the chart shows them (the executor's states, plus `planned` before a run). */
 export type JobState =

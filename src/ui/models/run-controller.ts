@@ -5,9 +5,9 @@
  * helper-4's dispatcher, wired in index.ts once it is available (none = Optimize & Run disabled).
  */
 import { ISignal, Signal } from '@lumino/signaling';
-import type { Instance, Plan } from '../spase/types';
+import type { Instance, Plan } from '../../spase/types';
 import { IBridge, IJobStatus, IRunController, IRunSnapshot, ISaturnSettings, RunPhase } from './interfaces';
-import { isActive, isFinal } from '../executor/job-state';
+import { isActive, isFinal } from '../../executor/job-state';
 import type { JobState } from './plan-model';
 
 /** Starts and cancels runs (the executor). */

@@ -5,12 +5,12 @@
  * pieces, the same way its CLI (`saturn run`) does.
  */
 import type { Session } from '@jupyterlab/services';
-import { Dispatcher, IPlanLike, jobsFromPlan } from '../executor/dispatcher';
-import { Introspector, knobsOf, SolveFn } from '../executor/introspection';
-import { KernelJobLauncher, KernelJobStore } from '../executor/kernel-backend';
-import type { Instance, Plan } from '../spase/types';
-import { backendRequest, ISaturnSettings, ISolver } from './interfaces';
-import type { IRunStarter } from './run-controller';
+import { Dispatcher, IPlanLike, jobsFromPlan } from '../../executor/dispatcher';
+import { Introspector, knobsOf, SolveFn } from '../../executor/introspection';
+import { KernelJobLauncher, KernelJobStore } from '../../executor/kernel-backend';
+import type { Instance, Plan } from '../../spase/types';
+import { backendRequest, ISaturnSettings, ISolver } from '../models/interfaces';
+import type { IRunStarter } from '../models/run-controller';
 
 export class ExecutorStarter implements IRunStarter {
   constructor(

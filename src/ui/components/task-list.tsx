@@ -1,6 +1,6 @@
 import * as React from 'react';
-import type { Instance } from '../spase/types';
-import { IProfileState, ITaskInfo } from './interfaces';
+import type { Instance } from '../../spase/types';
+import { IProfileState, ITaskInfo } from '../models/interfaces';
 import { REGISTER_SNIPPET, Snippet } from './snippet';
 
 export type TaskProfileState = 'not profiled' | 'queued' | 'profiling' | 'profiled' | 'no feasible option' | 'cancelled';
