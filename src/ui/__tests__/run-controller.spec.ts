@@ -82,8 +82,10 @@ describe('edits during a run', () => {
     const runner = new StoreRunController(fakeBridge(() => jobs), starter);
     runner._now = () => 1040;
     const m = new SaturnModel(runner['bridge'] as any, null, runner);
-    (m as any)._instance = smallInstance();
+    // the profiled instance is known (a finished profile), so the run's plan is edited with every profiled option
+    (runner['bridge'] as any).events.emit({ type: 'event', id: 1, kind: 'profile.finished', data: { run_id: 'p1', instance: smallInstance() } });
     await m.refresh();
+    expect(m.planModel!.instance.jobs.find(j => j.id === 'B')!.options).toHaveLength(2);
     expect(m.activity).toBe('running');
     expect(runner.canApplyPlan).toBe(true);
     const pm = m.planModel!;
@@ -136,5 +138,19 @@ describe('edits during a run', () => {
     await flush();
     expect(notices[0]).toContain('only changes the chart');
     m.dispose();
+  });
+});
+
+describe('snapshotFromJobs', () => {
+  it('takes the latest run, progress, actual times and a plan from the assignments', () => {
+    expect(snapshotFromJobs([])).toBeNull();
+    const s = snapshotFromJobs([
+      { id: 'old-A', task: 'A', state: 'done', created_at: 1, info: { run_id: 'old' } },
+      { id: 'new-A', task: 'A', state: 'failed', created_at: 50, info: { run_id: 'new', given_up: true, error: 'boom', assignment: { parallelism: 'ddp', gpus: 1, node: 'node0', gpu_ids: [1], planned_start_s: 0, planned_end_s: 10 }, first_step_at: 52, failed_at: 55 } }
+    ])!;
+    expect(s.phase).toBe('failed');
+    expect(s.message).toBe('new');
+    expect(s.jobs).toEqual([{ job: 'A', state: 'failed', progress: undefined, actual_start_s: 2, actual_end_s: 5, node: 'node0', gpu_ids: [1], error: 'boom' }]);
+    expect(s.plan!.jobs[0]).toMatchObject({ id: 'A', gpu_ids: [1], start_s: 0, end_s: 10 });
   });
 });

@@ -1,62 +1,7 @@
-import { Signal } from '@lumino/signaling';
-import { Plan } from '../../spase/types';
-import { IBridge, ISolver } from '../models/interfaces';
-import { snapshotFromJobs, StoreRunController } from '../models/run-controller';
+import { StoreRunController } from '../models/run-controller';
 import { SaturnModel } from '../models/saturn-model';
+import { FakeBridge, fakeSolver } from './fake-bridge';
 import { smallInstance, smallPlan } from './fixtures';
-
-class FakeBridge implements IBridge {
-  state: any = 'disconnected';
-  stateChanged = new Signal<any, any>(this);
-  events = new Signal<any, any>(this);
-  lastError: any = null;
-  hello: any = { saturn_version: '0.1.0' };
-  requests: any[] = [];
-  replies: Record<string, (req: any) => any> = {
-    devices: () => ({ devices: [{ id: 0, name: 'cpu0', kind: 'cpu' }, { id: 1, name: 'cpu1', kind: 'cpu' }] }),
-    tasks: () => ({ tasks: [{ name: 'A', batch_size: 8 }] }),
-    profile_status: () => ({ running: false }),
-    plans: () => ({ plans: [] }),
-    events_since: () => ({ events: [], last_id: 0 }),
-    profile: () => ({ run_id: 'r1', started: true }),
-    plan_save: () => ({ plan_id: 1 }),
-    cancel_profile: () => ({ cancelled: true }),
-    jobs: () => ({ jobs: [] })
-  };
-  failConnect = false;
-  async connect(): Promise<void> {
-    if (this.failConnect) {
-      this.state = 'unavailable';
-      this.lastError = { message: 'no bridge', hint: 'pip install jupyterlab-saturn' };
-      throw new Error('no bridge');
-    }
-    this.state = 'connected';
-  }
-  async request<T>(req: any): Promise<T> {
-    this.requests.push(req);
-    const f = this.replies[req.type];
-    if (!f) {
-      throw new Error(`unexpected ${req.type}`);
-    }
-    return { v: 1, ok: true, ...f(req) } as any;
-  }
-  push(kind: string, data: any, id: number): void {
-    this.events.emit({ id, kind, data, type: 'event' });
-  }
-}
-
-function fakeSolver(plans: Plan[]): ISolver & { cancelled: boolean } {
-  return {
-    cancelled: false,
-    async solve(_inst, _opts, onPlan) {
-      plans.forEach(p => onPlan(p));
-      return plans[plans.length - 1];
-    },
-    cancel() {
-      this.cancelled = true;
-    }
-  };
-}
 
 describe('SaturnModel', () => {
   it('loads devices and tasks, and says when the bridge is unavailable', async () => {
@@ -211,19 +156,5 @@ describe('SaturnModel after a finished run', () => {
     expect(again.run).toBeNull();
     expect(again.planModel!.plan.jobs.find(j => j.id === 'C')!.gpu_ids).toEqual([2]);
     again.dispose();
-  });
-});
-
-describe('snapshotFromJobs', () => {
-  it('takes the latest run, progress, actual times and a plan from the assignments', () => {
-    expect(snapshotFromJobs([])).toBeNull();
-    const s = snapshotFromJobs([
-      { id: 'old-A', task: 'A', state: 'done', created_at: 1, info: { run_id: 'old' } },
-      { id: 'new-A', task: 'A', state: 'failed', created_at: 50, info: { run_id: 'new', given_up: true, error: 'boom', assignment: { parallelism: 'ddp', gpus: 1, node: 'node0', gpu_ids: [1], planned_start_s: 0, planned_end_s: 10 }, first_step_at: 52, failed_at: 55 } }
-    ])!;
-    expect(s.phase).toBe('failed');
-    expect(s.message).toBe('new');
-    expect(s.jobs).toEqual([{ job: 'A', state: 'failed', progress: undefined, actual_start_s: 2, actual_end_s: 5, node: 'node0', gpu_ids: [1], error: 'boom' }]);
-    expect(s.plan!.jobs[0]).toMatchObject({ id: 'A', gpu_ids: [1], start_s: 0, end_s: 10 });
   });
 });

@@ -1,0 +1,150 @@
+/**
+ * What the bridge says, kept current: devices, nodes, registered tasks and profiling. Loaded on request and updated
+ * by the store's events (pushed by the bridge or polled by ./saturn-model.ts). The rules are the pure functions of
+ * ./event-reducer.ts; this class asks the bridge, applies them and carries out their effects through its hooks.
+ */
+import type { BridgeEvent } from '../../bridge/wire';
+import type { Instance } from '../../spase/types';
+import {
+  EMPTY_FEED,
+  IFeedState,
+  reduceEvent,
+  reduceLoad,
+  reduceProfileStarted,
+  reduceStoredEvents
+} from './event-reducer';
+import { backendRequest, IBridge, ISaturnSettings, ITaskInfo } from './interfaces';
+
+export interface IFeedHooks {
+  /** Something the panel shows changed. */
+  changed(): void;
+  /** Tell the user (`err`: the details). */
+  say(message: string, err?: unknown): void;
+  /** A profile finished with this instance. */
+  instance(instance: Instance): void;
+  /** A job or a lease changed: the run has to be read again. */
+  jobs(): void;
+}
+
+/** Events asked for at once (`events_since`). */
+const PAGE = 500;
+
+export class BridgeFeed {
+  constructor(
+    private readonly bridge: IBridge,
+    private readonly hooks: IFeedHooks
+  ) {}
+
+  get state(): IFeedState {
+    return this._state;
+  }
+
+  /** Connect to the bridge; false when it did not answer (the bridge's state and lastError say why). */
+  async connect(): Promise<boolean> {
+    try {
+      await this.bridge.connect();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Devices (as `settings` declare them), tasks and profiling; resolves with the `profile_status` reply. */
+  async load(settings: ISaturnSettings): Promise<{ instance?: Instance; [k: string]: unknown }> {
+    const [devices, tasks, status] = await Promise.all([
+      this.bridge.request<any>({ type: 'devices', declared: settings.declaredGpus, ...backendRequest(settings) }),
+      this.bridge.request<any>({ type: 'tasks' }),
+      this.bridge.request<any>({ type: 'profile_status' })
+    ]);
+    this._state = reduceLoad(this._state, devices, tasks, status);
+    return status;
+  }
+
+  /** The instance of the latest finished profile in the store's event history (null when there is none). */
+  async latestProfiled(): Promise<Instance | null> {
+    let instance: Instance | null = null;
+    let since = 0;
+    for (let page = 0; page < 200; page++) {
+      const r = await this.bridge.request<any>({ type: 'events_since', since, limit: PAGE });
+      const events = (r.events ?? []) as BridgeEvent[];
+      const next = reduceStoredEvents(this._state, events);
+      this._state = next.state;
+      instance = next.instance ?? instance;
+      if (events.length) {
+        since = Number(events[events.length - 1].id);
+      }
+      if (events.length < PAGE) {
+        break;
+      }
+    }
+    return instance;
+  }
+
+  /** Apply the store's events since the last one seen. */
+  async readEvents(): Promise<void> {
+    const r = await this.bridge.request<any>({ type: 'events_since', since: this._state.lastEvent, limit: PAGE });
+    for (const ev of (r.events ?? []) as BridgeEvent[]) {
+      this.apply(ev);
+    }
+  }
+
+  /** One store event (pushed or polled); events already seen are ignored. */
+  apply(ev: BridgeEvent): void {
+    const r = reduceEvent(this._state, ev);
+    this._state = r.state;
+    for (const effect of r.effects) {
+      switch (effect.kind) {
+        case 'reload-tasks':
+          void this.reloadTasks();
+          break;
+        case 'refresh-run':
+          this.hooks.jobs();
+          break;
+        case 'instance':
+          this.hooks.instance(effect.instance);
+          break;
+        case 'notice':
+          this.hooks.say(effect.message, effect.details);
+          break;
+      }
+    }
+    if (r.changed) {
+      this.hooks.changed();
+    }
+  }
+
+  async reloadTasks(): Promise<void> {
+    try {
+      const r = await this.bridge.request<any>({ type: 'tasks' });
+      this._state = { ...this._state, tasks: r.tasks as ITaskInfo[] };
+      this.hooks.changed();
+    } catch (err) {
+      this.hooks.say('Could not list the registered tasks.', err);
+    }
+  }
+
+  /** Profile `names` (all registered tasks when absent) with the settings' steps, cache and backend. */
+  async startProfile(settings: ISaturnSettings, names?: string[]): Promise<void> {
+    try {
+      const r = await this.bridge.request<any>({
+        type: 'profile',
+        names: names ?? null,
+        warmup: settings.profileWarmupSteps,
+        measure: settings.profileMeasureSteps,
+        use_cache: settings.profileUseCache,
+        ...backendRequest(settings)
+      });
+      this._state = reduceProfileStarted(this._state, r.run_id, names);
+      this.hooks.changed();
+    } catch (err) {
+      this.hooks.say('Profiling could not start.', err);
+    }
+  }
+
+  /** Ask the bridge to stop the running profile (errors are the caller's to report). */
+  async cancelProfile(): Promise<void> {
+    await this.bridge.request({ type: 'cancel_profile', run_id: this._state.profile?.run_id ?? undefined }, 60_000);
+  }
+
+  private _state: IFeedState = EMPTY_FEED;
+}
