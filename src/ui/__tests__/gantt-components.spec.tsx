@@ -1,7 +1,8 @@
 jest.mock('../../solver/create-worker', () => ({ createSolverWorker: jest.fn() }));
 import * as React from 'react';
 import { Signal } from '@lumino/signaling';
-import { GanttChart, fitPlan, lastMoment } from '../components/gantt/gantt-chart';
+import { fitPlan, lastMoment } from '../components/gantt/chart-layout';
+import { GanttChart } from '../components/gantt/gantt-chart';
 import { GanttView } from '../components/gantt/gantt-view';
 import { saturnLabel } from '../adapters/commands';
 import { JobInspector } from '../components/gantt/job-inspector';

@@ -1,6 +1,7 @@
 /** Planned vs realised in the Gantt chart: each block's real start-up and training bars, and what its tooltip says. */
 import * as React from 'react';
-import { GanttChart, realisedText } from '../components/gantt/gantt-chart';
+import { realisedText } from '../components/gantt/gantt-block';
+import { GanttChart } from '../components/gantt/gantt-chart';
 import { PlanModel } from '../models/plan-model';
 import { IJobStatus } from '../models/interfaces';
 import { render } from './render';

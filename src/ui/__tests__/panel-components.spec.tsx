@@ -1,6 +1,6 @@
 import * as React from 'react';
 import { ActionBar } from '../components/action-bar';
-import { BridgeUnavailable } from '../components/bridge-status';
+import { BridgeUnavailable } from '../components/bridge-unavailable';
 import { DeviceList } from '../components/device-list';
 import { ProfileProgress } from '../components/profile-progress';
 import { ProfileTable } from '../components/profile-table';

@@ -1,7 +1,8 @@
 import * as React from 'react';
 import { ReactWidget } from '@jupyterlab/apputils';
 import { ActionBar } from './action-bar';
-import { BridgeStatus, BridgeUnavailable } from './bridge-status';
+import { BridgeStatus } from './bridge-status';
+import { BridgeUnavailable } from './bridge-unavailable';
 import { CommandIDs, ICommandRunner } from '../adapters/commands';
 import { DeviceList } from './device-list';
 import { saturnIcon } from './icons';
@@ -9,6 +10,7 @@ import { ISaturnSettings } from '../models/interfaces';
 import { PlanSummary } from './plan-summary';
 import { ProfileProgress } from './profile-progress';
 import { ProfileTable } from './profile-table';
+import { Section } from './section';
 import type { SaturnModel } from '../models/saturn-model';
 import { SolverSettings } from './solver-settings';
 import { TaskList } from './task-list';
@@ -19,19 +21,6 @@ export interface IPanelViewProps {
   commands: ICommandRunner;
   /** Persist a settings change (the settings registry); the model is updated by the registry's signal. */
   onSettings: (patch: Partial<ISaturnSettings>) => void;
-}
-
-function Section(props: { title: string; children: React.ReactNode; extra?: React.ReactNode }): JSX.Element {
-  const id = `jp-Saturn-section-${props.title.replace(/\W+/g, '-').toLowerCase()}`;
-  return (
-    <section className="jp-Saturn-section" aria-labelledby={id}>
-      <h3 id={id}>
-        {props.title}
-        {props.extra}
-      </h3>
-      {props.children}
-    </section>
-  );
 }
 
 /** The Saturn side panel. */

@@ -7,10 +7,14 @@ import { formatDelta, IEditResult } from '../../models/plan-model';
 import { gainText } from '../plan-summary';
 import type { SaturnModel } from '../../models/saturn-model';
 import { useSignal } from '../use-signal';
-import { fitPlan, GanttChart, GUTTER, lastMoment } from './gantt-chart';
+import { fitPlan, GUTTER, lastMoment } from './chart-layout';
+import { EditStatus } from './edit-status';
+import { GanttChart } from './gantt-chart';
 import { clampStart, formatDuration, ITimeScale, zoomAt } from './geometry';
 import { JobInspector } from './job-inspector';
 import { PlanTable } from './plan-table';
+import { useNow } from './use-now';
+import { useWidth } from './use-width';
 
 export type PlanViewMode = 'chart' | 'table';
 
@@ -20,54 +24,6 @@ export interface IGanttViewProps {
   /** Chart or table, when the owner keeps it (the widget does, for the toggle command); else the view keeps it. */
   view?: PlanViewMode;
   onViewChange?: (view: PlanViewMode) => void;
-}
-
-function useWidth(ref: React.RefObject<HTMLElement>): number {
-  const [w, setW] = React.useState(800);
-  React.useEffect(() => {
-    const el = ref.current;
-    if (!el || typeof ResizeObserver === 'undefined') {
-      return;
-    }
-    const ro = new ResizeObserver(() => setW(Math.max(300, el.clientWidth)));
-    ro.observe(el);
-    setW(Math.max(300, el.clientWidth || 800));
-    return () => ro.disconnect();
-  }, [ref.current]);
-  return w;
-}
-
-function useNow(running: boolean, startedAtMs: number | null): number | null {
-  const [now, setNow] = React.useState(Date.now());
-  React.useEffect(() => {
-    if (!running) {
-      return;
-    }
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, [running]);
-  return startedAtMs === null ? null : Math.max(0, (now - startedAtMs) / 1000);
-}
-
-function EditStatus(props: { preview: IEditResult | null; last: IEditResult | null }): JSX.Element {
-  const r = props.preview ?? props.last;
-  if (!r) {
-    return <div className="jp-Saturn-editStatus" aria-live="polite" />;
-  }
-  const pending = props.preview !== null;
-  const cls = r.ok ? 'jp-mod-ok' : 'jp-mod-conflict';
-  return (
-    <div
-      className={`jp-Saturn-editStatus ${cls}`}
-      role={r.ok ? 'status' : 'alert'}
-      data-saturn-edit={r.ok ? 'ok' : 'rejected'}
-      data-saturn-edit-pending={pending ? 'true' : 'false'}
-    >
-      {r.ok
-        ? `${pending ? 'Drop to apply: ' : ''}${r.label} (makespan ${formatDelta(r.delta_s)})`
-        : `${pending ? 'Cannot drop here' : 'Not applied'}${r.label ? ` (${r.label})` : ''}: ${r.reasons.join('; ')}`}
-    </div>
-  );
 }
 
 /** The main-area view of the plan: figures, toolbar, chart or table, the selected job, the last edit. */
