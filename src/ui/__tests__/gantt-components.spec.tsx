@@ -4,7 +4,7 @@ import { Signal } from '@lumino/signaling';
 import { fitPlan, lastMoment } from '../components/gantt/chart-layout';
 import { GanttChart } from '../components/gantt/gantt-chart';
 import { GanttView } from '../components/gantt/gantt-view';
-import { saturnLabel } from '../adapters/commands';
+import { saturnLabel } from '../components/commands';
 import { JobInspector } from '../components/gantt/job-inspector';
 import { PlanTable } from '../components/gantt/plan-table';
 import { PlanModel } from '../models/plan-model';

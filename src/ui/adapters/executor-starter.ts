@@ -1,5 +1,5 @@
 /**
- * IRunStarter over helper-4's executor (src/executor): the page drives a Dispatcher (one kernel session per job,
+ * IRunStarter over the executor of src/executor: the page drives a Dispatcher (one kernel session per job,
  * state in the store) and the introspection loop while it is open. After a reload, `resume()` re-attaches to the
  * latest unfinished run: reconcile with the store, then keep ticking. This file only composes the executor's public
  * pieces, the same way its CLI (`saturn run`) does.

@@ -1,10 +1,14 @@
 /**
- * "Register with Saturn" for the current notebook: only when the user clicks it, find the `saturn.Task` objects in
- * the notebook's kernel and insert + run a visible `%saturn register …` cell below the active cell.
+ * "Register with Saturn" for the current notebook: only when the user clicks it (the command, or the button this
+ * file adds to every notebook's toolbar), find the `saturn.Task` objects in the notebook's kernel and insert + run a
+ * visible `%saturn register …` cell below the active cell.
  */
 import { Notification } from '@jupyterlab/apputils';
 import { KernelMessage } from '@jupyterlab/services';
-import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
+import { ToolbarButton } from '@jupyterlab/ui-components';
+import { saturnIcon } from '../components/icons';
+import type { ICommandRunner } from '../components/commands';
 
 const LIST_TASKS = `
 import json as _saturn_json
@@ -65,4 +69,18 @@ export async function registerNotebookTasks(panel: NotebookPanel): Promise<void>
   }
   cell.model.sharedModel.setSource(registerCellSource(vars, found.loaded));
   await NotebookActions.run(nb, panel.sessionContext);
+}
+
+/** A "Register" button in every notebook's toolbar (after the cell type) that runs `command`. */
+export function addRegisterButtons(notebooks: INotebookTracker, commands: Pick<ICommandRunner, 'execute'>, command: string): void {
+  notebooks.widgetAdded.connect((_, nb: NotebookPanel) => {
+    const button = new ToolbarButton({
+      icon: saturnIcon,
+      label: 'Register',
+      tooltip: 'Register this notebook\'s saturn.Task objects with Saturn',
+      onClick: () => void commands.execute(command)
+    });
+    button.addClass('jp-Saturn-registerButton');
+    nb.toolbar.insertAfter('cellType', 'saturn-register', button);
+  });
 }

@@ -1,4 +1,4 @@
-/** ISolver over helper-1's SolverClient (the Web Worker): created on first use; cancel keeps the best plan. */
+/** ISolver over src/solver's SolverClient (the Web Worker): created on first use; cancel keeps the best plan. */
 import type { Instance, Plan } from '../../spase/types';
 import type { SolverClient } from '../../solver/client';
 import { ISolveOptions, ISolver } from '../models/interfaces';

@@ -3,7 +3,7 @@ import { ReactWidget } from '@jupyterlab/apputils';
 import { ActionBar } from './action-bar';
 import { BridgeStatus } from './bridge-status';
 import { BridgeUnavailable } from './bridge-unavailable';
-import { CommandIDs, ICommandRunner } from '../adapters/commands';
+import { CommandIDs, ICommandRunner } from './commands';
 import { DeviceList } from './device-list';
 import { saturnIcon } from './icons';
 import { ISaturnSettings } from '../models/interfaces';

@@ -1,6 +1,7 @@
 /**
  * The seams the UI is written against: the bridge, the solver and the run controller (executor). Small interfaces
- * so that the components and models can be tested with fakes and wired to the real implementations in index.ts.
+ * so that the components and models can be tested with fakes and wired to the real implementations in src/index.ts
+ * (through ../adapters/).
  */
 import { ISignal } from '@lumino/signaling';
 import type { BridgeState } from '../../bridge/client';
@@ -58,7 +59,7 @@ export interface IRunSnapshot {
   message?: string;
 }
 
-/** Runs a plan (helper-4's executor behind it). */
+/** Runs a plan (the executor of src/executor behind it, see ./run-controller.ts). */
 export interface IRunController {
   readonly changed: ISignal<IRunController, IRunSnapshot>;
   readonly snapshot: IRunSnapshot | null;

@@ -7,7 +7,8 @@ import { Instance, Pin, Plan, PlannedJob } from '../../spase/types';
 import { sameAssignment } from '../../executor/dispatcher';
 import { isActive } from '../../executor/job-state';
 import { validatePlan } from '../../spase/validate';
-import { describeConflicts, findConflicts, formatDuration } from '../components/gantt/geometry';
+import { describeConflicts, findConflicts } from './conflicts';
+import { formatDuration } from './format';
 
 /** Job states as the chart shows them (the executor's states, plus `planned` before a run). */
 export type JobState =

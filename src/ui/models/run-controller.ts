@@ -2,7 +2,7 @@
  * The run as the store records it. `StoreRunController` reads the bridge's `jobs` (records written by the executor's
  * dispatcher and runners) and turns the latest run into an `IRunSnapshot` for the panel and the chart, so that a page
  * reload, or a run started from the CLI, shows the true state. Starting and cancelling go through an `IRunStarter`:
- * helper-4's dispatcher, wired in index.ts once it is available (none = Optimize & Run disabled).
+ * the executor's dispatcher (../adapters/executor-starter.ts, wired in src/index.ts; none = Optimize & Run disabled).
  */
 import { ISignal, Signal } from '@lumino/signaling';
 import type { Instance, Plan } from '../../spase/types';

@@ -1,6 +1,6 @@
 import * as React from 'react';
 import { ReactWidget } from '@jupyterlab/apputils';
-import { CommandIDs, ICommandRunner } from '../../adapters/commands';
+import { CommandIDs, ICommandRunner } from '../commands';
 import { saturnIcon } from '../icons';
 import type { IJobStatus } from '../../models/interfaces';
 import { formatDelta, IEditResult } from '../../models/plan-model';

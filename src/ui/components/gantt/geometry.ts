@@ -1,7 +1,12 @@
 /**
- * Geometry of the Gantt chart as pure functions: time ↔ pixel, lane layout, hit-testing, snapping,
- * contiguous GPU runs and conflict detection. No DOM, no React: the SVG components only render these.
+ * Geometry of the Gantt chart as pure functions: time ↔ pixel, lane layout, hit-testing, snapping and
+ * contiguous GPU runs. No DOM, no React: the SVG components only render these. Whether jobs overlap on a GPU is plan
+ * logic (../../models/conflicts.ts); durations are worded by ../../models/format.ts (re-exported here for the chart).
  */
+import type { IPlacedJob } from '../../models/conflicts';
+
+export type { IPlacedJob } from '../../models/conflicts';
+export { formatDuration } from '../../models/format';
 
 /** A linear time scale: x = x0 + (t - t0) * pxPerS. */
 export interface ITimeScale {
@@ -103,29 +108,6 @@ function round6(x: number): number {
   return Math.round(x * 1e6) / 1e6 + 0;
 }
 
-/** "1h 02m", "3m 05s", "42s", "0.5s". */
-export function formatDuration(s: number): string {
-  if (!Number.isFinite(s)) {
-    return '–';
-  }
-  const sign = s < 0 ? '-' : '';
-  let a = Math.abs(s);
-  if (a < 10 && a !== Math.round(a)) {
-    return `${sign}${a.toFixed(1)}s`;
-  }
-  a = Math.round(a);
-  const h = Math.floor(a / 3600);
-  const m = Math.floor((a % 3600) / 60);
-  const sec = a % 60;
-  if (h > 0) {
-    return `${sign}${h}h ${String(m).padStart(2, '0')}m`;
-  }
-  if (m > 0) {
-    return `${sign}${m}m ${String(sec).padStart(2, '0')}s`;
-  }
-  return `${sign}${sec}s`;
-}
-
 // -- lanes --------------------------------------------------------------------------------------------------------
 
 export interface INodeSpec {
@@ -222,14 +204,6 @@ export interface IBlockGeometry {
   rects: (IRect & { gpus: number[] })[];
 }
 
-export interface IPlacedJob {
-  id: string;
-  node: string;
-  gpu_ids: number[];
-  start_s: number;
-  end_s: number;
-}
-
 /** Rectangles of a job: one per contiguous run of its GPU lanes (with `pad` px inset top and bottom). */
 export function blockRects(job: IPlacedJob, layout: ILaneLayout, scale: ITimeScale, pad = 2): IBlockGeometry {
   const x = timeToX(scale, job.start_s);
@@ -272,62 +246,6 @@ export function gpusForDrop(layout: ILaneLayout, node: string, gpu: number, k: n
 }
 
 // -- conflicts ----------------------------------------------------------------------------------------------------
-
-export interface IConflict {
-  /** The job in the way. */
-  job: string;
-  node: string;
-  gpu: number;
-  /** Overlapping interval. */
-  from_s: number;
-  to_s: number;
-}
-
-const EPS = 1e-6;
-
-/** Where `candidate` would overlap other jobs (same node and GPU, intersecting time). */
-export function findConflicts(candidate: IPlacedJob, others: IPlacedJob[]): IConflict[] {
-  const out: IConflict[] = [];
-  for (const o of others) {
-    if (o.id === candidate.id || o.node !== candidate.node) {
-      continue;
-    }
-    const from = Math.max(o.start_s, candidate.start_s);
-    const to = Math.min(o.end_s, candidate.end_s);
-    if (to - from <= EPS * Math.max(1, Math.abs(to))) {
-      continue;
-    }
-    for (const g of candidate.gpu_ids) {
-      if (o.gpu_ids.includes(g)) {
-        out.push({ job: o.id, node: o.node, gpu: g, from_s: from, to_s: to });
-      }
-    }
-  }
-  return out;
-}
-
-/** Every pair of jobs that overlap on a GPU (used to check whole plans). */
-export function allConflicts(jobs: IPlacedJob[]): IConflict[] {
-  const out: IConflict[] = [];
-  for (let i = 0; i < jobs.length; i++) {
-    out.push(...findConflicts(jobs[i], jobs.slice(i + 1)));
-  }
-  return out;
-}
-
-/** One sentence per conflicting job: `GPU 1, 2 of node0 are busy with "B" from 0s to 40s`. */
-export function describeConflicts(conflicts: IConflict[]): string[] {
-  const byJob = new Map<string, IConflict[]>();
-  for (const c of conflicts) {
-    byJob.set(c.job, [...(byJob.get(c.job) ?? []), c]);
-  }
-  return [...byJob.entries()].map(([job, cs]) => {
-    const gpus = [...new Set(cs.map(c => c.gpu))].sort((a, b) => a - b);
-    const from = Math.min(...cs.map(c => c.from_s));
-    const to = Math.max(...cs.map(c => c.to_s));
-    return `GPU ${gpus.join(', ')} of ${cs[0].node} ${gpus.length > 1 ? 'are' : 'is'} busy with "${job}" from ${formatDuration(from)} to ${formatDuration(to)}`;
-  });
-}
 
 /** Ends of the other jobs on the given node/GPUs: natural snapping targets for a dragged block. */
 export function edgesOn(others: IPlacedJob[], node: string, gpuIds: number[], exclude: string): number[] {
