@@ -58,8 +58,8 @@ def data(batch_size):
 
 def register_tasks(root: Path, steps: list[int], sleep_s) -> list[str]:
     """Tiny DDP tasks job0, job1, … (1-2 devices) with these step counts; ``sleep_s``: per step, one or per task."""
-    from saturn.store import Store
-    from saturn.task import Task, model_signature
+    from saturn.core.store import Store
+    from saturn.core.task import Task, model_signature
     store = Store(root / ".saturn" / "saturn.db")
     names = []
     for i, n in enumerate(steps):
@@ -123,8 +123,8 @@ def shut_down(cli: subprocess.Popen | None, server: subprocess.Popen, *closables
 
 def analyse(root: Path, summary: dict, kill_at: float | None = None) -> dict:
     """Figures and checks from the store's records."""
-    from saturn.jobs import JobStore
-    from saturn.store import Store
+    from saturn.core.jobs import JobStore
+    from saturn.core.store import Store
     store = Store(root / ".saturn" / "saturn.db")
     jobs = JobStore(store).list(summary["run_id"])
     events = store.events_since(0, 100000)
@@ -166,8 +166,8 @@ def analyse(root: Path, summary: dict, kill_at: float | None = None) -> dict:
 
 def closed_tab(root: Path, cli: subprocess.Popen, t0: float) -> int:
     """The dispatcher goes away mid-run (SIGKILL, like a closed tab); the autopilot must finish the run."""
-    from saturn.jobs import JobStore
-    from saturn.store import Store
+    from saturn.core.jobs import JobStore
+    from saturn.core.store import Store
     store = Store(root / ".saturn" / "saturn.db")
     js = JobStore(store)
     deadline = time.monotonic() + 600

@@ -41,7 +41,7 @@ def main() -> None:
     if not args.real:
         os.environ["SATURN_FAKE_GPUS"] = str(args.devices)
     import saturn
-    from saturn.devices import detect
+    from saturn.core.devices import detect
 
     devices = detect(refresh=True)
     t0 = time.perf_counter()

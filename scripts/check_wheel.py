@@ -29,7 +29,7 @@ def check(path):
             problems.append(f"{EXT}schemas/{NAME}/plugin.json (settings schema) is missing")
         if "share/jupyter/kernels/saturn-bridge/kernel.json" not in shared:
             problems.append("the saturn-bridge kernelspec is missing")
-        for module in ("saturn/__init__.py", "saturn/magics.py", "saturn/store.py"):
+        for module in ("saturn/__init__.py", "saturn/bridge/magics.py", "saturn/core/store.py"):
             if module not in names:
                 problems.append(f"{module} is missing")
         if not any(n.startswith("saturn/wire_schema/") and n.endswith(".json") for n in names):

@@ -10,7 +10,7 @@ python3 -m venv "$tmp/venv"
 "$tmp/venv/bin/pip" install -q torch==2.13.0
 "$tmp/venv/bin/pip" install -q -r "$REPO/requirements.in"
 {
-  sed -n '1,6p' "$REPO/requirements.txt"
+  awk '/^#/ {print; next} {exit}' "$REPO/requirements.txt"  # the header comment
   "$tmp/venv/bin/pip" freeze --exclude-editable | sed 's/^torch==2\.13\.0+cpu$/torch==2.13.0/'
 } >"$tmp/requirements.txt"
 mv "$tmp/requirements.txt" "$REPO/requirements.txt"

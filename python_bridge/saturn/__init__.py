@@ -5,32 +5,26 @@
     saturn.tasks(); saturn.profile()          # -> spase-instance/1 document
 
 In IPython: ``%load_ext saturn`` (magics ``%saturn ...``, ``%%saturn task NAME`` and the ``saturn.bridge`` comm).
-Environment: SATURN_ROOT / SATURN_DB (store, see ``saturn.paths``), SATURN_FAKE_GPUS (``saturn.devices``),
-SATURN_TRIAL_TIMEOUT (``saturn.profiler``), SATURN_VERIFY_TIMEOUT (``saturn.api``), SATURN_TORCH_THREADS
+Environment: SATURN_ROOT / SATURN_DB (store, see ``saturn.core.paths``), SATURN_FAKE_GPUS (``saturn.core.devices``),
+SATURN_TRIAL_TIMEOUT (``saturn.profiling.profiler``), SATURN_VERIFY_TIMEOUT (``saturn.bridge.api``), SATURN_TORCH_THREADS
 (threads per worker process, default 1), SATURN_DIST_TIMEOUT (collective timeout of data-parallel workers).
 """
 from __future__ import annotations
 
 from ._version import __version__
-from .api import get_task, register, tasks, unregister
-from .devices import detect as list_devices
-from .task import Task, TaskError
+from .bridge.api import get_task, grid, register, tasks, unregister
+from .bridge.results import best, history, load_model, results
+from .core.devices import detect as list_devices
+from .core.task import Task, TaskError
 from .techniques import (ExecResult, Infeasible, Technique, get_technique, list_techniques, register_technique,
                          unregister_technique)
 
 
 def profile(names=None, **options):
     """Profile registered tasks; returns a ``spase-instance/1`` document (shows as a table in a notebook)."""
-    from .api import profile as _profile
-    from .display import ProfileReport
+    from .bridge.api import profile as _profile
+    from .bridge.display import ProfileReport
     return ProfileReport(_profile(names, **options))
-
-
-def bridge_call(request: dict) -> None:
-    """Answer one bridge request and publish the reply as display data ``application/vnd.saturn.reply+json``."""
-    from .comm_adapter import publish_reply
-    from .service import default_service
-    publish_reply(default_service().handle(request))
 
 
 def _jupyter_labextension_paths() -> list:
@@ -39,17 +33,17 @@ def _jupyter_labextension_paths() -> list:
 
 
 def load_ipython_extension(ipython) -> None:
-    from .comm_adapter import register_comm_target
-    from .magics import SaturnMagics
+    from .bridge.comm_adapter import register_comm_target
+    from .bridge.magics import SaturnMagics
     ipython.register_magics(SaturnMagics)
     register_comm_target(ipython)
 
 
 def unload_ipython_extension(ipython) -> None:  # noqa: ARG001 - IPython's signature
-    from .comm_adapter import unregister_comm_target
+    from .bridge.comm_adapter import unregister_comm_target
     unregister_comm_target()
 
 
-__all__ = ["Task", "TaskError", "register", "tasks", "get_task", "unregister", "profile", "list_devices", "Technique",
+__all__ = ["Task", "TaskError", "register", "grid", "results", "best", "history", "load_model", "tasks", "get_task", "unregister", "profile", "list_devices", "Technique",
            "Infeasible", "ExecResult", "register_technique", "unregister_technique", "list_techniques",
-           "get_technique", "bridge_call", "__version__"]
+           "get_technique", "__version__"]

@@ -223,7 +223,7 @@ def _runner(job_id: str, env: dict, log: Path) -> subprocess.Popen:
 
 def run_plan(store, plan: list[dict], env: dict, work: Path, devices: list) -> dict:
     """Start each job as its planned GPUs free up (plan order); returns job -> (start, end) seconds from t0."""
-    from .jobs import JobStore
+    from .core.jobs import JobStore
     js = JobStore(store)
     for order, p in enumerate(plan):
         o = p["option"]
@@ -248,7 +248,7 @@ def run_plan(store, plan: list[dict], env: dict, work: Path, devices: list) -> d
 
 
 def check_run(store, plan: list[dict], times: dict, kind: str, say: Verdicts) -> None:
-    from .jobs import JobStore
+    from .core.jobs import JobStore
     js = JobStore(store)
     problems = []
     print(f"  {'job':>12} {'option':>12} {'GPUs':>6} {'planned':>17} {'realised':>17}")
@@ -281,9 +281,9 @@ def check_run(store, plan: list[dict], times: dict, kind: str, say: Verdicts) ->
 def check_resume(store, plan: list[dict], env: dict, work: Path, say: Verdicts) -> None:
     import torch
 
-    from .jobs import JobStore
-    from .reconcile import reconcile
-    from .runner import weights_path
+    from .core.jobs import JobStore
+    from .control.reconcile import reconcile
+    from .execution.runner import weights_path
     js = JobStore(store)
     ref = next(p for p in plan if p["job"] == "resmlp-a")
     o = ref["option"]
@@ -341,7 +341,7 @@ def main(argv=None) -> int:
         os.environ["SATURN_FAKE_GPUS"] = str(args.cpu)
     else:
         os.environ.pop("SATURN_FAKE_GPUS", None)
-    from . import devices as devices_mod
+    from .core import devices as devices_mod
     found = discovery(devices_mod, args.cpu, torch.cuda.is_available(), say)
     if not found or (not args.cpu and not torch.cuda.is_available()):
         for name in ("profile", "oom", "run", "resume"):
@@ -371,7 +371,7 @@ def main(argv=None) -> int:
         say("run", "FAIL", f"no plan: {err}")
         plan = []
     if plan:
-        from .store import default_store
+        from .core.store import default_store
         store = default_store()
         times = run_plan(store, plan, env, work, found)
         check_run(store, plan, times, kind, say)

@@ -20,9 +20,12 @@ os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 @pytest.fixture
 def saturn_env(tmp_path, monkeypatch):
-    """A fresh store and 2 CPU devices for one test; returns the Store."""
-    from saturn import devices
-    from saturn.store import default_store
+    """A fresh store and 2 CPU devices for one test, and no technique registered by an earlier test in this process;
+    returns the Store."""
+    from saturn import techniques
+    from saturn.core import devices
+    from saturn.core.store import default_store
+    monkeypatch.setattr(techniques, "_local", {})
     monkeypatch.setenv("SATURN_DB", str(tmp_path / "saturn.db"))
     monkeypatch.setenv("SATURN_FAKE_GPUS", "2")
     monkeypatch.delenv("SATURN_ROOT", raising=False)

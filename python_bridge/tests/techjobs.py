@@ -11,8 +11,8 @@ from torch import nn
 
 import saturn
 import tinymodels as tm
-from saturn.jobs import JobStore
-from saturn.reconcile import reconcile
+from saturn.core.jobs import JobStore
+from saturn.control.reconcile import reconcile
 from saturn.runner import log_path, run_job, weights_path
 
 TESTS = os.path.dirname(os.path.abspath(__file__))

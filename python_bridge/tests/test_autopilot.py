@@ -1,13 +1,13 @@
-"""The Python takeover (saturn.autopilot) on real SQLite and real detached runner processes."""
+"""The Python takeover (saturn.control.autopilot) on real SQLite and real detached runner processes."""
 import os
 import time
 
 import pytest
 
-from saturn import autopilot
-from saturn.jobs import JobStore, pid_alive, rpc
-from saturn.reconcile import reconcile
-from saturn.store import Store
+from saturn.control import autopilot
+from saturn.core.jobs import JobStore, pid_alive
+from saturn.control.reconcile import reconcile
+from saturn.core.store import Store
 from test_runner import exploding_data, register
 
 ASSIGN = {"parallelism": "spilling", "knobs": {"partitions": 1}, "node": "n0"}
@@ -15,7 +15,7 @@ ASSIGN = {"parallelism": "spilling", "knobs": {"partitions": 1}, "node": "n0"}
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
-    from saturn import devices
+    from saturn.core import devices
     monkeypatch.setenv("SATURN_FAKE_GPUS", "2")
     monkeypatch.setenv("SATURN_TORCH_THREADS", "1")
     monkeypatch.setenv("SATURN_DB", str(tmp_path / "s" / "saturn.db"))
@@ -172,23 +172,30 @@ def test_a_new_autopilot_gives_its_dispatcher_a_grace_period_before_the_first_be
     assert pilot.dispatcher_alive(time.time() + 2.0) == (False, False)
 
 
-def test_rpc_heartbeat_and_autopilot_ops(store):
-    import json
-    reply = json.loads(rpc({"op": "heartbeat", "run_id": "rx", "poll_s": 0.5, "paused": True}, store))
-    assert reply["ok"]
+def test_the_dispatchers_heartbeat_and_autopilot_requests_go_through_the_bridge_service(store):
+    from saturn.bridge.service import BridgeService
+    service = BridgeService(store)
+
+    def ask(**req):
+        reply = service.handle({"v": 1, **req})
+        assert reply["ok"], reply
+        return reply
+
+    ask(type="dispatcher_heartbeat", run_id="rx", poll_s=0.5, paused=True)
     hb = autopilot.last_heartbeat(store, "rx")
     assert hb["poll_s"] == 0.5 and hb["paused"] == 1
-    reply = json.loads(rpc({"op": "autopilot", "run_id": "rx", "max_retries": 1,
-                            "heartbeat": {"run_id": "rx", "poll_s": 0.7}}, store))
-    assert reply["ok"] and reply["autopilot"]["run_id"] == "rx"
+    reply = ask(type="autopilot_start", run_id="rx", max_retries=1, heartbeat={"run_id": "rx", "poll_s": 0.7})
+    assert reply["autopilot"]["run_id"] == "rx"
     assert autopilot.last_heartbeat(store, "rx")["poll_s"] == 0.7
-    again = json.loads(rpc({"op": "autopilot", "run_id": "rx"}, store))
-    assert again["ok"]
-    assert len(json.loads(rpc({"op": "autopilot_status", "run_id": "rx"}, store))["autopilots"]) == 1
+    ask(type="autopilot_start", run_id="rx")
+    assert len(ask(type="autopilot_status", run_id="rx")["autopilots"]) == 1
     # the heartbeat riding on a snapshot
     before = autopilot.last_heartbeat(store, "rx")["at"]
     time.sleep(0.01)
-    assert json.loads(rpc({"op": "snapshot", "run_id": "rx", "heartbeat": {"run_id": "rx", "poll_s": 0.3}}, store))["ok"]
+    ask(type="jobs_snapshot", run_id="rx", heartbeat={"run_id": "rx", "poll_s": 0.3})
     hb = autopilot.last_heartbeat(store, "rx")
     assert hb["at"] > before and hb["poll_s"] == 0.3 and hb["paused"] == 0
+    # a request the schema refuses names the field
+    bad = service.handle({"v": 1, "type": "job_request_stop", "job": "j0", "reason": "because"})
+    assert not bad["ok"] and "reason" in bad["error"]["message"]
     autopilot._pilots.pop("rx").stop()

@@ -1,4 +1,4 @@
-from saturn import devices
+from saturn.core import devices
 
 SMI = """0, GPU-1111aaaa-2222-3333-4444-555566667777, NVIDIA H100 80GB HBM3, 81559, 1024, 80535
 1, GPU-8888bbbb-2222-3333-4444-555566667777, NVIDIA H100 80GB HBM3, 81559, 40000, 41559
@@ -54,12 +54,12 @@ def test_declared_gpus_from_settings_reach_every_process(saturn_env, monkeypatch
     this process and in a fresh one (a job kernel, a profiling trial); 0 gives the environment back."""
     import subprocess
     import sys
-    from saturn.service import BridgeService
+    from saturn.bridge.service import BridgeService
 
     service = BridgeService(store=saturn_env)
     reply = service.handle({"v": 1, "type": "devices", "declared": 3})
     assert reply["ok"] and [d["id"] for d in reply["devices"]] == [0, 1, 2]
-    child = subprocess.run([sys.executable, "-c", "from saturn import devices; print(len(devices.detect()))"],
+    child = subprocess.run([sys.executable, "-c", "from saturn.core import devices; print(len(devices.detect()))"],
                            capture_output=True, text=True, env=dict(__import__("os").environ), check=True)
     assert child.stdout.strip() == "3"
     reply = service.handle({"v": 1, "type": "devices", "declared": 0})

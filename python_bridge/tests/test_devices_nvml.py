@@ -6,7 +6,7 @@ import types
 
 import pytest
 
-from saturn import devices
+from saturn.core import devices
 
 
 def test_nvml_without_a_driver_finds_nothing_and_detection_goes_on(monkeypatch):
@@ -66,7 +66,7 @@ def test_declared_gpus_still_win_over_nvml(two_gpu_nvml, monkeypatch):
 def test_more_declared_cpu_devices_than_cores_gives_one_notice(saturn_env, monkeypatch):
     import os
 
-    from saturn.service import BridgeService
+    from saturn.bridge.service import BridgeService
     cores = os.cpu_count() or 1
     monkeypatch.setenv("SATURN_FAKE_GPUS", str(cores + 2))
     monkeypatch.setenv("SATURN_TORCH_THREADS", "1")

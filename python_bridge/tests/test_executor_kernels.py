@@ -6,10 +6,10 @@ import time
 import pytest
 import torch
 
-from saturn.checkpoint import CheckpointDir
-from saturn.jobs import JobStore
-from saturn.reconcile import reconcile
-from saturn.store import Store
+from saturn.core.checkpoint import CheckpointDir
+from saturn.core.jobs import JobStore
+from saturn.control.reconcile import reconcile
+from saturn.core.store import Store
 from test_runner import BRIDGE_PATHS, make_job, reference_weights, register, same_weights, weights
 
 
@@ -45,7 +45,7 @@ def wait_for(predicate, timeout=90, what="condition"):
 
 
 def test_killed_kernel_resumes_from_its_checkpoint_with_identical_final_weights(kernels, tmp_path, monkeypatch):
-    from saturn import devices
+    from saturn.core import devices
     monkeypatch.setenv("SATURN_FAKE_GPUS", "4")
     devices._cache["key"] = None
     want = reference_weights(tmp_path, steps=60)

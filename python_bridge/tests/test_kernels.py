@@ -66,28 +66,27 @@ def test_register_in_one_kernel_rebuild_in_another(start_kernel):
     assert "rebuilt Sequential (4, 16) 7" in text and "epochs 6" in text
 
 
-def test_bridge_call_and_comm(start_kernel):
+def test_the_comm_answers_requests_refuses_other_versions_and_pushes_events(start_kernel):
     kc = start_kernel()
-    status, out = run_cell(kc, "import saturn\nsaturn.bridge_call({'v': 1, 'type': 'hello', 'id': 'h1'})\n"
-                               "saturn.bridge_call({'v': 9, 'type': 'devices'})")
-    assert status == "ok", text_of(out)
-    replies = [c["data"]["application/vnd.saturn.reply+json"] for k, c in out
-               if k == "display_data" and "application/vnd.saturn.reply+json" in c["data"]]
-    assert replies[0]["ok"] and replies[0]["id"] == "h1" and replies[0]["wire_version"] == 1
-    assert not replies[1]["ok"] and "version 9" in replies[1]["error"]["message"]
-
     status, out = run_cell(kc, "%load_ext saturn")
     assert status == "ok", text_of(out)
     comm_id = uuid.uuid4().hex
     kc.shell_channel.send(kc.session.msg("comm_open", {"comm_id": comm_id, "target_name": "saturn.bridge",
-                                                       "data": {"v": 1, "type": "devices", "id": 1}}))
+                                                       "data": {"v": 1, "type": "hello", "id": "h1"}}))
+    hello = _next_comm_msg(kc, comm_id)
+    assert hello["ok"] and hello["id"] == "h1" and hello["wire_version"] == 1
+    kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id, "data": {"v": 9, "type": "devices"}}))
+    refused = _next_comm_msg(kc, comm_id)
+    assert not refused["ok"] and "version 9" in refused["error"]["message"]
+    kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id, "data": {"v": 1, "type": "devices",
+                                                                                    "id": 1}}))
     reply = _next_comm_msg(kc, comm_id)
     assert reply["ok"] and [d["kind"] for d in reply["devices"]] == ["cpu", "cpu"]
     kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id, "data": {"v": 1, "type": "tasks",
                                                                                     "id": 2}}))
     assert _next_comm_msg(kc, comm_id)["tasks"] == []
     # a change in the store (from any process) is pushed to the open comm
-    from saturn.store import Store
+    from saturn.core.store import Store
     Store(start_kernel.db).emit("task.registered", {"name": "from-elsewhere"})
     pushed = _next_comm_msg(kc, comm_id)
     assert pushed["type"] == "event" and pushed["event"]["data"] == {"name": "from-elsewhere"}

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import tinymodels as tm
-from saturn.task import Task
+from saturn.core.task import Task
 from saturn.techniques import DDP, FSDP, Pipeline, Spilling
 from saturn.techniques._driver import Session, seed_all
 
@@ -14,7 +14,7 @@ STEPS = 3
 
 @pytest.fixture
 def two_cpu_devices(monkeypatch):
-    from saturn import devices
+    from saturn.core import devices
     monkeypatch.setenv("SATURN_FAKE_GPUS", "2")
     monkeypatch.setenv("SATURN_DEVICE_KIND", "cpu")
     devices._cache["key"] = None

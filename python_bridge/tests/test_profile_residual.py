@@ -1,7 +1,7 @@
 """Profiling a small residual model on 2 declared GPUs measures every built-in technique."""
 import saturn
 import tinymodels as tm
-from saturn.spase import validate_instance
+from saturn.core.spase import validate_instance
 
 
 def test_residual_model_on_two_declared_gpus_has_measured_fsdp_pipeline_ddp_and_spilling(saturn_env):
@@ -17,7 +17,7 @@ def test_residual_model_on_two_declared_gpus_has_measured_fsdp_pipeline_ddp_and_
         assert opt["step_time_s"] > 0 and opt["peak_mem_bytes"] > 0 and not opt["cached"]
     assert options[("pipeline", 2)]["knobs"]["balance"] in ([3, 2], [2, 3])
     # each trial recorded the knobs the technique applied: the ones the profile reports
-    from saturn.profiler import Profiler
+    from saturn.profiling.profiler import Profiler
     _records, trials, _ruled_out = Profiler().plan(["res"])
     for trial in trials:
         if (trial.technique, trial.gpus) in options:

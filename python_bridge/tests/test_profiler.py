@@ -1,6 +1,6 @@
 import saturn
 import tinymodels as tm
-from saturn.spase import validate_instance
+from saturn.core.spase import validate_instance
 from saturn.techniques import _loop
 
 

@@ -7,12 +7,12 @@ import pytest
 import torch
 from torch import nn
 
-from saturn.checkpoint import CheckpointDir
-from saturn.jobs import JobStore
-from saturn.reconcile import reconcile
+from saturn.core.checkpoint import CheckpointDir
+from saturn.core.jobs import JobStore
+from saturn.control.reconcile import reconcile
 from saturn.runner import LeaseUnavailable, log_path, run_job, weights_path
-from saturn.store import Store
-from saturn.task import Task
+from saturn.core.store import Store
+from saturn.core.task import Task
 from tinymodels import Pause  # steps slow enough to interrupt (SATURN_TEST_STEP_DELAY)
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -60,7 +60,7 @@ def same_weights(a, b):
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
-    from saturn import devices
+    from saturn.core import devices
     monkeypatch.setenv("SATURN_FAKE_GPUS", "4")
     monkeypatch.setenv("SATURN_DB", str(tmp_path / "main" / "saturn.db"))
     devices._cache["key"] = None

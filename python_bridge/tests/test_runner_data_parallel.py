@@ -2,7 +2,7 @@
 applied by the technique, in the job's info), and an interrupted job resumes to the weights of an uninterrupted one."""
 import saturn
 from saturn.techniques import _loop
-from saturn.task import split_batch
+from saturn.core.task import split_batch
 
 from techjobs import check_technique
 

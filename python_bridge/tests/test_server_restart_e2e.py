@@ -1,4 +1,4 @@
-"""Issue 5 acceptance: kill the Jupyter server mid-run and restart it -> nothing finished is redone and the workload
+"""Kill the Jupyter server mid-run and restart it -> nothing finished is redone and the workload
 completes.
 
 End to end on the real JupyterLab server (`python -m jupyterlab`, SATURN_FAKE_GPUS) and the headless CLI
@@ -39,8 +39,8 @@ def _tails(tmp_path: Path, n: int = 60) -> str:
 
 
 def test_server_killed_and_restarted_mid_run(bench, cli_built, tmp_path):
-    from saturn.jobs import JobStore
-    from saturn.store import Store
+    from saturn.core.jobs import JobStore
+    from saturn.core.store import Store
 
     root = tmp_path / "root"
     root.mkdir()

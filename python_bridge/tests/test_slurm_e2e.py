@@ -1,4 +1,4 @@
-"""Issue 7 acceptance: a plan over two SLURM nodes, run through the real SLURM on this machine.
+"""A plan over two SLURM nodes, run through the real SLURM on this machine.
 
 A real slurmctld and two slurmd "nodes" (scripts/fakecluster.sh: Debian's multiple-slurmd mode on 127.0.0.1, four
 GPU GRES per node backed by mknod devices), the real lab server with SATURN_BACKEND=slurm, and the headless CLI
@@ -44,7 +44,7 @@ def _register(bench, root: Path, steps: list[int], sleep_s: float) -> list[str]:
 
 def _jobcomp(d: Path) -> list[dict]:
     """SLURM's job completion records (jobcomp/filetxt), one dict per finished SLURM job."""
-    from saturn.slurm import parse_kv
+    from saturn.backends.slurm import parse_kv
     path = d / "log" / "jobcomp.txt"
     return [parse_kv(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
@@ -75,7 +75,7 @@ def _run_cli(cli_built, port: int, log_path: Path) -> subprocess.Popen:
 @contextlib.contextmanager
 def _lab_and_cli(bench, cli_built, root: Path, tmp_path: Path, d: Path):
     """The lab server with SATURN_BACKEND=slurm and `saturn run --backend slurm` against it; both stopped after."""
-    from saturn.store import Store
+    from saturn.core.store import Store
     port = free_port()
     log = open(tmp_path / "server.log", "ab")
     server = bench.start_server(root, port, log, fake_gpus=4, extra_env={
@@ -91,7 +91,7 @@ def _lab_and_cli(bench, cli_built, root: Path, tmp_path: Path, d: Path):
 
 def _check_placement(js, jobs: list[dict], d: Path) -> dict:
     """Every job: a SLURM job on its node and leased GPU ids; no two on one (node, GPU) at once (SLURM's times)."""
-    from saturn import slurm
+    from saturn.backends import slurm
     comp = _jobcomp_of(d, {str((j["info"].get("slurm") or {}).get("job_id")) for j in jobs})
     spans = []
     for j in jobs:
@@ -118,8 +118,8 @@ def _check_placement(js, jobs: list[dict], d: Path) -> dict:
 
 
 def test_six_jobs_across_two_slurm_nodes(bench, cli_built, cluster, tmp_path, monkeypatch):
-    from saturn.jobs import JobStore
-    from saturn.service import BridgeService
+    from saturn.core.jobs import JobStore
+    from saturn.bridge.service import BridgeService
     root = tmp_path / "root"
     root.mkdir()
     # what the panel shows: the nodes as SLURM reports them
@@ -151,7 +151,7 @@ def test_six_jobs_across_two_slurm_nodes(bench, cli_built, cluster, tmp_path, mo
 
 
 def test_node_killed_mid_run_jobs_move_to_the_other_node(bench, cli_built, cluster, tmp_path):
-    from saturn.jobs import JobStore
+    from saturn.core.jobs import JobStore
     root = tmp_path / "root"
     root.mkdir()
     names = _register(bench, root, [150, 150, 150, 150, 150, 150], 0.04)
@@ -206,9 +206,9 @@ def test_node_killed_mid_run_jobs_move_to_the_other_node(bench, cli_built, clust
 def test_heterogeneous_nodes_and_a_refusing_scheduler(cluster, tmp_path):
     """An 8+4-style cluster (here 4+2): one kind, profiled on the bigger node, both in the instance's cluster; and
     what SLURM refuses comes back as SLURM's own reason."""
-    from saturn import slurm
-    from saturn.slurm_profile import SlurmProfiler
-    from saturn.store import Store
+    from saturn.backends import slurm
+    from saturn.backends.slurm_profile import SlurmProfiler
+    from saturn.core.store import Store
     nodes = slurm.nodes()
     assert [(n.id, n.gpus, n.usable) for n in nodes] == [("n1", 4, True), ("n2", 2, True)]
     assert nodes[0].kind == nodes[1].kind
@@ -225,8 +225,8 @@ def test_heterogeneous_nodes_and_a_refusing_scheduler(cluster, tmp_path):
 def test_a_job_the_scheduler_kills_resumes_from_its_checkpoint(bench, cli_built, cluster, tmp_path):
     """`scancel` of a running job (what an admin or a preemption does): a crash to Saturn, retried from the
     checkpoint; the workload completes."""
-    from saturn import slurm
-    from saturn.jobs import JobStore
+    from saturn.backends import slurm
+    from saturn.core.jobs import JobStore
     root = tmp_path / "root"
     root.mkdir()
     names = _register(bench, root, [150, 60, 60], 0.04)

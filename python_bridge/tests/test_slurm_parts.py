@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from saturn import slurm
-from saturn.jobs import JobStore
-from saturn.store import MIGRATIONS, SCHEMA_VERSION, Store
+from saturn.backends import slurm
+from saturn.core.jobs import JobStore
+from saturn.core.store import MIGRATIONS, SCHEMA_VERSION, Store
 
 from conftest import fake_slurm_cluster
 
@@ -82,13 +82,14 @@ def test_missing_slurm_commands_say_what_to_install(monkeypatch):
 
 
 def test_backend_choice(monkeypatch):
+    from saturn.backends import backend_name, get_backend
     monkeypatch.delenv("SATURN_BACKEND", raising=False)
-    assert slurm.backend_name({}) == "local"
+    assert backend_name({}) == "local"
     monkeypatch.setenv("SATURN_BACKEND", "slurm")
-    assert slurm.backend_name(None) == "slurm"
-    assert slurm.backend_name({"backend": "local"}) == "local"  # the job's own setting wins
+    assert backend_name(None) == "slurm" and get_backend(None).name == "slurm"
+    assert backend_name({"backend": "local"}) == "local"  # the job's own setting wins
     with pytest.raises(ValueError, match="unknown backend 'k8s'"):
-        slurm.backend_name({"backend": "k8s"})
+        backend_name({"backend": "k8s"})
 
 
 def test_a_version_1_store_migrates_its_leases_to_node0(tmp_path):
@@ -160,7 +161,7 @@ def test_a_lease_of_a_job_that_is_over_does_not_block_others(tmp_path):
 
 
 def test_profiles_of_two_node_kinds_merge_conservatively():
-    from saturn.slurm_profile import _merge
+    from saturn.backends.slurm_profile import _merge
     big = slurm.Node("big", 8, "idle", gpu_type="a100")
     small = slurm.Node("small", 4, "idle", gpu_type="v100")
     opt = lambda p, g, r: {"parallelism": p, "gpus": g, "runtime_s": r}  # noqa: E731
@@ -176,8 +177,8 @@ def test_profiles_of_two_node_kinds_merge_conservatively():
 
 
 def test_the_panel_is_told_clearly_when_slurm_is_absent(saturn_env, monkeypatch):
-    from saturn import wire
-    from saturn.service import BridgeService
+    from saturn.bridge import wire
+    from saturn.bridge.service import BridgeService
     monkeypatch.setenv("PATH", "/nonexistent")
     service = BridgeService()
     reply = service.handle({"v": 1, "type": "devices", "backend": "slurm"})
@@ -191,28 +192,33 @@ def test_the_panel_is_told_clearly_when_slurm_is_absent(saturn_env, monkeypatch)
 
 
 def test_the_cli_profile_request_profiles_on_the_partition_it_names(cluster, tmp_path, monkeypatch):
-    """`saturn run`'s profile request (jobs.rpc op "profile") profiles on the partition it names, not the default:
+    """`saturn run`'s profile request (bridge request "profile") profiles on the partition it names, not the default:
     on the real cluster, a partition holding only n2 gives an instance of n2 alone, an unknown one fails naming it."""
-    from saturn.jobs import rpc
+    from saturn.bridge.service import BridgeService
     subprocess.run(["scontrol", "create", "PartitionName=big-gpus", "Nodes=n2", "State=UP"], check=True,
                    capture_output=True, timeout=60)
     monkeypatch.setenv("SATURN_FAKE_GPUS", "4")
     monkeypatch.setenv("SATURN_ROOT", str(tmp_path))
-    store = Store(tmp_path / "s.db")
-    reply = json.loads(rpc({"op": "profile", "backend": "slurm", "slurm": {"partition": "big-gpus"}}, store))
+    service = BridgeService(Store(tmp_path / "s.db"))
+
+    def profile(partition):
+        return service.handle({"v": 1, "type": "profile", "backend": "slurm", "slurm": {"partition": partition},
+                               "wait": True})
+
+    reply = profile("big-gpus")
     assert reply["ok"], reply
     assert reply["instance"]["cluster"] == {"nodes": [{"id": "n2", "gpus": 4}]}
-    reply = json.loads(rpc({"op": "profile", "backend": "slurm", "slurm": {"partition": "main"}}, store))
+    reply = profile("main")
     assert reply["ok"] and [n["id"] for n in reply["instance"]["cluster"]["nodes"]] == ["n1", "n2"], reply
-    reply = json.loads(rpc({"op": "profile", "backend": "slurm", "slurm": {"partition": "no-such-part"}}, store))
-    assert not reply["ok"] and "no-such-part" in reply["error"], reply
+    reply = profile("no-such-part")
+    assert not reply["ok"] and "no-such-part" in reply["error"]["message"], reply
 
 
 def test_a_snapshot_asks_slurm_once_about_all_orphaned_slurm_jobs(cluster, tmp_path, monkeypatch):
     """After a server restart every SLURM job's kernel is gone: one squeue per snapshot says whose worker still runs
     (listed and not final), not one scontrol per job; when SLURM cannot answer, every such job counts as alive. The
     SLURM jobs are real: one still running, one completed."""
-    from saturn.jobs import rpc
+    from saturn.bridge.service import BridgeService
     running, finished = _sbatch("sleep 600"), _sbatch("true")
     try:
         _wait_slurm_state(running, ("RUNNING",))
@@ -224,12 +230,13 @@ def test_a_snapshot_asks_slurm_once_about_all_orphaned_slurm_jobs(cluster, tmp_p
             outcome, _ = js.claim(name, 1, lowest_free_of=4, detached=True)
             assert outcome == "claimed"
             # its kernel (pid 1 with another start time: not this process) is gone; its SLURM job was submitted
-            js.update_info(name, pid=1, pid_start=1.0, slurm={"job_id": slurm_id})
+            js.update_info(name, pid=1, pid_start=1.0, slurm={"job_id": slurm_id}, backend="slurm")
         js.set_state("c", "done", expect=("running",))  # done: SLURM is not asked about it
         calls = []
         real_run = slurm._run
         monkeypatch.setattr(slurm, "_run", lambda args, *a, **k: calls.append(list(args)) or real_run(args, *a, **k))
-        snap = json.loads(rpc({"op": "snapshot"}, store))
+        service = BridgeService(store)
+        snap = service.handle({"v": 1, "type": "jobs_snapshot"})
         assert {j["id"]: j["alive"] for j in snap["jobs"]} == {"a": True, "b": False, "c": False}
         assert [c[0] for c in calls] == ["squeue"], calls
         # SLURM cannot answer (its controller unreachable): every unsettled SLURM job counts as alive
@@ -238,7 +245,7 @@ def test_a_snapshot_asks_slurm_once_about_all_orphaned_slurm_jobs(cluster, tmp_p
         unreachable.write_text("\n".join("SlurmctldPort=1" if l.startswith("SlurmctldPort=") else l for l in conf))
         monkeypatch.setenv("SLURM_CONF", str(unreachable))
         calls.clear()
-        snap = json.loads(rpc({"op": "snapshot"}, store))
+        snap = service.handle({"v": 1, "type": "jobs_snapshot"})
         assert [c[0] for c in calls] == ["squeue"], calls
         assert {j["id"]: j["alive"] for j in snap["jobs"]} == {"a": True, "b": True, "c": False}
     finally:

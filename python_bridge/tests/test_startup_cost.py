@@ -2,8 +2,8 @@
 finished job's measured start-up (the dispatcher's launch to the runner's first step) replaces the trial's."""
 import saturn
 import tinymodels as tm
-from saturn.jobs import JobStore
-from saturn.spase import validate_instance
+from saturn.core.jobs import JobStore
+from saturn.core.spase import validate_instance
 
 
 def _option(instance, task, parallelism, gpus):

@@ -1,12 +1,13 @@
 import multiprocessing as mp
 
-from saturn.store import SCHEMA_VERSION, Store
+from saturn.core.jobs import JobStore
+from saturn.core.store import SCHEMA_VERSION, Store
 
 
 def _writer(path, worker, n):
     store = Store(path)
     for i in range(n):
-        store.emit("test.write", {"worker": worker, "i": i})
+        store.emit("plan.saved", {"worker": worker, "i": i})
         if i % 10 == 0:
             store.put_task(f"w{worker}-{i}", {"name": f"w{worker}-{i}"}, b"x", "sig")
     store.close()
@@ -22,7 +23,7 @@ def test_schema_is_versioned(tmp_path):
 
 def test_several_processes_write_at_once(tmp_path):
     path = str(tmp_path / "s.db")
-    Store(path).emit("start")
+    Store(path).emit("plan.saved", {"start": True})
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(path, w, 40)) for w in range(4)]
     for p in procs:
@@ -32,7 +33,7 @@ def test_several_processes_write_at_once(tmp_path):
         assert p.exitcode == 0
     store = Store(path)
     events = store.events_since(0, limit=5000)
-    writes = [e for e in events if e["kind"] == "test.write"]
+    writes = [e for e in events if e["kind"] == "plan.saved" and "worker" in e["data"]]
     assert len(writes) == 160
     ids = [e["id"] for e in events]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
@@ -40,6 +41,14 @@ def test_several_processes_write_at_once(tmp_path):
         mine = [e["data"]["i"] for e in writes if e["data"]["worker"] == w]
         assert mine == list(range(40))
     assert len(store.list_tasks()) == 16
+
+
+def test_the_store_records_only_the_event_kinds_the_wire_schema_names(tmp_path):
+    import pytest
+    store = Store(tmp_path / "s.db")
+    with pytest.raises(ValueError, match="unknown event kind 'made.up'.*wire schema"):
+        store.emit("made.up", {})
+    assert store.events_since(0) == []
 
 
 def test_events_since_and_task_events(tmp_path):
@@ -54,13 +63,13 @@ def test_events_since_and_task_events(tmp_path):
 
 
 def test_leases_are_exclusive(tmp_path):
-    store = Store(tmp_path / "s.db")
-    assert store.acquire_devices([0, 1], "job-a")
-    assert not store.acquire_devices([1, 2], "job-b")
-    assert store.acquire_devices([2, 3], "job-b")
-    store.release_devices("job-a")
-    assert store.acquire_devices([0, 1], "job-b")
-    assert {l["device"] for l in store.leases()} == {0, 1, 2, 3}
+    js = JobStore(Store(tmp_path / "s.db"))
+    assert js.acquire([0, 1], "job-a")
+    assert not js.acquire([1, 2], "job-b")
+    assert js.acquire([2, 3], "job-b")
+    js.release("job-a")
+    assert js.acquire([0, 1], "job-b")
+    assert {l["device"] for l in js.leases()} == {0, 1, 2, 3}
 
 
 def test_profiles_plans_jobs(tmp_path):
@@ -70,6 +79,18 @@ def test_profiles_plans_jobs(tmp_path):
     assert store.get_profile("k")["step_time_s"] == 0.1 and store.get_profile("nope") is None
     pid = store.save_plan("p", {"format": "spase-plan/1"})
     assert store.get_plan(pid)["doc"]["format"] == "spase-plan/1"
-    store.put_job("j1", "a", "queued")
-    store.put_job("j1", "a", "running", {"gpus": [0]})
-    assert [(j["id"], j["state"]) for j in store.list_jobs()] == [("j1", "running")]
+    js = JobStore(store)
+    js.create("j1", "a", {"gpu_ids": [0]})
+    js.set_state("j1", "waiting", expect=("pending",))
+    assert [(j["id"], j["state"]) for j in js.list()] == [("j1", "waiting")]
+
+
+def test_the_latest_profiled_instance_and_the_heartbeat_have_a_home(tmp_path):
+    store = Store(tmp_path / "s.db")
+    assert store.latest_instance() is None and store.heartbeat("r1") is None
+    store.save_instance({"format": "spase-instance/1", "name": "a"}, "p1")
+    store.save_instance({"format": "spase-instance/1", "name": "b"}, "p2")
+    assert store.latest_instance()["name"] == "b"
+    at = store.put_heartbeat("r1", 0.5, paused=True, owner="dispatcher")
+    again = Store(tmp_path / "s.db").heartbeat("r1")  # another process's view
+    assert again["at"] == at and again["poll_s"] == 0.5 and again["paused"] == 1

@@ -3,7 +3,7 @@ import torch
 
 import saturn
 import tinymodels as tm
-from saturn.task import TaskError
+from saturn.core.task import TaskError
 
 
 def test_register_list_rebuild_importable_functions(saturn_env):

@@ -3,8 +3,8 @@ import pytest
 
 import saturn
 import tinymodels as tm
-from saturn import wire
-from saturn.service import BridgeService
+from saturn.bridge import wire
+from saturn.bridge.service import BridgeService
 
 
 def test_schema_is_draft07_and_covers_every_request():

@@ -9,11 +9,11 @@
  */
 import { KernelMessage, Kernel, Session, ServiceManager } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
-import { BRIDGE_PROTOCOL_VERSION, BridgeEvent, BridgeReply, BridgeRequest, IHelloReply } from './wire';
+import { BRIDGE_COMM_TARGET, BRIDGE_PROTOCOL_VERSION, BridgeEvent, BridgeReply, BridgeRequest, IHelloReply } from './wire';
 
 export const BRIDGE_KERNEL_NAME = 'saturn-bridge';
 export const BRIDGE_SESSION_PATH = '.saturn/bridge.saturn';
-export const BRIDGE_COMM_TARGET = 'saturn.bridge';
+export { BRIDGE_COMM_TARGET };
 
 /** Why the bridge cannot be used, phrased for the person who must fix it. */
 export class BridgeUnavailableError extends Error {

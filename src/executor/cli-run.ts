@@ -11,9 +11,10 @@
  */
 import { KernelManager, ServerConnection, SessionManager } from '@jupyterlab/services';
 import { solve } from '../spase/solve';
-import { Dispatcher, IPlanLike, jobsFromPlan, jobsOnLostNodes, unusableNodes } from './dispatcher';
+import { Dispatcher, IPlanLike, jobsFromPlan } from './dispatcher';
 import { IInstanceLike, Introspector, SolveFn } from './introspection';
-import { KernelJobLauncher, KernelJobStore, RpcError } from './kernel-backend';
+import { KernelJobLauncher, KernelJobStore, StoreRequestError } from './kernel-backend';
+import { RunLoop } from './run-loop';
 import { systemClock } from './types';
 
 // Node globals, declared here so that the browser build (no Node types) also type-checks this file.
@@ -119,7 +120,7 @@ const sleep = (s: number) => new Promise(r => setTimeout(r, s * 1000));
 
 /**
  * `fn()` again and again while the server is unreachable (it was restarted, the network dropped), up to `maxS`
- * seconds; an answer that is an error from the store itself (`RpcError`) is not retried. `onLost` runs once per
+ * seconds; an answer that is an error from the store itself (`StoreRequestError`) is not retried. `onLost` runs once per
  * outage (e.g. to forget kernels that went with the old server).
  */
 export async function retryOnLoss<T>(
@@ -139,7 +140,7 @@ export async function retryOnLoss<T>(
       }
       return value;
     } catch (e) {
-      if (e instanceof RpcError || now() - start > opts.maxS) {
+      if (e instanceof StoreRequestError || now() - start > opts.maxS) {
         throw e;
       }
       if (!lost) {
@@ -152,6 +153,24 @@ export async function retryOnLoss<T>(
   }
 }
 const err = (m: string) => process.stderr.write(`saturn run: ${m}\n`);
+
+/**
+ * Profile the registered tasks through the control kernel's bridge (cached profiles are reused) and wait for the
+ * instance: the request starts profiling in the bridge's background thread, `profile_status` is asked until it ends.
+ */
+async function profileAndWait(store: KernelJobStore, args: IRunArgs): Promise<IInstanceLike> {
+  const started = await store.call({ type: 'profile', names: args.names, use_cache: true, backend: args.backend ?? null });
+  for (;;) {
+    const st = await store.call({ type: 'profile_status', run_id: started.run_id });
+    if (!st.running) {
+      if (st.error || !st.instance) {
+        throw new StoreRequestError('failed', `profiling failed: ${st.error ?? 'it ended without an instance'}`);
+      }
+      return st.instance;
+    }
+    await sleep(Math.min(1, args.pollS));
+  }
+}
 
 export function nodeServerSettings(server: string, token: string): ServerConnection.ISettings {
   const WebSocket = require('ws');
@@ -195,11 +214,10 @@ export async function runCommand(argv: string[]): Promise<number> {
     err(`profiling registered tasks on ${args.server} (cached profiles are reused)…`);
     // a server restart while profiling: reconnect and profile again (finished trials come from the profile cache)
     const again = { maxS: args.reconnectS, waitS: Math.max(args.pollS, 2), log: err, onLost: () => launcher.forget() };
-    const { instance } = (await retryOnLoss(
-      () => store.call({ op: 'profile', names: args.names, use_cache: true, backend: args.backend }),
-      'profiling',
-      again
-    )) as { instance: IInstanceLike & { unschedulable?: Array<{ id: string }>; saturn?: { notices?: string[] } } };
+    const instance = (await retryOnLoss(() => profileAndWait(store, args), 'profiling', again)) as IInstanceLike & {
+      unschedulable?: Array<{ id: string }>;
+      saturn?: { notices?: string[] };
+    };
     for (const notice of instance.saturn?.notices ?? []) {
       err(`notice: ${notice}`);
     }
@@ -222,17 +240,14 @@ export async function runCommand(argv: string[]): Promise<number> {
       thresholdS: args.thresholdS,
       solve: solveFn
     });
-    let forceReplan = false;
     const d = new Dispatcher(store, launcher, runId, {
       maxRetries: args.maxRetries,
       pollS: args.pollS,
       prewarm: args.prewarm,
       autopilot: args.autopilot,
-      log: err,
-      onGiveUp: () => {
-        forceReplan = true;
-      }
+      log: err
     });
+    const loop = new RunLoop(d, intro, { introspectionIntervalS: args.introspectionIntervalS, thresholdS: args.thresholdS, log: err });
     const newJobs = jobsFromPlan(plan, instance, runId, {
       checkpoint_every_s: args.checkpointEveryS,
       ...(args.backend ? { backend: args.backend } : {})
@@ -257,24 +272,11 @@ export async function runCommand(argv: string[]): Promise<number> {
       }
       try {
         // after a lost server the store's connection is made anew: the tick itself forgets the launches and reconciles
-        const snap = await d.tick();
+        const snap = await loop.step();
         lost = false;
         lastOk = systemClock.now();
-        const now = snap.now;
         if (process.env.SATURN_DEBUG) {
-          err(`tick ${now.toFixed(1)}: ${snap.jobs.map(j => `${j.id}=${j.state}`).join(' ')}`);
-        }
-        if (intro.lostNodesDue(snap, now)) {
-          err(`node(s) ${[...unusableNodes(snap)].join(', ')} unusable: re-planning ${jobsOnLostNodes(snap).join(', ')}`);
-          forceReplan = true;
-        }
-        if (!d.finished && (forceReplan || (args.introspectionIntervalS > 0 && intro.due(now)))) {
-          const decision = await intro.check(snap, now, forceReplan ? 0 : args.thresholdS);
-          forceReplan = false;
-          err(`introspection: ${decision.reason}`);
-          if (decision.switched && decision.plan) {
-            await d.applyPlan(decision.plan, intro.knobsOf);
-          }
+          err(`tick ${snap.now.toFixed(1)}: ${snap.jobs.map(j => `${j.id}=${j.state}`).join(' ')}`);
         }
       } catch (e) {
         if (!lost) {
@@ -290,7 +292,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       }
       await sleep(args.pollS);
     }
-    const summary = { ...d.summary(plan, t0), prepared_s: Math.round(preparedS * 1000) / 1000, introspection: intro.decisions.map(x => ({ ...x, plan: undefined })) };
+    const summary = { ...d.summary(plan, t0), prepared_s: Math.round(preparedS * 1000) / 1000, introspection: loop.decisions.map(x => ({ ...x, plan: undefined })) };
     await new Promise<void>(resolve => process.stdout.write(JSON.stringify(summary, null, 1) + '\n', () => resolve()));
     await launcher.dispose();
     await store.dispose();

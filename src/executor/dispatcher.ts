@@ -3,17 +3,14 @@
  * in memory: a dispatcher that restarts (browser reload, CLI restart, Jupyter server restart) calls `reconcile()` and
  * carries on from the store's truth, so nothing finished is redone.
  *
- * Each `tick()`:
- * - a job starts (pending → waiting, launched in its own kernel) when its planned GPUs are free: no lease by another
- *   job, no other launched job on them, and every job before it in plan order that shares a GPU has finished;
- * - a job whose runner process died (running, but its pid is gone) is failed with that reason;
- * - a failed job is retried (failed → waiting, from its last checkpoint) up to `maxRetries` times, then given up
- *   (`onGiveUp`: the caller re-plans the rest without it);
- * - a preempted job (paused, or stopped by a re-plan) is resumed (→ resumed) on its new assignment when free.
- * The runner itself takes the leases atomically and refuses to start without them: the dispatcher's view can be
- * stale, the store cannot.
+ * Each `tick()` reads a snapshot, asks the dispatch rules what to do (`decide` in `rules.ts`: the one rulebook, which
+ * the Python autopilot applies too) and applies the actions: state changes through the store's checked transitions,
+ * runners launched in their kernels, given-up jobs and jobs stranded on a lost node handed to the run loop for a
+ * re-plan. The runner itself takes the leases atomically and refuses to start without them: the dispatcher's view
+ * can be stale, the store cannot.
  */
-import { FINAL_STATES, isActive, isFinal, isSettled, JobState } from './job-state';
+import { isActive, isFinal, isSettled, JobState } from './job-state';
+import { decide, DispatchAction, IDispatchView, nodeOf, unusableNodes } from './rules';
 import {
   IAssignment,
   IClock,
@@ -150,11 +147,6 @@ export function jobsFromPlan(
     });
 }
 
-/** Nodes the cluster reports as unusable now (down, drained, not responding). */
-export function unusableNodes(snap: Pick<ISnapshot, 'nodes'>): Set<string> {
-  return new Set((snap.nodes ?? []).filter(n => !n.usable).map(n => n.id));
-}
-
 /** Whether `job` (its pending re-assignment, else its assignment) is on one of the `lost` nodes. */
 export function onLostNode(job: IJobRecord, lost: ReadonlySet<string>): boolean {
   return lost.has(nodeOf(job.info.next_assignment ?? job.info.assignment));
@@ -193,20 +185,7 @@ export function sameAssignment(a: IAssignment | undefined, b: IAssignment | unde
   return a.parallelism === b.parallelism && a.node === b.node && ids(a) === ids(b);
 }
 
-const overlaps = (a: number[], b: number[]) => a.some(g => b.includes(g));
-/** The node of a lease or assignment (node0 when it names none: stores and plans from before multi-node). */
-export const nodeOf = (a: { node?: string } | undefined): string => a?.node ?? 'node0';
-
-/** Per snapshot, computed once for all `canStart` calls of a tick: unusable nodes and holders whose job is over. */
-const derived = new WeakMap<ISnapshot, { lost: Set<string>; over: Set<string> }>();
-function derive(snap: ISnapshot): { lost: Set<string>; over: Set<string> } {
-  let d = derived.get(snap);
-  if (!d) {
-    d = { lost: unusableNodes(snap), over: new Set(snap.jobs.filter(j => !isActive(j.state)).map(j => j.id)) };
-    derived.set(snap, d);
-  }
-  return d;
-}
+export { nodeOf, unusableNodes };
 
 export class Dispatcher {
   constructor(
@@ -305,19 +284,14 @@ export class Dispatcher {
       }
       this._epoch = this.store.epoch;
     }
-    const jobs = [...snap.jobs].sort((a, b) => (a.info.order ?? 0) - (b.info.order ?? 0) || a.id.localeCompare(b.id));
-    const claimed = new Set<string>(); // launched during this tick
     const now = this.clock.now();
-    let acted = false;
-    for (const job of jobs) {
-      try {
-        acted = (await this.step(job, jobs, snap, claimed, now)) || acted;
-      } catch (err) {
-        // another actor (the runner) changed the job between snapshot and action: next tick sees the truth
-        acted = true;
-        this.log(`job ${job.id}: ${(err as Error).message}`);
-      }
-    }
+    const decision = decide(snap, this.view(), {
+      maxRetries: this.opts.maxRetries,
+      deadGraceTicks: this.opts.deadGraceTicks,
+      relaunchBackoffS: this.opts.relaunchBackoffS
+    });
+    this.deadTicks = decision.deadTicks;
+    const acted = await this.apply(decision.actions, snap, now);
     this._last = acted ? await this.store.snapshot(this.runId) : snap;
     this.prewarmNext(this._last);
     return this._last;
@@ -358,124 +332,105 @@ export class Dispatcher {
     }
   }
 
-  /** One job's part of a tick; true when it changed something in the store. */
-  private async step(job: IJobRecord, jobs: IJobRecord[], snap: ISnapshot, claimed: Set<string>, now: number): Promise<boolean> {
-    const id = job.id;
-    if (isActive(job.state)) {
-      if (job.alive === false) {
-        const n = (this.dead.get(id) ?? 0) + 1;
-        this.dead.set(id, n);
-        if (n >= this.opts.deadGraceTicks) {
-          this.dead.delete(id);
-          await this.store.transition(
-            id,
-            JobState.Failed,
-            { error: `its kernel died: runner process ${job.info.pid ?? '?'} is gone`, failed_at: now },
-            [JobState.Running, JobState.Checkpointing]
-          );
-          this.log(`job ${id}: its kernel died`);
-          return true;
-        }
-      } else {
-        this.dead.delete(id);
-      }
-      return false;
+  /** What this dispatcher knows beyond the store, for the rules. */
+  private view(): IDispatchView {
+    const launches: NonNullable<IDispatchView['launches']> = {};
+    for (const [id, at] of this.launchedAt) {
+      launches[id] = { status: this.launcher.status(id), at };
     }
-    if (FINAL_STATES.includes(job.state)) {
-      if (!this.released.has(id) && this.launcher.status(id) !== 'unknown') {
+    // runners launched before this dispatcher existed (a reload) are known to the launcher only
+    for (const j of this._last?.jobs ?? []) {
+      if (!(j.id in launches) && this.launcher.status(j.id) !== 'unknown') {
+        launches[j.id] = { status: this.launcher.status(j.id) };
+      }
+    }
+    return { paused: this._paused, launches, deadTicks: this.deadTicks, released: [...this.released] };
+  }
+
+  /**
+   * Carry the rules' actions out, in order; true when the store changed. A job whose action fails (another actor
+   * changed it between snapshot and action) is left for the next tick, which sees the truth.
+   */
+  private async apply(actions: DispatchAction[], snap: ISnapshot, now: number): Promise<boolean> {
+    const byId = new Map(snap.jobs.map(j => [j.id, j]));
+    const skipped = new Set<string>();
+    let acted = false;
+    for (const a of actions) {
+      if (a.kind === 'replan') {
+        this.requestReplan(a.cause, a.jobs);
+        continue;
+      }
+      const job = byId.get(a.job);
+      if (!job || skipped.has(a.job)) {
+        continue;
+      }
+      try {
+        acted = (await this.act(a, job, now)) || acted;
+      } catch (err) {
+        skipped.add(a.job);
+        acted = true;
+        this.log(`job ${a.job}: ${(err as Error).message}`);
+      }
+    }
+    return acted;
+  }
+
+  private async act(a: Exclude<DispatchAction, { kind: 'replan' }>, job: IJobRecord, now: number): Promise<boolean> {
+    const id = job.id;
+    switch (a.kind) {
+      case 'fail':
+        await this.store.transition(id, JobState.Failed, { error: a.error, failed_at: now }, [JobState.Running, JobState.Checkpointing]);
+        this.log(`job ${id}: ${a.error}`);
+        return true;
+      case 'release':
         this.released.add(id);
         // not awaited: a kernel shutdown takes a while, and the jobs after it in this tick are waiting for GPUs
         this.launcher.release(id).catch(err => this.log(`job ${id}: release failed: ${(err as Error).message}`));
-      }
-      return false;
-    }
-    if (job.state === JobState.Failed) {
-      if (job.info.given_up) {
         return false;
-      }
-      const retries = job.info.retries ?? 0;
-      if (retries >= this.opts.maxRetries) {
+      case 'give_up':
         await this.store.update(id, { given_up: true });
         job.info.given_up = true;
-        this.log(`job ${id}: failed ${retries + 1} times, given up: ${job.info.error ?? ''}`);
+        this.log(`job ${id}: failed ${(job.info.retries ?? 0) + 1} times, given up: ${a.error}`);
         await this.launcher.release(id);
         this.opts.onGiveUp?.(job);
         return true;
-      }
-      if (!this._paused && this.canStart(job, jobs, snap, claimed)) {
-        await this.store.transition(id, JobState.Waiting, { retries: retries + 1 }, [JobState.Failed]);
-        await this.launch(job, claimed, now);
+      case 'retry':
+        await this.store.transition(id, JobState.Waiting, { retries: a.retries }, [JobState.Failed]);
+        await this.launch(job, now);
         return true;
-      }
-      return false;
-    }
-    if (this._paused) {
-      return false;
-    }
-    if (job.state === JobState.Pending) {
-      if (this.canStart(job, jobs, snap, claimed)) {
+      case 'start':
         await this.store.transition(id, JobState.Waiting, {}, [JobState.Pending]);
-        await this.launch(job, claimed, now);
+        await this.launch(job, now);
         return true;
-      }
-      return false;
-    }
-    if (job.state === JobState.Preempted) {
-      let changed = false;
-      if (job.info.next_assignment) {
-        job.info.assignment = job.info.next_assignment;
-        await this.store.update(id, { assignment: job.info.next_assignment, next_assignment: null });
-        changed = true;
-      }
-      if (this.canStart(job, jobs, snap, claimed)) {
+      case 'reassign':
+        job.info.assignment = a.assignment;
+        await this.store.update(id, { assignment: a.assignment, next_assignment: null });
+        return true;
+      case 'resume':
         await this.store.transition(id, JobState.Resumed, {}, [JobState.Preempted]);
-        await this.launch(job, claimed, now);
+        await this.launch(job, now);
         return true;
-      }
-      return changed;
+      case 'relaunch':
+        await this.launch(job, now);
+        return false;
     }
-    // waiting / resumed: launched, its runner has not claimed it yet
-    const status = this.launcher.status(id);
-    const since = this.launchedAt.get(id) ?? -Infinity;
-    if (status !== 'running' && now - since >= this.opts.relaunchBackoffS && this.canStart(job, jobs, snap, claimed)) {
-      await this.launch(job, claimed, now);
-    }
-    return false;
   }
 
-  /** Its GPUs are free now and no job before it in plan order still has to use one of them. */
-  canStart(job: IJobRecord, jobs: IJobRecord[], snap: ISnapshot, claimed: Set<string>): boolean {
-    const ids = job.info.assignment.gpu_ids;
-    const node = nodeOf(job.info.assignment);
-    const { lost, over } = derive(snap);
-    if (lost.has(node)) {
-      return false; // a re-plan moves it (see jobsOnLostNodes)
+  /** A re-plan the rules asked for (jobs given up win over jobs on a lost node), for the run loop. */
+  private requestReplan(cause: 'given_up' | 'lost_node', jobs: string[]): void {
+    if (cause === 'given_up' || !this._replan) {
+      this._replan = { cause, jobs };
     }
-    // a lease whose job is over is stale (the store breaks it on the next claim)
-    if (snap.leases.some(l => l.holder !== job.id && !over.has(l.holder) && nodeOf(l) === node && ids.includes(l.device))) {
-      return false;
-    }
-    const order = job.info.order ?? 0;
-    for (const other of jobs) {
-      if (other.id === job.id || nodeOf(other.info.assignment) !== node || !overlaps(ids, other.info.assignment.gpu_ids)) {
-        continue;
-      }
-      const launched =
-        isActive(other.state) ||
-        ((other.state === JobState.Waiting || other.state === JobState.Resumed) &&
-          (claimed.has(other.id) || this.launcher.status(other.id) === 'running'));
-      if (launched || claimed.has(other.id)) {
-        return false;
-      }
-      if ((other.info.order ?? 0) < order && !this.settled(other)) {
-        return false;
-      }
-    }
-    return true;
   }
 
-  private async launch(job: IJobRecord, claimed: Set<string>, now: number): Promise<void> {
-    claimed.add(job.id);
+  /** The pending re-plan request, once (the run loop re-solves the remaining work). */
+  takeReplan(): { cause: 'given_up' | 'lost_node'; jobs: string[] } | null {
+    const r = this._replan;
+    this._replan = null;
+    return r;
+  }
+
+  private async launch(job: IJobRecord, now: number): Promise<void> {
     this.launchedAt.set(job.id, now);
     this.released.delete(job.id);
     await this.store.update(job.id, { launched_at: now }); // start-up is measured from here to the first step
@@ -650,7 +605,8 @@ export class Dispatcher {
   private _last: ISnapshot | null = null;
   /** The store's epoch at the last tick or reconcile (undefined before the first, and for stores without one). */
   private _epoch: number | undefined = undefined;
-  private dead = new Map<string, number>();
+  private deadTicks: Record<string, number> = {};
+  private _replan: { cause: 'given_up' | 'lost_node'; jobs: string[] } | null = null;
   private released = new Set<string>();
   private launchedAt = new Map<string, number>();
 }

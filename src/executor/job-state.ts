@@ -1,6 +1,7 @@
 /**
- * The one job state machine. The state strings and the transition table are identical to
- * `python_bridge/saturn/jobs.py` (`STATES`, `TRANSITIONS`); a jest spec compares the two files.
+ * The one job state machine. The state strings and the transition table are those of the wire schema
+ * (`schema/wire/bridge.schema.json`: `definitions.job_state`, `job_transitions`), which the Python store reads; a
+ * jest spec checks this file against the schema.
  *
  *   pending ─▶ waiting ─▶ running ⇄ checkpointing ─▶ done
  *                ▲           │  ╲        │

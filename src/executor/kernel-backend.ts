@@ -1,18 +1,19 @@
 /**
  * The executor's kernels, over @jupyterlab/services (browser or Node):
- * - `KernelJobStore`: the job store, reached by running `saturn.jobs.rpc_print(...)` in one control kernel session
- *   (`.saturn/dispatcher.saturn`); the reply comes back on stdout after a marker line.
+ * - `KernelJobStore`: the job store, reached over the `saturn.bridge` comm of one control kernel session
+ *   (`.saturn/dispatcher.saturn`): each store operation is a wire request of `schema/wire/bridge.schema.json`
+ *   (`jobs_snapshot`, `job_transition`, …) answered by the bridge service, exactly as the panel's requests are.
  * - `KernelJobLauncher`: one kernel session per job, path `.saturn/jobs/<job id>.saturn` (so it shows in JupyterLab's
- *   Running panel under the job's name), executing `saturn.runner.run_job('<job id>')`.
- * Both use the `saturn-bridge` kernelspec (the server's Python, which has the saturn package).
+ *   Running panel under the job's name), executing `saturn.runner.run_job('<job id>')`: the run the user asked for.
+ * Both use the `saturn-bridge` kernelspec (the server's Python, which has the saturn package and loads its comm).
  */
 import { Kernel, KernelMessage, Session } from '@jupyterlab/services';
+import { BRIDGE_COMM_TARGET, BRIDGE_PROTOCOL_VERSION as BRIDGE_WIRE_VERSION, RequestBody, RequestDispatcherHeartbeat } from '../bridge/wire';
 import { JobState } from './job-state';
 import { IAutopilotOptions, IJobInfo, IJobLauncher, IJobRecord, IJobStore, INewJob, ISnapshot, LaunchStatus, StopReason } from './types';
 
 export const EXECUTOR_KERNEL_NAME = 'saturn-bridge';
 export const CONTROL_SESSION_PATH = '.saturn/dispatcher.saturn';
-export const RPC_MARK = '@@saturn-rpc@@';
 
 export function jobSessionPath(jobId: string): string {
   return `.saturn/jobs/${jobId}.saturn`;
@@ -20,38 +21,22 @@ export function jobSessionPath(jobId: string): string {
 
 /** What a pre-warmed job kernel runs before its GPUs are free: the imports that make a cold start slow. */
 export const PREWARM_CODE =
-  'import saturn.runner, saturn.techniques, saturn.task\ntry:\n    import torch\nexcept Exception:\n    pass';
+  'import saturn.runner, saturn.techniques, saturn.core.task\ntry:\n    import torch\nexcept Exception:\n    pass';
 
 export function runnerCode(jobId: string): string {
   const id = JSON.stringify(jobId);
   return `import saturn.runner\nsaturn.runner.run_job(${id})`;
 }
 
-/** Python source for one rpc call (a JSON string literal is a valid Python string literal). */
-export function rpcCode(request: unknown): string {
-  return `import saturn.jobs as _saturn_jobs\n_saturn_jobs.rpc_print(${JSON.stringify(JSON.stringify(request))})`;
-}
-
-/** The store answered, with an error (a bad request, a failing profile): retrying the same call will not help. */
-export class RpcError extends Error {
+/** The store answered with an error (a bad request, an illegal transition, a failing profile): retrying will not help. */
+export class StoreRequestError extends Error {
   constructor(
-    readonly type: string,
+    readonly code: string,
     message: string
   ) {
-    super(`${type}: ${message}`);
+    super(message);
+    this.name = 'StoreRequestError';
   }
-}
-
-export function parseRpcOutput(stdout: string): any {
-  const line = stdout.split('\n').find(l => l.startsWith(RPC_MARK));
-  if (!line) {
-    throw new Error(`the Saturn job store did not answer (output: ${stdout.slice(-300) || 'none'})`);
-  }
-  const reply = JSON.parse(line.slice(RPC_MARK.length));
-  if (!reply.ok) {
-    throw new RpcError(reply.type ?? 'Error', reply.error);
-  }
-  return reply;
 }
 
 /** Seconds a request may wait on a kernel connection that is not connected (the server went away) before failing. */
@@ -64,7 +49,7 @@ export const KERNEL_BOOT_S = 120;
  * have passed: a request sent while the server restarts would otherwise wait forever on a connection that keeps
  * retrying a kernel that is gone, and a kernel_info request that is never answered would hang its caller for good.
  */
-function untilDoneOrLost<T>(kernel: Kernel.IKernelConnection, done: Promise<T>, limitS = Infinity): Promise<T> {
+export function untilDoneOrLost<T>(kernel: Kernel.IKernelConnection, done: Promise<T>, limitS = Infinity): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const start = Date.now();
     let downSince: number | null = null;
@@ -104,37 +89,26 @@ export function kernelReady(kernel: Kernel.IKernelConnection, limitS = KERNEL_BO
   return untilDoneOrLost(kernel, kernel.info, limitS);
 }
 
-async function execute(kernel: Kernel.IKernelConnection, code: string): Promise<string> {
-  const future = kernel.requestExecute({ code, store_history: false, stop_on_error: true });
-  let out = '';
-  let error = '';
-  future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
-    if (KernelMessage.isStreamMsg(msg) && msg.content.name === 'stdout') {
-      out += msg.content.text;
-    } else if (KernelMessage.isErrorMsg(msg)) {
-      error = `${msg.content.ename}: ${msg.content.evalue}`;
-    }
-  };
-  await untilDoneOrLost(kernel, future.done);
-  if (error && !out.includes(RPC_MARK)) {
-    throw new Error(error);
-  }
-  return out;
-}
-
 export class KernelJobStore implements IJobStore {
   constructor(
     private readonly sessions: Session.IManager,
     private readonly kernelName = EXECUTOR_KERNEL_NAME
   ) {}
 
-  async call(request: Record<string, unknown>): Promise<any> {
+  /**
+   * One wire request (`{type, …}` of the bridge schema; `v` and `id` are added) to the control kernel's bridge.
+   * Rejects with `StoreRequestError` when the bridge answers `ok: false`, with another error when the kernel or the
+   * server is gone (the next call finds or starts the control kernel again, and `epoch` changes).
+   */
+  async call<T = any>(request: RequestBody): Promise<T> {
     const run = this.queue.then(async () => {
       try {
-        const kernel = await this.kernel();
-        return parseRpcOutput(await execute(kernel, rpcCode(request)));
+        const { kernel, comm } = await this.channel();
+        return (await this.send(kernel, comm, request)) as T;
       } catch (err) {
-        this.session = null; // e.g. the server went away: find or start the control kernel again next time
+        if (!(err instanceof StoreRequestError)) {
+          this.drop(err as Error); // e.g. the server went away: find or start the control kernel again next time
+        }
         throw err;
       }
     });
@@ -145,27 +119,27 @@ export class KernelJobStore implements IJobStore {
   async snapshot(runId?: string): Promise<ISnapshot> {
     const beat = this.pendingBeat;
     this.pendingBeat = null;
-    return this.call({ op: 'snapshot', run_id: runId ?? null, brief: true, ...(beat ? { heartbeat: beat } : {}) });
+    return this.call({ type: 'jobs_snapshot', run_id: runId ?? null, brief: true, ...(beat ? { heartbeat: beat } : {}) });
   }
 
   async createJobs(runId: string, jobs: INewJob[], plan?: unknown): Promise<void> {
-    await this.call({ op: 'create_jobs', run_id: runId, jobs, plan: plan ?? null });
+    await this.call({ type: 'jobs_create', run_id: runId, jobs, plan: plan ?? null });
   }
 
   async transition(jobId: string, to: JobState, info: Partial<IJobInfo> = {}, expect?: JobState[]): Promise<IJobRecord> {
-    return (await this.call({ op: 'transition', job: jobId, to, info, expect: expect ?? null })).job;
+    return (await this.call({ type: 'job_transition', job: jobId, to, info, expect: expect ?? null })).job;
   }
 
   async update(jobId: string, info: Partial<IJobInfo>): Promise<IJobRecord> {
-    return (await this.call({ op: 'update', job: jobId, info, event: 'job.updated' })).job;
+    return (await this.call({ type: 'job_update', job: jobId, info, event: 'job.updated' })).job;
   }
 
   async requestStop(jobId: string, reason: StopReason): Promise<void> {
-    await this.call({ op: 'request_stop', job: jobId, reason });
+    await this.call({ type: 'job_request_stop', job: jobId, reason });
   }
 
   async reconcile(runId?: string): Promise<unknown> {
-    return (await this.call({ op: 'reconcile', run_id: runId ?? null })).report;
+    return (await this.call({ type: 'jobs_reconcile', run_id: runId ?? null })).report;
   }
 
   /**
@@ -176,7 +150,7 @@ export class KernelJobStore implements IJobStore {
     const beat = { run_id: runId, poll_s: pollS, paused, owner: 'dispatcher' };
     if (paused) {
       this.pendingBeat = null;
-      await this.call({ op: 'heartbeat', ...beat });
+      await this.call({ type: 'dispatcher_heartbeat', ...beat });
     } else {
       this.pendingBeat = beat;
     }
@@ -185,11 +159,12 @@ export class KernelJobStore implements IJobStore {
   async startAutopilot(runId: string, options: IAutopilotOptions = {}): Promise<unknown> {
     const beat = this.pendingBeat;
     this.pendingBeat = null;
-    return (await this.call({ op: 'autopilot', run_id: runId, ...options, ...(beat ? { heartbeat: beat } : {}) })).autopilot;
+    return (await this.call({ type: 'autopilot_start', run_id: runId, ...options, ...(beat ? { heartbeat: beat } : {}) })).autopilot;
   }
 
   async dispose(): Promise<void> {
     const s = this.session;
+    this.drop(new Error('the job store was disposed'));
     this.session = null;
     if (s && !s.isDisposed) {
       await s.shutdown().catch(() => undefined);
@@ -201,9 +176,11 @@ export class KernelJobStore implements IJobStore {
     return this._epoch;
   }
 
-  private async kernel(): Promise<Kernel.IKernelConnection> {
+  /** The control kernel and an open comm to its bridge (found, or started, and greeted when needed). */
+  private async channel(): Promise<{ kernel: Kernel.IKernelConnection; comm: Kernel.IComm }> {
     if (!this.session || this.session.isDisposed || !this.session.kernel || this.session.kernel.status === 'dead') {
       this._epoch++;
+      this.comm = null;
       const existing = await this.sessions.findByPath(CONTROL_SESSION_PATH);
       this.session =
         existing && existing.kernel
@@ -217,12 +194,73 @@ export class KernelJobStore implements IJobStore {
     }
     const kernel = this.session.kernel!;
     await kernelReady(kernel);
-    return kernel;
+    if (!this.comm || this.comm.isDisposed || this.commKernel !== kernel) {
+      const comm = kernel.createComm(BRIDGE_COMM_TARGET);
+      comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => {
+        const data = msg.content.data as { id?: string; type?: string };
+        const pending = data.id !== undefined ? this.pending.get(String(data.id)) : undefined;
+        if (pending) {
+          this.pending.delete(String(data.id));
+          pending.resolve(data);
+        }
+      };
+      comm.onClose = () => {
+        if (this.comm === comm) {
+          this.drop(new Error(`the control kernel ${kernel.id} closed Saturn's channel`));
+        }
+      };
+      comm.open({ v: BRIDGE_WIRE_VERSION, push: false } as any);
+      this.comm = comm;
+      this.commKernel = kernel;
+      try {
+        await this.send(kernel, comm, { type: 'hello' }, KERNEL_BOOT_S);
+      } catch (err) {
+        throw new Error(
+          `the kernel "${this.kernelName}" does not answer Saturn's bridge requests (${(err as Error).message}): ` +
+            'it must be the saturn-bridge kernel (IPython with --ext=saturn) of an environment where "import saturn" works'
+        );
+      }
+    }
+    return { kernel, comm: this.comm };
+  }
+
+  private async send(kernel: Kernel.IKernelConnection, comm: Kernel.IComm, request: RequestBody, limitS = Infinity): Promise<any> {
+    const id = `store-${++this.counter}`;
+    const reply = new Promise<any>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    comm.send({ v: BRIDGE_WIRE_VERSION, ...request, id } as any);
+    try {
+      const r = await untilDoneOrLost(kernel, reply, limitS);
+      if (!r.ok) {
+        const e = r.error ?? {};
+        throw new StoreRequestError(e.code ?? 'failed', `${e.message ?? 'the store refused the request'}${e.hint ? ` (${e.hint})` : ''}`);
+      }
+      return r;
+    } finally {
+      this.pending.delete(id);
+    }
+  }
+
+  private drop(reason: Error): void {
+    const comm = this.comm;
+    this.comm = null;
+    this.commKernel = null;
+    if (comm && !comm.isDisposed) {
+      comm.dispose();
+    }
+    for (const p of this.pending.values()) {
+      p.reject(reason);
+    }
+    this.pending.clear();
+    this.session = null;
   }
 
   private session: Session.ISessionConnection | null = null;
+  private comm: Kernel.IComm | null = null;
+  private commKernel: Kernel.IKernelConnection | null = null;
+  private pending = new Map<string, { resolve: (r: any) => void; reject: (e: Error) => void }>();
+  private counter = 0;
   private _epoch = 0;
-  private pendingBeat: Record<string, unknown> | null = null;
+  private pendingBeat: Omit<RequestDispatcherHeartbeat, 'v' | 'type' | 'id'> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 }
 

@@ -22,7 +22,7 @@ interface IStoredJob {
 function storedJobs(): IStoredJob[] {
   const code = `
 import json, sys
-from saturn.jobs import JobStore
+from saturn.core.jobs import JobStore
 names = set(json.loads(sys.argv[1]))
 jobs = [j for j in JobStore().list() if j["task"] in names]
 run = max(jobs, key=lambda j: j["created_at"])["info"].get("run_id") if jobs else None

@@ -34,20 +34,20 @@ def register_technique(obj: Union[type, Technique], store=None, persist: bool = 
     tech = _instance(obj)
     _local[tech.name] = tech
     if persist:
-        from ..store import default_store
+        from ..core.store import default_store
         (store or default_store()).put_technique(tech.name, cloudpickle.dumps(tech), tech.description or "")
     return tech
 
 
 def unregister_technique(name: str, store=None) -> bool:
-    from ..store import default_store
+    from ..core.store import default_store
     removed = _local.pop(name, None) is not None
     return (store or default_store()).delete_technique(name) or removed
 
 
 def list_techniques(store=None) -> dict[str, Technique]:
     """Name -> technique: built-ins, then those in the store, then this process's unsaved ones."""
-    from ..store import default_store
+    from ..core.store import default_store
     out: dict[str, Technique] = {}
     for cls in (DDP, FSDP, Pipeline, Spilling):
         out[cls.name] = cls()

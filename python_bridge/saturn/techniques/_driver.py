@@ -1,7 +1,7 @@
 """The one training driver: profiling trials, ``search`` experiments and jobs all train through it.
 
 ``Session(technique, task, devices)`` is rank 0's handle on a group of ``technique.world(k)`` processes: this process
-is rank 0, ranks 1.. are Saturn child processes (``saturn.procs.Child``, pinned to their device by environment)
+is rank 0, ranks 1.. are Saturn child processes (``saturn.core.procs.Child``, pinned to their device by environment)
 started on the first ``run``. They share a process group (gloo on CPU devices, NCCL on CUDA) that lives as long as
 the session, so one session can run several knob settings in a row (a technique's ``search``) without starting
 processes again. ``Session.run(knobs, total_steps, ...)`` sends the run to every rank, and every rank then does the
@@ -14,7 +14,12 @@ same thing (``run_rank``):
 3. per step: rank 0's ``control`` decides (stop request, checkpoint now?), the decision is broadcast, a checkpoint
    is gathered with ``full_state`` (a collective) and saved by rank 0; every rank draws the next global batch from
    its own ``DataCursor`` (all ranks draw the same batches: the data has its own RNG stream, untouched by dropout
-   and the like), takes its part (``technique.local_batch``) and calls ``executor.step``.
+   and the like), takes its part (``technique.local_batch``) and calls ``executor.step``;
+4. every ``task.eval_steps`` steps and at the last step, when the task has ``validate``: the whole model is gathered
+   with ``full_state`` (a collective, whatever the technique shards or splits) and rank 0 loads it into a model of
+   its own (``task.build_model()``, on the executor's ``eval_device``, else its device) and runs ``validate`` on it,
+   in eval mode and without gradients, under a saved-and-restored RNG state (so validating changes nothing of the
+   training: a run validated at other steps computes the same weights).
 
 Step times are measured on rank 0 (device synchronised); peak memory is the largest over the ranks.
 """
@@ -27,10 +32,10 @@ import random
 import time
 from typing import Callable, Iterator, Optional
 
-from ..checkpoint import capture_rng, restore_rng
-from ..devices import assignment_env, current_kind, local_torch_device
+from ..core.checkpoint import capture_rng, restore_rng
+from ..core.devices import assignment_env, current_kind, local_torch_device
 from . import _loop
-from .base import Context, ExecResult
+from .types import Context, ExecResult
 
 STOP_CODES = {"cancel": 1, "pause": 2, "replan": 3}
 STOP_NAMES = {v: k for k, v in STOP_CODES.items()}
@@ -227,6 +232,8 @@ def run_rank(tech, task, devices: list, rank: int, world: int, cmd: dict, contro
     total, start = int(cmd["total_steps"]), step_no
     flags = torch.zeros(2, dtype=torch.int64)
     times: list = []
+    evaluator = Evaluator(task, getattr(ex, "eval_device", device), cmd.get("evaluate", "every"), total)
+    eval_times: list = []
     while step_no < total:
         stop, save = None, False
         if control is not None and hasattr(control, "decide"):
@@ -261,13 +268,50 @@ def run_rank(tech, task, devices: list, rank: int, world: int, cmd: dict, contro
         times.append(seconds)
         if control is not None and hasattr(control, "stepped"):
             control.stepped(step_no, cursor.epoch, loss, seconds)
+        if evaluator.due(step_no):
+            t_eval = time.perf_counter()
+            state = ex.full_state()
+            if rank == 0:
+                metrics = evaluator.run(state["model"])
+                eval_times.append(time.perf_counter() - t_eval)
+                if control is not None and hasattr(control, "validated"):
+                    control.validated(step_no, cursor.epoch, metrics, state["model"])
+            del state
     final = None
     if cmd.get("final_state"):
         final = snapshot()
         if final is not None:
             final["step"] = step_no
     return {"steps": step_no, "loss": loss, "step_times": times, "peak_mem_bytes": _loop.peak_memory(device),
-            "applied_knobs": applied, "state": final if rank == 0 else None, "executor": ex}
+            "applied_knobs": applied, "state": final if rank == 0 else None, "executor": ex,
+            "eval_times": eval_times}
+
+
+class Evaluator:
+    """Validation on rank 0 (see the module docstring, point 4). ``mode``: ``every`` (each ``task.eval_steps`` and
+    the end), ``end`` (the last step only: what a profiling trial times) or ``off``."""
+
+    def __init__(self, task, device, mode: str, total: int):
+        self.task, self.device, self.total = task, device, total
+        self.every = task.eval_steps if getattr(task, "validate", None) is not None and mode != "off" else None
+        self.only_end = mode == "end"
+        self.model = None
+
+    def due(self, step: int) -> bool:
+        if self.every is None:
+            return False
+        return step == self.total or (not self.only_end and step % self.every == 0)
+
+    def run(self, model_state: dict) -> dict:
+        from ..core.task import run_validate
+        if self.model is None:
+            self.model = self.task.build_model().to(self.device)
+        self.model.load_state_dict(model_state)
+        saved = capture_rng()
+        try:
+            return run_validate(self.task, self.model)
+        finally:
+            restore_rng(saved)
 
 
 def worker_main(job: dict) -> dict:
@@ -312,7 +356,7 @@ class Session:
 
     def _start(self) -> None:
         port = _loop.free_port()
-        from ..procs import Child
+        from ..core.procs import Child
         for rank in range(1, self.world):
             job = {"technique": self.tech, "task": self.task, "devices": self.devices, "rank": rank,
                    "world": self.world, "port": port}
@@ -329,15 +373,17 @@ class Session:
         self.started = True
 
     def run(self, knobs: dict, total_steps: int, *, control=None, checkpoint: Optional[dict] = None,
-            checkpoint_path: Optional[str] = None, seed: int = 0, final_state: bool = False) -> dict:
+            checkpoint_path: Optional[str] = None, seed: int = 0, final_state: bool = False,
+            evaluate: str = "off") -> dict:
         """Train every rank to ``total_steps`` (from the checkpoint's step when there is one). Returns rank 0's
         result: steps, loss, step_times, peak_mem_bytes (largest over ranks), applied_knobs, state (with
-        ``final_state``: a checkpoint of the end, model and optimizer gathered), executor (rank 0's)."""
+        ``final_state``: a checkpoint of the end, model and optimizer gathered), executor (rank 0's), eval_times
+        (``evaluate``: ``every``, ``end`` or ``off``; see ``Evaluator``)."""
         if not self.started:
             self._start()
         cmd = {"op": "run", "knobs": dict(knobs or {}), "total_steps": int(total_steps), "seed": int(seed),
                "checkpoint_path": checkpoint_path if checkpoint is not None or checkpoint_path else None,
-               "final_state": bool(final_state)}
+               "final_state": bool(final_state), "evaluate": evaluate}
         try:
             if self.world > 1:
                 _broadcast_object(cmd)
@@ -461,7 +507,7 @@ def execute_with_driver(tech, task, devices, knobs, steps, checkpoint=None, on_s
         res = session.run(knobs, start + steps, control=_Callbacks(on_step), checkpoint=ck,
                           checkpoint_path=checkpoint if ck else None, final_state=bool(checkpoint))
     if checkpoint:
-        from ..checkpoint import atomic_save
+        from ..core.checkpoint import atomic_save
         atomic_save(res["state"], checkpoint)  # model, optimizer, scheduler, RNG, data position, step
     return ExecResult(steps=steps, step_times=res["step_times"], peak_mem_bytes=res["peak_mem_bytes"],
                       last_loss=res["loss"], knobs=res["applied_knobs"])

@@ -7,7 +7,7 @@ import resource
 import time
 from typing import Any, Callable, Iterator, Optional
 
-from ..task import TaskError, forward, split_batch
+from ..core.task import TaskError, forward, split_batch
 
 
 def set_threads() -> None:

@@ -1,6 +1,6 @@
 """The technique (parallelism) interface. Built-ins and user techniques implement exactly this.
 
-A technique owns its training step, and the very same step runs when Saturn profiles it (``saturn.trial``) and when
+A technique owns its training step, and the very same step runs when Saturn profiles it (``saturn.profiling.trial``) and when
 a job trains with it (``saturn.runner``). Both go through one driver (``saturn.techniques._driver``): it starts
 ``world(k)`` processes (this one is rank 0, ranks 1.. are Saturn child processes pinned to their device), sets up
 the process group, calls ``prepare`` on every rank, feeds every rank its part of each global batch, broadcasts
@@ -44,48 +44,12 @@ with ``prepare``, ``execute`` runs ``steps`` steps through the driver.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Union
+from typing import Callable, Optional, Union
+
+from .types import Context, ExecResult, Infeasible  # noqa: F401 - part of the interface
 
 Knobs = dict
 StepCallback = Callable[[int, float, float], None]
-
-
-@dataclass
-class Infeasible:
-    reason: str
-
-    def __bool__(self) -> bool:  # `if knobs:` reads naturally
-        return False
-
-
-@dataclass
-class ExecResult:
-    steps: int
-    step_times: list = field(default_factory=list)
-    peak_mem_bytes: int = 0
-    last_loss: Optional[float] = None
-    knobs: dict = field(default_factory=dict)
-
-
-@dataclass
-class Context:
-    task: Any
-    devices: list
-    rank: int
-    world: int
-    device: Any
-    knobs: dict
-    group: Any = None
-    torch_devices: list = field(default_factory=list)
-
-    @property
-    def is_first(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def is_last(self) -> bool:
-        return self.rank == self.world - 1
 
 
 class Technique:

@@ -1,7 +1,7 @@
 """DDP: every device holds the whole model and trains on its share of the global batch (gloo on CPU, NCCL on GPU)."""
 from __future__ import annotations
 
-from ..devices import current_kind, local_torch_device
+from ..core.devices import current_kind, local_torch_device
 from ._dist import DataParallelTechnique, estimated_training_bytes
 from ._loop import StandardExecutor, free_device_memory
 from .base import Infeasible

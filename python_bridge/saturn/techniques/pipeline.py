@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 
-from ..task import TaskError, split_batch
+from ..core.task import TaskError, split_batch
 from . import _loop
 from .base import Infeasible, Technique
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 
-from ..devices import current_kind, local_torch_device
-from ..task import TaskError, forward, split_batch
+from ..core.devices import current_kind, local_torch_device
+from ..core.task import TaskError, forward, split_batch
 from . import _loop
 from .base import Infeasible, Technique
 
@@ -69,6 +69,7 @@ class SpillingExecutor(_loop.StandardExecutor):
         super().__init__(task, model, task.make_optimizer(model.parameters()), ctx.device,
                          applied_knobs={"partitions": len(balance), "balance": list(balance)})
         self.parts = _loop.groups(layers, balance)
+        self.eval_device = host  # the whole model lives in host memory; validation runs there
         self._step = spilling_step(self.parts, ctx.device, host, self.optimizer, self.loss_fn)
 
     def step(self, batch) -> float:

@@ -42,15 +42,9 @@ describe('job state machine', () => {
     }
   });
 
-  it('is the same table as the Python side (python_bridge/saturn/jobs.py)', () => {
-    const py = fs.readFileSync(path.join(__dirname, '../../../python_bridge/saturn/jobs.py'), 'utf8');
-    const states = /STATES = \(([^)]*)\)/.exec(py)![1].match(/"(\w+)"/g)!.map(s => s.slice(1, -1));
-    expect(states).toEqual([...JOB_STATES]);
-    const table = /TRANSITIONS[^=]*= \{([\s\S]*?)\n\}/.exec(py)![1];
-    const parsed: Record<string, string[]> = {};
-    for (const m of table.matchAll(/"(\w+)": \(([^)]*)\)/g)) {
-      parsed[m[1]] = (m[2].match(/"(\w+)"/g) ?? []).map(s => s.slice(1, -1));
-    }
-    expect(parsed).toEqual(Object.fromEntries(Object.entries(TRANSITIONS).map(([k, v]) => [k, [...v]])));
+  it('is the table of the wire schema, which the Python store reads too (schema/wire/bridge.schema.json)', () => {
+    const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '../../../schema/wire/bridge.schema.json'), 'utf8'));
+    expect(schema.definitions.job_state.enum).toEqual([...JOB_STATES]);
+    expect(schema.job_transitions).toEqual(Object.fromEntries(Object.entries(TRANSITIONS).map(([k, v]) => [k, [...v]])));
   });
 });

@@ -3,11 +3,11 @@
  * its jobs are re-planned onto the other nodes (the failed node is left out of the re-solve).
  */
 import { solve } from '../../spase/solve';
-import { Dispatcher, IPlanLike, jobsOnLostNodes, unusableNodes } from '../dispatcher';
+import { IPlanLike, jobsOnLostNodes, unusableNodes } from '../dispatcher';
 import { IInstanceLike, Introspector, projectCurrent, remainingInstance } from '../introspection';
 import { JobState } from '../job-state';
+import { decide } from '../rules';
 import { IJobRecord, ISnapshot } from '../types';
-import { MemoryJobStore, SimClock, SimWorld } from './sim';
 
 const rec = (id: string, node: string, gpu_ids: number[], state: JobState, order = 0): IJobRecord => ({
   id: `r-${id}`,
@@ -23,34 +23,27 @@ const instance: IInstanceLike = {
   jobs: ['a', 'b', 'c'].map(id => ({ id, total_steps: 100, options: [{ parallelism: 'ddp', gpus: 1, runtime_s: 100 }] }))
 };
 
-function dispatcher() {
-  const clock = new SimClock();
-  const store = new MemoryJobStore(clock);
-  const world = new SimWorld(store, clock, () => 1, {});
-  return new Dispatcher(store, world, 'r', { clock });
-}
+/** The jobs the dispatch rules would start now. */
+const starts = (snap: ISnapshot): string[] => decide(snap).actions.filter(a => a.kind === 'start' || a.kind === 'resume').map(a => (a as { job: string }).job);
 
 describe('several nodes', () => {
   it('treats GPU 0 of one node and GPU 0 of another as different GPUs', () => {
-    const d = dispatcher();
     const a = rec('a', 'n1', [0], JobState.Running);
     const b = rec('b', 'n2', [0], JobState.Pending, 1);
     const snap: ISnapshot = { jobs: [a, b], leases: [{ node: 'n1', device: 0, holder: a.id, pid: 1, acquired_at: 0 }], now: 0 };
-    expect(d.canStart(b, snap.jobs, snap, new Set())).toBe(true);
+    expect(starts(snap)).toEqual([b.id]);
     const c = rec('c', 'n1', [0], JobState.Pending, 2);
-    expect(d.canStart(c, [a, c], { ...snap, jobs: [a, c] }, new Set())).toBe(false);
+    expect(starts({ ...snap, jobs: [a, c] })).toEqual([]);
   });
 
   it('ignores a lease whose job is over (its kernel died before releasing it)', () => {
-    const d = dispatcher();
     const a = rec('a', 'n1', [0], JobState.Done);
     const b = rec('b', 'n1', [0], JobState.Pending, 1);
     const snap: ISnapshot = { jobs: [a, b], leases: [{ node: 'n1', device: 0, holder: a.id, pid: null, acquired_at: 0 }], now: 0 };
-    expect(d.canStart(b, snap.jobs, snap, new Set())).toBe(true);
+    expect(starts(snap)).toEqual([b.id]);
   });
 
   it('starts nothing on a node the cluster reports unusable, and names the jobs to re-plan', () => {
-    const d = dispatcher();
     const jobs = [rec('a', 'n1', [0], JobState.Preempted), rec('b', 'n2', [0], JobState.Pending, 1), rec('c', 'n1', [1], JobState.Done)];
     const snap: ISnapshot = {
       jobs,
@@ -62,8 +55,8 @@ describe('several nodes', () => {
       ]
     };
     expect([...unusableNodes(snap)]).toEqual(['n1']);
-    expect(d.canStart(jobs[0], jobs, snap, new Set())).toBe(false);
-    expect(d.canStart(jobs[1], jobs, snap, new Set())).toBe(true);
+    expect(starts(snap)).toEqual(['r-b']); // a (on n1) stays preempted; b (on n2) starts
+    expect(decide(snap).actions).toContainEqual({ kind: 'replan', cause: 'lost_node', jobs: ['r-a'] });
     expect(jobsOnLostNodes(snap)).toEqual(['r-a']); // the finished job stays where it ran
     expect(jobsOnLostNodes({ ...snap, nodes: undefined })).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { Dispatcher, IPlanLike, jobsFromPlan } from '../dispatcher';
-import { RpcError } from '../kernel-backend';
+import { StoreRequestError } from '../kernel-backend';
 import { retryOnLoss } from '../cli-run';
 import { JobState } from '../job-state';
 import { IAutopilotOptions } from '../types';
@@ -185,7 +185,7 @@ describe('retryOnLoss (saturn run across a server restart)', () => {
   it('does not retry an error the store answered with, and gives up after maxS', async () => {
     let calls = 0;
     await expect(
-      retryOnLoss(async () => { calls++; throw new RpcError('ValueError', 'bad'); }, 'x', { maxS: 60, sleepS: async () => undefined })
+      retryOnLoss(async () => { calls++; throw new StoreRequestError('failed', 'ValueError: bad'); }, 'x', { maxS: 60, sleepS: async () => undefined })
     ).rejects.toThrow('ValueError: bad');
     expect(calls).toBe(1);
     let t = 0;

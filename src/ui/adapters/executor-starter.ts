@@ -1,12 +1,12 @@
 /**
- * IRunStarter over the executor of src/executor: the page drives a Dispatcher (one kernel session per job,
- * state in the store) and the introspection loop while it is open. After a reload, `resume()` re-attaches to the
- * latest unfinished run: reconcile with the store, then keep ticking. This file only composes the executor's public
- * pieces, the same way its CLI (`saturn run`) does.
+ * IRunStarter over the executor of src/executor: while the page is open it drives the run loop that the CLI
+ * (`saturn run`) drives too (`src/executor/run-loop.ts`: the dispatch rules, lost nodes, give-ups, introspection).
+ * After a reload, `resume()` re-attaches to the latest unfinished run: reconcile with the store, then keep stepping.
  */
 import type { Session } from '@jupyterlab/services';
 import { Dispatcher, IPlanLike, jobsFromPlan } from '../../executor/dispatcher';
 import { Introspector, knobsOf, SolveFn } from '../../executor/introspection';
+import { RunLoop } from '../../executor/run-loop';
 import { KernelJobLauncher, KernelJobStore } from '../../executor/kernel-backend';
 import type { Instance, Plan } from '../../spase/types';
 import { backendRequest, ISaturnSettings, ISolver } from '../models/interfaces';
@@ -70,13 +70,7 @@ export class ExecutorStarter implements IRunStarter {
   }
 
   private _dispatcher(runId: string, settings: ISaturnSettings | null): Dispatcher {
-    return new Dispatcher(this._store, this._launcher, runId, {
-      maxRetries: settings?.retries ?? 2,
-      log: this.log,
-      onGiveUp: () => {
-        this._forceReplan = true;
-      }
-    });
+    return new Dispatcher(this._store, this._launcher, runId, { maxRetries: settings?.retries ?? 2, log: this.log });
   }
 
   private _loop(d: Dispatcher, instance: Instance | null, settings: ISaturnSettings): void {
@@ -85,38 +79,31 @@ export class ExecutorStarter implements IRunStarter {
     const solve: SolveFn | null = this.solver
       ? (inst, o) => this.solver!.solve(inst as Instance, { timeLimitS: o.timeLimitS ?? settings.solverTimeLimitS }, () => undefined) as Promise<IPlanLike>
       : null;
-    const intro =
-      instance && solve && settings.introspectionIntervalS > 0
-        ? new Introspector(instance as any, { intervalS: settings.introspectionIntervalS, thresholdS: settings.introspectionThresholdS, solve })
-        : null;
-    const tick = async (): Promise<void> => {
+    // always an introspector when there is a solver: lost nodes and given-up jobs are re-planned whatever the setting
+    const intro = instance && solve ? new Introspector(instance as any, { intervalS: settings.introspectionIntervalS || 1, thresholdS: settings.introspectionThresholdS, solve }) : null;
+    const loop = new RunLoop(d, intro, {
+      introspectionIntervalS: settings.introspectionIntervalS,
+      thresholdS: settings.introspectionThresholdS,
+      log: this.log
+    });
+    const step = async (): Promise<void> => {
       if (this._d !== d) {
         return;
       }
       try {
-        const snap = await d.tick();
-        if (intro?.lostNodesDue(snap, snap.now)) {
-          this._forceReplan = true; // a node failed: its jobs go elsewhere whatever the threshold
-        }
-        if (!d.finished && intro && (this._forceReplan || intro.due(snap.now))) {
-          const decision = await intro.check(snap, snap.now, this._forceReplan ? 0 : settings.introspectionThresholdS);
-          this._forceReplan = false;
-          if (decision.switched && decision.plan) {
-            await d.applyPlan({ ...decision.plan, origin_s: snap.now }, intro.knobsOf);
-          }
-        }
-        if (d.finished) {
+        await loop.step();
+        if (loop.finished) {
           this.stop();
           return;
         }
       } catch (err) {
-        this.log(`dispatcher: ${(err as Error).message}`); // a lost server: the next tick reconnects and reconciles
+        this.log(`dispatcher: ${(err as Error).message}`); // a lost server: the next step reconnects and reconciles
       }
       if (this._d === d) {
-        this._timer = setTimeout(() => void tick(), 1000);
+        this._timer = setTimeout(() => void step(), 1000);
       }
     };
-    void tick();
+    void step();
   }
 
   private _store = new KernelJobStore(this.sessions);
@@ -124,5 +111,4 @@ export class ExecutorStarter implements IRunStarter {
   private _d: Dispatcher | null = null;
   private _runId: string | null = null;
   private _timer: any = null;
-  private _forceReplan = false;
 }

@@ -1,0 +1,93 @@
+/**
+ * The one run loop (`run-loop.ts`) that the page and the CLI share: forced re-plans (a job given up, jobs on a lost
+ * node) happen whatever the introspection setting, periodic ones only when it is on.
+ */
+import { solve } from '../../spase/solve';
+import { Dispatcher, IPlanLike, jobsFromPlan } from '../dispatcher';
+import { IInstanceLike, Introspector, SolveFn } from '../introspection';
+import { JobState } from '../job-state';
+import { RunLoop } from '../run-loop';
+import { INodeState, ISnapshot } from '../types';
+import { MemoryJobStore, SimClock, SimWorld } from './sim';
+
+const solveFast: SolveFn = (inst, o) => solve(inst as any, { ...o, iterations: 2000, noMilp: true }) as unknown as Promise<IPlanLike>;
+
+function instanceOf(nodes: Array<{ id: string; gpus: number }>, jobs: string[]): IInstanceLike {
+  return {
+    format: 'spase-instance/1',
+    name: 'loop',
+    cluster: { nodes },
+    jobs: jobs.map(id => ({ id, total_steps: 100, options: [{ parallelism: 'ddp', gpus: 1, runtime_s: 100 }] }))
+  };
+}
+
+class NodeStore extends MemoryJobStore {
+  nodes: INodeState[] = [];
+  async snapshot(): Promise<ISnapshot> {
+    return { ...(await super.snapshot()), nodes: this.nodes };
+  }
+}
+
+async function setUp(
+  instance: IInstanceLike,
+  world: (store: MemoryJobStore, clock: SimClock) => SimWorld,
+  store: MemoryJobStore,
+  maxRetries = 2,
+  given?: IPlanLike
+) {
+  const clock = store.clock as SimClock;
+  const w = world(store, clock);
+  const plan = given ?? (await solveFast(instance, {}));
+  const d = new Dispatcher(store, w, 'r', { clock, maxRetries, autopilot: false });
+  await d.submit(jobsFromPlan(plan, instance, 'r'));
+  const intro = new Introspector(instance, { intervalS: 1000, thresholdS: 500, solve: solveFast });
+  const logs: string[] = [];
+  const loop = new RunLoop(d, intro, { introspectionIntervalS: 0, thresholdS: 500, log: m => logs.push(m) });
+  return { d, w, clock, loop, logs, plan };
+}
+
+describe('the run loop', () => {
+  it('re-plans at once when a job is given up, with periodic introspection off', async () => {
+    const instance = instanceOf([{ id: 'node0', gpus: 2 }], ['a', 'b', 'bad']);
+    const clock = new SimClock();
+    const store = new MemoryJobStore(clock);
+    const entry = (id: string, gpu: number, start: number) => ({ id, parallelism: 'ddp', gpus: 1, node: 'node0', gpu_ids: [gpu], start_s: start, end_s: start + 100 });
+    // 'bad' first on GPU 0, 'b' after it: when 'bad' is given up, 'b' is still to run
+    const plan: IPlanLike = { makespan_s: 200, jobs: [entry('bad', 0, 0), entry('a', 1, 0), entry('b', 0, 100)] };
+    const world = (s: MemoryJobStore, c: SimClock) => new SimWorld(s, c, () => 1, { failOnce: new Set(['bad']) });
+    const { w, loop, logs } = await setUp(instance, world, store, 0, plan);
+    for (let i = 0; i < 400 && !loop.finished; i++) {
+      await loop.step();
+      w.advanceTo(clock.t + 1);
+    }
+    expect(loop.finished).toBe(true);
+    expect(store.jobs.get('r-bad')!.info.given_up).toBe(true);
+    expect(logs.some(l => /r-bad given up: re-planning the rest/.test(l))).toBe(true);
+    expect(loop.decisions.length).toBe(1); // the forced re-plan only: no periodic one with the interval at 0
+    expect(['r-a', 'r-b'].map(id => store.jobs.get(id)!.state)).toEqual([JobState.Done, JobState.Done]);
+  });
+
+  it('moves the jobs of a lost node to the others at once, with periodic introspection off', async () => {
+    const instance = instanceOf([{ id: 'n1', gpus: 1 }, { id: 'n2', gpus: 1 }], ['a', 'b']);
+    const clock = new SimClock();
+    const store = new NodeStore(clock);
+    const { d, w, loop, logs, plan } = await setUp(instance, (s, c) => new SimWorld(s, c, () => 1, {}), store);
+    expect(new Set(plan.jobs.map(j => j.node))).toEqual(new Set(['n1', 'n2']));
+    store.nodes = [
+      { id: 'n1', gpus: 1, state: 'down*', usable: false },
+      { id: 'n2', gpus: 1, state: 'idle', usable: true }
+    ];
+    for (let i = 0; i < 600 && !loop.finished; i++) {
+      await loop.step();
+      w.advanceTo(clock.t + 1);
+    }
+    expect(loop.finished).toBe(true);
+    expect(logs.some(l => /node\(s\) n1 unusable: re-planning/.test(l))).toBe(true);
+    const jobs = [...store.jobs.values()];
+    expect(jobs.map(j => [j.state, j.info.assignment.node])).toEqual([
+      [JobState.Done, 'n2'],
+      [JobState.Done, 'n2']
+    ]);
+    expect(d.finished).toBe(true);
+  });
+});
