@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ._version import __version__
 from .bridge.api import get_task, grid, register, tasks, unregister
+from .bridge.early_stopping import early_stopping, set_early_stopping
 from .bridge.results import best, history, load_model, results
 from .core.devices import detect as list_devices
 from .core.task import Task, TaskError
@@ -44,6 +45,7 @@ def unload_ipython_extension(ipython) -> None:  # noqa: ARG001 - IPython's signa
     unregister_comm_target()
 
 
-__all__ = ["Task", "TaskError", "register", "grid", "results", "best", "history", "load_model", "tasks", "get_task", "unregister", "profile", "list_devices", "Technique",
+__all__ = ["Task", "TaskError", "register", "grid", "results", "best", "history", "load_model", "set_early_stopping",
+           "early_stopping", "tasks", "get_task", "unregister", "profile", "list_devices", "Technique",
            "Infeasible", "ExecResult", "register_technique", "unregister_technique", "list_techniques",
            "get_technique", "__version__"]

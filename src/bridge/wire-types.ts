@@ -31,12 +31,22 @@ export type Request =
   | RequestAutopilotStatus
   | RequestInstance
   | RequestResults
-  | RequestHistory;
+  | RequestHistory
+  | RequestRunConfig;
 /**
- * A job's state; the transitions are the top-level job_transitions table.
+ * A job's state; the transitions are the top-level job_transitions table. Final: done, cancelled, stopped_early (early stopping judged it at a rung: its checkpoint and history are kept).
  */
 export type JobState =
-  'pending' | 'waiting' | 'running' | 'checkpointing' | 'preempted' | 'resumed' | 'done' | 'failed' | 'cancelled';
+  | 'pending'
+  | 'waiting'
+  | 'running'
+  | 'checkpointing'
+  | 'preempted'
+  | 'resumed'
+  | 'done'
+  | 'failed'
+  | 'cancelled'
+  | 'stopped_early';
 /**
  * Kinds of the store's events (Store.emit refuses any other).
  */
@@ -57,6 +67,8 @@ export type EventKind =
   | 'job.knobs'
   | 'job.first_step'
   | 'job.metrics'
+  | 'job.promoted'
+  | 'job.rung'
   | 'job.stop_requested'
   | 'job.autopilot_launch'
   | 'job.given_up'
@@ -89,6 +101,7 @@ export type Reply =
   | ReplyInstance
   | ReplyResults
   | ReplyHistory
+  | ReplyRunConfig
   | ReplyError;
 
 /**
@@ -451,6 +464,17 @@ export interface RequestHistory {
   job?: string | null;
   since?: number;
 }
+/**
+ * Settings made from Python for the runs started next (saturn.set_early_stopping).
+ */
+export interface RequestRunConfig {
+  v: 1;
+  type: 'run_config';
+  /**
+   * echoed in the reply
+   */
+  id?: string | number;
+}
 export interface ReplyHello {
   v: 1;
   ok: true;
@@ -794,6 +818,27 @@ export interface MetricPoint {
   };
   at?: number;
 }
+export interface ReplyRunConfig {
+  v: 1;
+  ok: true;
+  type: 'run_config';
+  id?: string | number;
+  early_stopping: EarlyStopping | null;
+}
+/**
+ * SHA/ASHA over a validation metric: rungs in steps or epochs, reduction factor eta.
+ */
+export interface EarlyStopping {
+  kind: 'asha' | 'sha';
+  metric: string;
+  mode: 'min' | 'max';
+  /**
+   * @minItems 1
+   */
+  rungs: [number, ...number[]];
+  eta: number;
+  unit: 'steps' | 'epochs';
+}
 export interface ReplyError {
   v: 1;
   ok: false;
@@ -844,7 +889,8 @@ export const JOB_TRANSITIONS: Record<JobState, JobState[]> = {
   'preempted': [
     'resumed',
     'failed',
-    'cancelled'
+    'cancelled',
+    'stopped_early'
   ],
   'resumed': [
     'running',
@@ -857,5 +903,6 @@ export const JOB_TRANSITIONS: Record<JobState, JobState[]> = {
     'cancelled'
   ],
   'done': [],
-  'cancelled': []
+  'cancelled': [],
+  'stopped_early': []
 };

@@ -1,20 +1,24 @@
 /**
  * `saturn run --server URL [--token T] [--time-limit S] [--introspection-interval S] [--threshold S] [--names a,b]
  *             [--max-retries N] [--checkpoint-every S] [--poll S] [--max-wait S] [--kernel NAME]
- *             [--reconnect-timeout S] [--prewarm N] [--no-autopilot] [--backend local|slurm]`
+ *             [--reconnect-timeout S] [--prewarm N] [--no-autopilot] [--backend local|slurm]
+ *             [--early-stopping asha|sha --metric NAME [--mode min|max] --rungs A,B,C [--eta N] [--rung-unit steps|epochs]]`
  *
  * Headless "Optimize & Run" against a running Jupyter server: profile the registered tasks through the store (cached
  * profiles are reused), plan with the SPASE solver (`--time-limit`: solver budget, default 10 s), dispatch every job
  * in its own kernel session, re-plan every `--introspection-interval` seconds (default 1000; 0 = off) when better by
  * `--threshold` seconds (default 500), survive a server restart (reconnect + reconcile), and print a JSON summary:
- * planned vs realised makespan and per-job status. Exit 0 when every job is done, 1 otherwise, 2 on bad usage.
+ * planned vs realised makespan and per-job status. With early stopping every job trains to its next rung, validates and
+ * is judged there (SHA/ASHA over `--metric`): the losers stop early, the survivors go on, every rung a re-plan.
+ * Exit 0 when every job is done (or stopped early), 1 otherwise, 2 on bad usage.
  */
 import { KernelManager, ServerConnection, SessionManager } from '@jupyterlab/services';
 import { solve } from '../spase/solve';
 import { Dispatcher, IPlanLike, jobsFromPlan } from './dispatcher';
 import { IInstanceLike, Introspector, SolveFn } from './introspection';
 import { KernelJobLauncher, KernelJobStore, StoreRequestError } from './kernel-backend';
-import { RunLoop } from './run-loop';
+import { firstSegments, RunLoop } from './run-loop';
+import { IEarlyStopping } from './rungs';
 import { systemClock } from './types';
 
 // Node globals, declared here so that the browser build (no Node types) also type-checks this file.
@@ -43,12 +47,16 @@ export interface IRunArgs {
   ignoreStartup: boolean;
   /** Where jobs train: local (this machine) or slurm (SLURM jobs on the planned nodes); default SATURN_BACKEND. */
   backend?: 'local' | 'slurm';
+  earlyStopping: IEarlyStopping | null;
+  /** `--early-stopping none` was given: off even when Python set early stopping (saturn.set_early_stopping). */
+  earlyStoppingOff?: boolean;
 }
 
 export const RUN_USAGE =
   'usage: saturn run --server URL [--token T] [--time-limit S] [--introspection-interval S] [--threshold S] ' +
   '[--names a,b] [--max-retries N] [--checkpoint-every S] [--poll S] [--max-wait S] [--kernel NAME] ' +
-  '[--reconnect-timeout S] [--prewarm N] [--no-autopilot] [--backend local|slurm] [--ignore-startup-cost]';
+  '[--reconnect-timeout S] [--prewarm N] [--no-autopilot] [--backend local|slurm] [--ignore-startup-cost] ' +
+  '[--early-stopping asha|sha --metric NAME [--mode min|max] --rungs A,B,C [--eta N] [--rung-unit steps|epochs]]';
 
 export function parseRunArgs(argv: string[]): IRunArgs {
   const a: IRunArgs = {
@@ -66,8 +74,10 @@ export function parseRunArgs(argv: string[]): IRunArgs {
     reconnectS: 600,
     prewarm: 2,
     autopilot: true,
-    ignoreStartup: false
+    ignoreStartup: false,
+    earlyStopping: null
   };
+  const es: Omit<Partial<IEarlyStopping>, 'kind'> & { kind?: string } = {};
   const num = (flag: string, v: string | undefined, min = 0): number => {
     const x = Number(v);
     if (v === undefined || !Number.isFinite(x) || x < min) {
@@ -99,6 +109,40 @@ export function parseRunArgs(argv: string[]): IRunArgs {
       case '--prewarm': a.prewarm = Math.floor(num(f, v())); break;
       case '--no-autopilot': a.autopilot = false; break;
       case '--ignore-startup-cost': a.ignoreStartup = true; break;
+      case '--early-stopping': {
+        const k = v();
+        if (k !== 'asha' && k !== 'sha' && k !== 'none') {
+          throw new UsageError(`--early-stopping must be asha, sha or none, not ${JSON.stringify(k)}\n${RUN_USAGE}`);
+        }
+        es.kind = k;
+        break;
+      }
+      case '--metric': es.metric = v(); break;
+      case '--mode': {
+        const m = v();
+        if (m !== 'min' && m !== 'max') {
+          throw new UsageError(`--mode must be min or max, not ${JSON.stringify(m)}`);
+        }
+        es.mode = m;
+        break;
+      }
+      case '--rungs': {
+        const text = v();
+        es.rungs = text.split(',').map(x => num('--rungs', x.trim(), 0));
+        if (!es.rungs.length || es.rungs.some(r => !(r > 0)) || es.rungs.some((r, i) => i > 0 && r <= es.rungs![i - 1])) {
+          throw new UsageError(`--rungs: expected increasing positive numbers, e.g. 100,300,600; got ${text}`);
+        }
+        break;
+      }
+      case '--eta': es.eta = num(f, v(), 1.000001); break;
+      case '--rung-unit': {
+        const u = v();
+        if (u !== 'steps' && u !== 'epochs') {
+          throw new UsageError(`--rung-unit must be steps or epochs, not ${JSON.stringify(u)}`);
+        }
+        es.unit = u;
+        break;
+      }
       case '--backend': {
         const b = v();
         if (b !== 'local' && b !== 'slurm') {
@@ -112,6 +156,17 @@ export function parseRunArgs(argv: string[]): IRunArgs {
   }
   if (!a.server) {
     throw new UsageError(`--server is required\n${RUN_USAGE}`);
+  }
+  if (es.kind && es.kind !== 'none') {
+    if (!es.metric || !es.rungs) {
+      throw new UsageError(`--early-stopping ${es.kind} needs --metric NAME and --rungs A,B,C\n${RUN_USAGE}`);
+    }
+    a.earlyStopping = { kind: es.kind as 'asha' | 'sha', metric: es.metric, mode: es.mode ?? 'min', rungs: es.rungs, eta: es.eta ?? 2, unit: es.unit ?? 'steps' };
+  } else if (es.kind === 'none') {
+    a.earlyStoppingOff = true;
+  }
+  if (!a.earlyStopping && (es.metric || es.rungs || es.mode || es.eta || es.unit)) {
+    throw new UsageError('--metric, --mode, --rungs, --eta and --rung-unit go with --early-stopping asha|sha');
   }
   return a;
 }
@@ -233,7 +288,17 @@ export async function runCommand(argv: string[]): Promise<number> {
       err('no registered task can be scheduled: register tasks with saturn.register(...) first');
       return 1;
     }
-    const plan = await solveFn(instance, { timeLimitS: args.timeLimitS });
+    if (!args.earlyStopping && !args.earlyStoppingOff) {
+      // what a script set with saturn.set_early_stopping(...)
+      args.earlyStopping = (await retryOnLoss(() => store.call({ type: 'run_config' }), 'reading the run settings', again)).early_stopping ?? null;
+    }
+    if (args.earlyStopping) {
+      const e = args.earlyStopping;
+      err(`early stopping: ${e.kind.toUpperCase()} on ${e.metric} (${e.mode}), rungs ${e.rungs.join(', ')} ${e.unit}, eta ${e.eta}`);
+    }
+    // with early stopping a job's planned work is its first segment (to its first rung): every rung is a re-plan
+    const segments = args.earlyStopping ? firstSegments(instance, args.earlyStopping) : null;
+    const plan = await solveFn(segments?.instance ?? instance, { timeLimitS: args.timeLimitS });
     const runId = `run${Date.now().toString(36)}`;
     const intro = new Introspector(instance, {
       intervalS: args.introspectionIntervalS || 1,
@@ -247,11 +312,16 @@ export async function runCommand(argv: string[]): Promise<number> {
       autopilot: args.autopilot,
       log: err
     });
-    const loop = new RunLoop(d, intro, { introspectionIntervalS: args.introspectionIntervalS, thresholdS: args.thresholdS, log: err });
+    const loop = new RunLoop(d, intro, {
+      introspectionIntervalS: args.introspectionIntervalS,
+      thresholdS: args.thresholdS,
+      earlyStopping: args.earlyStopping,
+      log: err
+    });
     const newJobs = jobsFromPlan(plan, instance, runId, {
       checkpoint_every_s: args.checkpointEveryS,
       ...(args.backend ? { backend: args.backend } : {})
-    });
+    }).map(j => (segments ? { ...j, settings: { ...j.settings, rung_at: segments.rungAt[j.task] ?? null } } : j));
     // The first wave's kernels are warmed before the plan's clock starts, as the dispatcher warms every later job's
     // while GPUs are busy, so all start-ups are those of warm kernels. Before the submit: once a plan is submitted,
     // a dispatcher that does not beat for a while is taken over by the autopilot.
@@ -292,11 +362,17 @@ export async function runCommand(argv: string[]): Promise<number> {
       }
       await sleep(args.pollS);
     }
-    const summary = { ...d.summary(plan, t0), prepared_s: Math.round(preparedS * 1000) / 1000, introspection: loop.decisions.map(x => ({ ...x, plan: undefined })) };
+    const summary = {
+      ...d.summary(plan, t0),
+      prepared_s: Math.round(preparedS * 1000) / 1000,
+      introspection: loop.decisions.map(x => ({ ...x, plan: undefined })),
+      ...(args.earlyStopping ? { early_stopping: { ...args.earlyStopping, events: loop.rungEvents.map(e => ({ ...e, at: e.at - t0 })) } } : {})
+    };
     await new Promise<void>(resolve => process.stdout.write(JSON.stringify(summary, null, 1) + '\n', () => resolve()));
     await launcher.dispose();
     await store.dispose();
-    return summary.finished && (summary.counts.done ?? 0) === summary.jobs.length ? 0 : 1;
+    const over = (summary.counts.done ?? 0) + (summary.counts.stopped_early ?? 0);
+    return summary.finished && over === summary.jobs.length ? 0 : 1;
   } catch (e) {
     err((e as Error).message);
     return 1;

@@ -4,7 +4,8 @@
  * better than carrying on with the current one by more than `thresholdS`.
  *
  * Estimates: a job's measured step time / its profiled step time scales all its options (the profile was off by
- * that factor for this model); the steps already done (running: progress; stopped: the last checkpoint) shrink them.
+ * that factor for this model); the steps already done (running: progress; stopped: the last checkpoint) shrink them,
+ * and under early stopping a job's work ends at its next rung (`info.rung_at`): every rung is a re-plan.
  * A running job enters the solver as `running` (keeps its GPUs for its measured remaining time) and `preemptible`
  * (the solver may move it). Start-up costs count everywhere: a job not yet started needs its option's `startup_s`
  * before its first step, and a job resumed from a checkpoint or moved while running also pays the restore (the
@@ -54,6 +55,10 @@ export interface IEstimate {
   factor: number;
   stepsDone: number;
   totalSteps: number;
+  /** The step its current segment ends at: its next rung under early stopping (`info.rung_at`), else its end. */
+  targetStep: number;
+  /** Share of the job's whole training left in its current segment. */
+  remainingFrac: number;
   /** Seconds left on its current assignment. */
   remainingS: number;
 }
@@ -96,9 +101,11 @@ export function estimate(instance: IInstanceLike, rec: IJobRecord): IEstimate {
   const stepsDone = isActive(rec.state)
     ? Math.max(rec.info.progress?.step ?? 0, rec.info.step ?? 0)
     : (rec.checkpoint_step ?? rec.info.checkpoint?.step ?? 0);
-  const frac = total ? Math.max(0, total - stepsDone) / total : 1;
+  const rung = typeof rec.info.rung_at === 'number' ? rec.info.rung_at : null;
+  const target = total ? Math.min(total, rung ?? total) : 0;
+  const frac = total ? Math.max(0, target - stepsDone) / total : 1;
   const remainingS = Math.max(EPS, (opt?.runtime_s ?? 0) * factor * frac);
-  return { factor, stepsDone, totalSteps: total, remainingS };
+  return { factor, stepsDone, totalSteps: total, targetStep: target, remainingFrac: frac, remainingS };
 }
 
 /** What resuming a job from its checkpoint costs: its measured restore time, else `switchCostS`. */
@@ -122,7 +129,7 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
       continue;
     }
     const e = estimate(instance, rec);
-    const frac = e.totalSteps ? Math.max(0, e.totalSteps - e.stepsDone) / e.totalSteps : 1;
+    const frac = e.remainingFrac;
     const active = isActive(rec.state) && !lost.has(nodeOf(rec.info.assignment));
     // a move or a resume restores the checkpoint after the option's start-up (startup_s stays on the option)
     const restore = active || e.stepsDone > 0 ? restoreCost(rec, switchCostS) : 0;
@@ -248,10 +255,15 @@ export class Introspector {
     return now - this.last >= this.opts.intervalS;
   }
 
-  /** Re-plan now. `thresholdS` overrides the setting (0 after a job was given up: the rest must be re-planned). */
-  async check(snap: ISnapshot, now: number, thresholdS = this.opts.thresholdS): Promise<IReplanDecision> {
+  /**
+   * Re-plan now. `thresholdS` overrides the setting (0 after a job was given up: the rest must be re-planned);
+   * `minGainFrac` asks for a gain of at least that share of carrying on as well (a rung's re-plan: no churn of jobs
+   * for a plan that is not really shorter).
+   */
+  async check(snap: ISnapshot, now: number, thresholdS = this.opts.thresholdS, minGainFrac = 0): Promise<IReplanDecision> {
     this.last = now;
     const currentS = projectCurrent(this.instance, snap, this.opts.switchCostS);
+    thresholdS = Number.isFinite(currentS) ? Math.max(thresholdS, minGainFrac * currentS) : thresholdS;
     const remaining = remainingInstance(this.instance, snap, this.opts.switchCostS);
     let decision: IReplanDecision;
     if (!remaining.jobs.length) {
@@ -280,8 +292,8 @@ export class Introspector {
           candidateS,
           changed: switched ? changed : [],
           reason: switched
-            ? `new plan ${better.toFixed(1)} s sooner (threshold ${thresholdS} s)`
-            : `kept: new plan ${better.toFixed(1)} s sooner, threshold ${thresholdS} s`,
+            ? `new plan ${better.toFixed(1)} s sooner (threshold ${thresholdS.toFixed(1)} s)`
+            : `kept: new plan ${better.toFixed(1)} s sooner, threshold ${thresholdS.toFixed(1)} s`,
           plan: switched ? plan : undefined
         };
       }

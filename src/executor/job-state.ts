@@ -7,11 +7,13 @@
  *                ▲           │  ╲        │
  *        (retry) │           │   ─▶ preempted ─▶ resumed ─▶ running …
  *              failed ◀──────┘
+ *   preempted (at a rung) ─▶ stopped_early
  *   any state that is not final ─▶ cancelled
  *
  * - waiting: dispatched, its kernel is starting / waiting for its leases.
  * - checkpointing: writing a checkpoint at a step boundary (then running again, or preempted).
- * - preempted: stopped with a checkpoint (pause, a re-plan that changes it, or its process died).
+ * - preempted: stopped with a checkpoint (pause, a re-plan that changes it, its process died, or it reached its rung).
+ * - stopped_early: early stopping judged it at a rung and stopped it for good (checkpoint and history kept).
  * - resumed: re-dispatched after preemption; running again once its runner holds the leases.
  * - failed: crashed (traceback kept); the dispatcher may retry it (failed → waiting) up to N times.
  */
@@ -24,7 +26,8 @@ export enum JobState {
   Resumed = 'resumed',
   Done = 'done',
   Failed = 'failed',
-  Cancelled = 'cancelled'
+  Cancelled = 'cancelled',
+  StoppedEarly = 'stopped_early'
 }
 
 export const JOB_STATES: readonly JobState[] = [
@@ -36,7 +39,8 @@ export const JOB_STATES: readonly JobState[] = [
   JobState.Resumed,
   JobState.Done,
   JobState.Failed,
-  JobState.Cancelled
+  JobState.Cancelled,
+  JobState.StoppedEarly
 ];
 
 export const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
@@ -44,15 +48,16 @@ export const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
   [JobState.Waiting]: [JobState.Running, JobState.Pending, JobState.Failed, JobState.Cancelled],
   [JobState.Running]: [JobState.Checkpointing, JobState.Done, JobState.Failed, JobState.Preempted, JobState.Cancelled],
   [JobState.Checkpointing]: [JobState.Running, JobState.Done, JobState.Failed, JobState.Preempted, JobState.Cancelled],
-  [JobState.Preempted]: [JobState.Resumed, JobState.Failed, JobState.Cancelled],
+  [JobState.Preempted]: [JobState.Resumed, JobState.Failed, JobState.Cancelled, JobState.StoppedEarly],
   [JobState.Resumed]: [JobState.Running, JobState.Preempted, JobState.Failed, JobState.Cancelled],
   [JobState.Failed]: [JobState.Waiting, JobState.Cancelled],
   [JobState.Done]: [],
-  [JobState.Cancelled]: []
+  [JobState.Cancelled]: [],
+  [JobState.StoppedEarly]: []
 };
 
 /** States a job never leaves. */
-export const FINAL_STATES: readonly JobState[] = [JobState.Done, JobState.Cancelled];
+export const FINAL_STATES: readonly JobState[] = [JobState.Done, JobState.Cancelled, JobState.StoppedEarly];
 /** States in which a runner process holds the job's devices. */
 export const ACTIVE_STATES: readonly JobState[] = [JobState.Running, JobState.Checkpointing];
 

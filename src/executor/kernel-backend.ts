@@ -8,7 +8,7 @@
  * Both use the `saturn-bridge` kernelspec (the server's Python, which has the saturn package and loads its comm).
  */
 import { Kernel, KernelMessage, Session } from '@jupyterlab/services';
-import { BRIDGE_COMM_TARGET, BRIDGE_PROTOCOL_VERSION as BRIDGE_WIRE_VERSION, RequestBody, RequestDispatcherHeartbeat } from '../bridge/wire';
+import { BRIDGE_COMM_TARGET, BRIDGE_PROTOCOL_VERSION as BRIDGE_WIRE_VERSION, EventKind, RequestBody, RequestDispatcherHeartbeat } from '../bridge/wire';
 import { JobState } from './job-state';
 import { IAutopilotOptions, IJobInfo, IJobLauncher, IJobRecord, IJobStore, INewJob, ISnapshot, LaunchStatus, StopReason } from './types';
 
@@ -130,8 +130,8 @@ export class KernelJobStore implements IJobStore {
     return (await this.call({ type: 'job_transition', job: jobId, to, info, expect: expect ?? null })).job;
   }
 
-  async update(jobId: string, info: Partial<IJobInfo>): Promise<IJobRecord> {
-    return (await this.call({ type: 'job_update', job: jobId, info, event: 'job.updated' })).job;
+  async update(jobId: string, info: Partial<IJobInfo>, event: EventKind = 'job.updated'): Promise<IJobRecord> {
+    return (await this.call({ type: 'job_update', job: jobId, info, event })).job;
   }
 
   async requestStop(jobId: string, reason: StopReason): Promise<void> {

@@ -13,14 +13,15 @@
  * - paused: nothing else starts;
  * - pending, when it may start → `start` (pending → waiting, launched);
  * - preempted: its `next_assignment` (from a re-plan) first → `reassign`; when it may start → `resume` (→ resumed,
- *   launched);
+ *   launched); not while it waits at a rung for early stopping's judgement (`stopped.reason` `rung`: the run loop
+ *   promotes it or stops it early);
  * - waiting/resumed (launched, not claimed yet) whose runner is not running, `relaunchBackoffS` after its last launch,
  *   when it may start → `relaunch`;
  * - jobs left on an unusable node → `replan`.
  *
  * A job may start when its node is usable, no lease on its GPUs is held by another job that is still running (a lease
  * of a job that is over is stale), and no other job on those GPUs is running, launched (by this dispatcher, or during
- * this step) or earlier in plan order and not settled.
+ * this step) or earlier in plan order and not settled (a job waiting at its rung does not hold later jobs back).
  */
 import { isActive, isFinal, isSettled, JobState } from './job-state';
 import { IAssignment, IJobRecord, ISnapshot, LaunchStatus } from './types';
@@ -69,6 +70,9 @@ export function unusableNodes(snap: Pick<ISnapshot, 'nodes'>): Set<string> {
 }
 
 const LAUNCHED: string[] = [JobState.Waiting, JobState.Resumed];
+
+/** Paused at its rung, waiting for early stopping's judgement: it holds no GPU and holds back no later job. */
+export const atRung = (j: IJobRecord): boolean => j.state === JobState.Preempted && j.info.stopped?.reason === 'rung';
 const orderOf = (j: IJobRecord): number => j.info.order ?? 0;
 const idsOf = (j: IJobRecord): number[] => j.info.assignment?.gpu_ids ?? [];
 
@@ -106,7 +110,7 @@ export function decide(snap: ISnapshot, view: IDispatchView = {}, options: Parti
       if (launched || claimed.has(other.id)) {
         return false;
       }
-      if (orderOf(other) < orderOf(job) && !isSettled(other.state, other.info)) {
+      if (orderOf(other) < orderOf(job) && !isSettled(other.state, other.info) && !atRung(other)) {
         return false;
       }
     }
@@ -160,7 +164,7 @@ export function decide(snap: ISnapshot, view: IDispatchView = {}, options: Parti
         info.assignment = info.next_assignment;
         actions.push({ kind: 'reassign', job: id, assignment: info.next_assignment });
       }
-      if (canStart(job)) {
+      if (!atRung(job) && canStart(job)) {
         claimed.add(id);
         actions.push({ kind: 'resume', job: id });
       }

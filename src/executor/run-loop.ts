@@ -7,18 +7,42 @@
  * Jobs stranded on a node the cluster reports unusable, and jobs given up, force a re-plan of the remaining work
  * whatever the introspection setting (the threshold is 0 then: the rest must be planned again); the periodic
  * introspection runs every `introspectionIntervalS` (0 = never) and switches only when better by `thresholdS`.
+ *
+ * With early stopping (`earlyStopping`: SHA or ASHA, `rungs.ts`), every job trains to its next rung (`info.rung_at`),
+ * validates and pauses there; each step judges the jobs waiting at a rung: a promoted job gets its next rung (or runs
+ * to its end) and waits to be resumed, a job that lost stops early (`stopped_early`, checkpoint and history kept).
+ * Every judgement forces a re-plan at once, so the GPUs the stopped jobs freed and the survivors' remaining work are
+ * planned together (a survivor may get more GPUs or another technique through its checkpoint).
  */
 import { Dispatcher } from './dispatcher';
-import { IReplanDecision, Introspector } from './introspection';
-import { unusableNodes } from './rules';
+import { IInstanceLike, IReplanDecision, Introspector } from './introspection';
+import { isSettled, JobState } from './job-state';
+import { atRung, unusableNodes } from './rules';
+import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungSteps } from './rungs';
 import { ISnapshot } from './types';
+
+/** A rung's re-plan switches when it finishes at least this share sooner than carrying on (and `RUNG_SWITCH_S`). */
+const RUNG_SWITCH_FRAC = 0.03;
+const RUNG_SWITCH_S = 1;
 
 export interface IRunLoopOptions {
   /** Seconds between periodic re-plans; 0 = only the forced ones (lost nodes, give-ups). */
   introspectionIntervalS: number;
   /** A periodic re-plan is applied only when it finishes this many seconds sooner. */
   thresholdS: number;
+  /** SHA/ASHA over a validation metric; null or absent: every job runs to its end. */
+  earlyStopping?: IEarlyStopping | null;
   log?: (message: string) => void;
+}
+
+/** What early stopping did, for the summary and the chart. */
+export interface IRungEvent {
+  at: number;
+  job: string;
+  rung: number;
+  decision: 'promoted' | 'stopped';
+  value: number | null;
+  next: number | null;
 }
 
 export class RunLoop {
@@ -33,6 +57,9 @@ export class RunLoop {
     return this.dispatcher.finished;
   }
 
+  /** Promotions and early stops so far. */
+  readonly rungEvents: IRungEvent[] = [];
+
   /** Re-plans decided so far (for the summary). */
   get decisions(): readonly IReplanDecision[] {
     return this.introspector?.decisions ?? [];
@@ -44,6 +71,8 @@ export class RunLoop {
     const snap = await d.tick();
     const asked = d.takeReplan();
     let force = false;
+    // a rung's judgement re-plans at once, but switches only for a plan really shorter (no churn of jobs)
+    const judged = !!this.options.earlyStopping && (await this.judgeRungs(snap, this.options.earlyStopping));
     if (asked?.cause === 'lost_node' && intro?.lostNodesDue(snap, snap.now)) {
       this.log(`node(s) ${[...unusableNodes(snap)].join(', ')} unusable: re-planning ${asked.jobs.join(', ')}`);
       force = true;
@@ -52,8 +81,12 @@ export class RunLoop {
       force = true;
     }
     const periodic = this.options.introspectionIntervalS > 0 && !!intro?.due(snap.now);
-    if (intro && !d.finished && (force || periodic)) {
-      const decision = await intro.check(snap, snap.now, force ? 0 : this.options.thresholdS);
+    if (intro && !d.finished && (force || judged || periodic)) {
+      const decision = force
+        ? await intro.check(snap, snap.now, 0)
+        : judged
+          ? await intro.check(snap, snap.now, Math.min(this.options.thresholdS, RUNG_SWITCH_S), RUNG_SWITCH_FRAC)
+          : await intro.check(snap, snap.now, this.options.thresholdS);
       this.log(`introspection: ${decision.reason}`);
       if (decision.switched && decision.plan) {
         await d.applyPlan({ ...decision.plan, origin_s: snap.now }, intro.knobsOf);
@@ -62,7 +95,68 @@ export class RunLoop {
     return snap;
   }
 
+  /** Judge the jobs waiting at a rung; true when a job was promoted or stopped. */
+  private async judgeRungs(snap: ISnapshot, es: IEarlyStopping): Promise<boolean> {
+    const d = this.dispatcher;
+    const jobs: IRungJob[] = snap.jobs.map(j => {
+      const reports: Record<number, number> = {};
+      for (const [step, metrics] of Object.entries(j.info.rung_reports ?? {})) {
+        const v = metrics?.[es.metric];
+        reports[Number(step)] = typeof v === 'number' ? v : NaN; // a job that did not report the metric ranks last
+      }
+      return { id: j.id, settled: isSettled(j.state, j.info), waitingAt: atRung(j) ? j.info.stopped!.step : null, reports };
+    });
+    const decisions = decideRungs(jobs, es);
+    const byId = new Map(snap.jobs.map(j => [j.id, j]));
+    for (const p of decisions.promote) {
+      const job = byId.get(p.job)!;
+      const next = nextRung(this.rungsOf(job.task, Number(job.info.total_steps ?? 0)), p.rung);
+      await d.store.update(p.job, { rung_at: next, stopped: null, promotions: [...((job.info.promotions as unknown[]) ?? []), { rung: p.rung, at: snap.now }] }, 'job.promoted');
+      this.record(snap.now, p.job, p.rung, 'promoted', jobs, next, es);
+    }
+    for (const s of decisions.stop) {
+      await d.store.transition(s.job, JobState.StoppedEarly, { stopped_early: { rung: s.rung, at: snap.now, metric: es.metric } }, [JobState.Preempted]);
+      this.record(snap.now, s.job, s.rung, 'stopped', jobs, null, es);
+    }
+    return decisions.promote.length + decisions.stop.length > 0;
+  }
+
+  private record(at: number, job: string, rung: number, decision: IRungEvent['decision'], jobs: IRungJob[], next: number | null, es: IEarlyStopping): void {
+    const value = jobs.find(j => j.id === job)?.reports[rung];
+    const v = Number.isFinite(value) ? (value as number) : null;
+    this.rungEvents.push({ at, job, rung, decision, value: v, next });
+    this.log(`early stopping: ${job} ${decision} at step ${rung} (${es.metric} ${v ?? 'missing'})` + (next !== null ? `, next rung at step ${next}` : ''));
+  }
+
+  /** The rung steps of a task (its total steps, and steps per epoch from the profiled instance for epoch rungs). */
+  private rungsOf(task: string, totalSteps: number): number[] {
+    const job = this.introspector?.instance.jobs.find(j => j.id === task);
+    const total = totalSteps || Number(job?.total_steps ?? 0);
+    return rungSteps(this.options.earlyStopping!, total, (job?.steps_per_epoch as number | undefined) ?? null);
+  }
+
   private log(message: string): void {
     this.options.log?.(message);
   }
+}
+
+/**
+ * Early stopping for a run that starts: each job's first rung (`rung_at`, into its job settings) and the instance
+ * the first plan is made from, whose runtimes end at each job's first rung (a job's planned work is one segment; every
+ * rung is a re-plan). Throws when a task cannot be judged (no validation metric) or its rungs need epochs it lacks.
+ */
+export function firstSegments(instance: IInstanceLike, es: IEarlyStopping): { instance: IInstanceLike; rungAt: Record<string, number | null> } {
+  const rungAt: Record<string, number | null> = {};
+  const blind = instance.jobs.filter(j => j.validates === false).map(j => j.id);
+  if (blind.length) {
+    throw new Error(`early stopping needs a validation metric from every task; ${blind.join(', ')} ha${blind.length > 1 ? 've' : 's'} no validate=`);
+  }
+  const jobs = instance.jobs.map(j => {
+    const total = Number(j.total_steps ?? 0);
+    const first = total ? nextRung(rungSteps(es, total, (j.steps_per_epoch as number | undefined) ?? null), 0) : null;
+    rungAt[j.id] = first;
+    const frac = first !== null && total ? first / total : 1;
+    return { ...j, options: j.options.map(o => ({ ...o, runtime_s: Math.max(1e-9, o.runtime_s * frac) })) };
+  });
+  return { instance: { ...instance, jobs }, rungAt };
 }

@@ -3,6 +3,7 @@
  * reached through a kernel) and a launcher that starts one runner per job (a kernel session per job). Tests and the
  * simulator implement them in memory.
  */
+import type { EventKind } from '../bridge/wire';
 import { JobState } from './job-state';
 
 export interface IAssignment {
@@ -32,6 +33,10 @@ export interface IJobInfo {
   run_id?: string;
   order?: number;
   assignment: IAssignment;
+  /** Early stopping: the step the job pauses at next to be judged (its next rung); absent or null: it runs to its end. */
+  rung_at?: number | null;
+  /** Early stopping: the metrics the job reported at each rung it reached (rung step → metrics). */
+  rung_reports?: Record<string, Record<string, number>>;
   /** Set by a re-plan while the job still runs: applied once it has stopped (preempted). */
   next_assignment?: IAssignment | null;
   total_steps?: number | null;
@@ -51,6 +56,8 @@ export interface IJobInfo {
   weights?: string;
   progress?: IProgress;
   stop?: { reason: StopReason; at: number } | null;
+  /** Why its runner stopped last (a stop request's reason, or `rung`: it reached its rung). */
+  stopped?: { reason: StopReason | 'rung'; at: number; step: number } | null;
   checkpoint?: { step: number; path: string; at: number };
   [extra: string]: unknown;
 }
@@ -109,7 +116,8 @@ export interface IJobStore {
   createJobs(runId: string, jobs: INewJob[], plan?: unknown): Promise<void>;
   /** A checked state change (the store applies the same transition table). */
   transition(jobId: string, to: JobState, info?: Partial<IJobInfo>, expect?: JobState[]): Promise<IJobRecord>;
-  update(jobId: string, info: Partial<IJobInfo>): Promise<IJobRecord>;
+  /** Merge `info` into the job's info; `event` names the store event (default `job.updated`). */
+  update(jobId: string, info: Partial<IJobInfo>, event?: EventKind): Promise<IJobRecord>;
   requestStop(jobId: string, reason: StopReason): Promise<void>;
   /** After a restart: interrupted jobs become preempted (resumable), stale leases are broken. */
   reconcile(runId?: string): Promise<unknown>;

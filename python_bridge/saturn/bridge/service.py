@@ -20,6 +20,7 @@ from ..core.spase import validate_instance, validate_plan
 from ..core.store import Store, default_store
 from ..profiling.profiler import Profiler
 from ..techniques import BUILTIN_NAMES, list_techniques
+from . import early_stopping as early_stopping_mod
 from . import results as results_mod
 from . import wire
 from .dispatch_ops import DispatchOps
@@ -215,6 +216,9 @@ class BridgeService(DispatchOps):
 
     def _on_instance(self, _req) -> dict:
         return {"instance": self.store.latest_instance()}
+
+    def _on_run_config(self, _req) -> dict:
+        return {"early_stopping": early_stopping_mod.early_stopping(store=self.store)}
 
     def _on_results(self, req) -> dict:
         return results_mod.summary(self.store, req.get("run_id"))

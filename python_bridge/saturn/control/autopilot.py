@@ -15,7 +15,8 @@ What the autopilot cannot do is re-plan (the solver lives in TypeScript): jobs g
 the plan goes on; jobs stranded on a lost node wait until a dispatcher is back and re-plans them (``replans``).
 
 When a fresh heartbeat appears again it stands down at once; the dispatcher's ``reconcile`` sees the detached runners
-as alive (their pids are in the store, on this host). The thread ends when every job of the run has settled.
+as alive (their pids are in the store, on this host). The thread ends when every job of the run has settled and the
+runners it started have exited.
 """
 from __future__ import annotations
 
@@ -185,6 +186,11 @@ class Autopilot:
                 pass
             self._stop.wait(self.interval_s)
         self.active = False
+        # a runner records its job's end, then releases its leases and exits: wait for that (briefly)
+        deadline = time.monotonic() + 30
+        while any(p.poll() is None for p in self.procs.values()) and time.monotonic() < deadline \
+                and not self._stop.is_set():
+            time.sleep(0.05)
         self._reap()
 
     def start(self) -> "Autopilot":

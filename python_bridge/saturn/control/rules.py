@@ -8,33 +8,40 @@ apply; this copy is what the autopilot applies when no dispatcher is there. The 
 then id), each job at most one decision:
 
 - a running job whose runner is gone (``alive`` false) for ``dead_grace_ticks`` snapshots in a row -> ``fail``;
-- a finished job (done, cancelled) whose runner this dispatcher launched and has not released -> ``release``;
+- a finished job (done, cancelled, stopped early) whose runner this dispatcher launched and has not released -> ``release``;
 - a failed job: given up -> nothing; ``retries >= max_retries`` -> ``give_up`` (and, at the end, ``replan``);
   otherwise, when it may start (below) and the run is not paused -> ``retry`` (failed -> waiting, launched);
 - paused: nothing else starts;
 - pending, when it may start -> ``start`` (pending -> waiting, launched);
 - preempted: its ``next_assignment`` (from a re-plan) first -> ``reassign``; when it may start -> ``resume``
-  (preempted -> resumed, launched);
+  (preempted -> resumed, launched); not while it waits at a rung for early stopping's judgement (``stopped.reason``
+  ``rung``: the run loop promotes it or stops it early);
 - waiting/resumed (launched, not claimed yet) whose runner is not running, ``relaunch_backoff_s`` after its last
   launch, when it may start -> ``relaunch``;
 - jobs left on an unusable node -> ``replan`` (they cannot go on where they are).
 
 A job may start when its node is usable, no lease on its GPUs is held by another job that is still running (a lease
 of a job that is over is stale), and no other job on those GPUs is running, launched (by this dispatcher, or during
-this step) or earlier in plan order and not settled.
+this step) or earlier in plan order and not settled (a job waiting at its rung does not hold later jobs back).
 """
 from __future__ import annotations
 
 from typing import Optional
 
-FINAL = ("done", "cancelled")
-ACTIVE = ("running", "checkpointing")
+from ..core.jobs import ACTIVE_STATES as ACTIVE
+from ..core.jobs import FINAL_STATES as FINAL
+
 LAUNCHED = ("waiting", "resumed")
 DEFAULTS = {"max_retries": 2, "dead_grace_ticks": 2, "relaunch_backoff_s": 2.0}
 
 
 def settled(job: dict) -> bool:
     return job["state"] in FINAL or (job["state"] == "failed" and bool(job["info"].get("given_up")))
+
+
+def at_rung(job: dict) -> bool:
+    """Paused at its rung, waiting for early stopping's judgement: it holds no GPU and holds back no later job."""
+    return job["state"] == "preempted" and (job["info"].get("stopped") or {}).get("reason") == "rung"
 
 
 def node_of(a: Optional[dict]) -> str:
@@ -88,7 +95,7 @@ def decide(snapshot: dict, view: Optional[dict] = None, options: Optional[dict] 
                 other["id"] in claimed or status(other["id"]) == "running"))
             if launched or other["id"] in claimed:
                 return False
-            if _order(other) < _order(job) and not settled(other):
+            if _order(other) < _order(job) and not settled(other) and not at_rung(other):
                 return False
         return True
 
@@ -131,7 +138,7 @@ def decide(snapshot: dict, view: Optional[dict] = None, options: Optional[dict] 
             if info.get("next_assignment"):
                 info["assignment"] = info["next_assignment"]
                 actions.append({"kind": "reassign", "job": jid, "assignment": info["next_assignment"]})
-            if can_start(job):
+            if not at_rung(job) and can_start(job):
                 launch("resume", job)
         elif state in LAUNCHED:
             since = max(float((launches.get(jid) or {}).get("at") or -1e18), float(info.get("launched_at") or -1e18))

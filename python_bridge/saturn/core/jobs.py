@@ -11,6 +11,7 @@ with its info in one ``BEGIN IMMEDIATE`` transaction, and emits a ``job.state`` 
                  ▲           │  ╲         │
                  │ (retry)   │   ╲        ▼
                failed ◀──────┘    ─▶ preempted ─▶ resumed ─▶ running …
+                                      preempted (at a rung) ─▶ stopped_early
     any non-final state ─▶ cancelled
 
 Leases (table ``leases``): a job takes all its planned device ids or none, in one transaction. A lease whose holder
@@ -31,7 +32,7 @@ from .store import Store, default_store
 
 STATES: tuple[str, ...] = tuple(wire_schema()["definitions"]["job_state"]["enum"])
 TRANSITIONS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in wire_schema()["job_transitions"].items()}
-FINAL_STATES = ("done", "cancelled")
+FINAL_STATES = ("done", "cancelled", "stopped_early")
 ACTIVE_STATES = ("running", "checkpointing")
 
 

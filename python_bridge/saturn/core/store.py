@@ -21,7 +21,7 @@ from typing import Any, Iterable, Optional
 from .paths import store_path
 from .schema import wire_schema
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -112,6 +112,13 @@ MIGRATIONS: dict[int, list[str]] = {
             at REAL NOT NULL)""",
         "CREATE INDEX metrics_by_job ON metrics (job, step)",
         "CREATE INDEX metrics_by_run ON metrics (run_id, id)",
+    ],
+    # 5: settings made from Python for the runs the page or the CLI start (early stopping).
+    5: [
+        """CREATE TABLE config (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at REAL NOT NULL)""",
     ],
 }
 
@@ -375,6 +382,21 @@ class Store:
         """A job resumed from its checkpoint at ``step`` computes the later points again: drop the old ones."""
         return self._write(lambda conn: conn.execute("DELETE FROM metrics WHERE job = ? AND step > ?",
                                                      (job, int(step))).rowcount)
+
+    # -- settings made from Python ---------------------------------------------------------------------------
+    def set_config(self, key: str, value: Optional[dict]) -> None:
+        """Keep ``value`` under ``key`` (None removes it)."""
+        def write(conn):
+            if value is None:
+                conn.execute("DELETE FROM config WHERE key = ?", (key,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO config (key, value, updated_at) VALUES (?, ?, ?)",
+                             (key, json.dumps(value), time.time()))
+        self._write(write)
+
+    def config(self, key: str) -> Optional[dict]:
+        rows = self._read("SELECT value FROM config WHERE key = ?", (key,))
+        return json.loads(rows[0]["value"]) if rows else None
 
     # -- the dispatcher's heartbeat ----------------------------------------------------------------------------
     def put_heartbeat(self, run_id: str, poll_s: float, *, paused: bool = False, owner: str = "") -> float:

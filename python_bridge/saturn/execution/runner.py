@@ -86,9 +86,10 @@ class Loop:
         from ..techniques._driver import Session
         with Session(self.tech, self.task, self.devices, rank_env=self.rank_env,
                      on_workers=self.on_workers) as session:
+            rung = getattr(self.control, "rung_at", None)
             res = session.run(self.knobs, self.total_steps, control=self.control, checkpoint=self.checkpoint,
                               checkpoint_path=self.checkpoint_path, seed=self.seed, final_state=True,
-                              evaluate="every")
+                              evaluate="every", eval_at=[rung] if rung else [])
         return {"steps": res["steps"], "loss": res["loss"], "model": res["state"]["model"],
                 "applied_knobs": res["applied_knobs"]}
 
@@ -128,8 +129,10 @@ class Control:
 
     def __init__(self, js: JobStore, job_id: str, ckdir: CheckpointDir, total_steps: int, log: JobLog,
                  every_steps: Optional[int], every_s: float, task: Optional[Task] = None,
-                 run_id: Optional[str] = None, best: Optional[dict] = None):
+                 run_id: Optional[str] = None, best: Optional[dict] = None, rung_at: Optional[int] = None):
         self.js, self.job_id, self.ckdir, self.total, self.log = js, job_id, ckdir, total_steps, log
+        # early stopping: the job pauses (with a checkpoint) at this step to be judged; validated there first
+        self.rung_at = int(rung_at) if rung_at and 0 < int(rung_at) < total_steps else None
         self.every_steps, self.every_s = every_steps, every_s
         self.task, self.run_id = task, run_id
         self.train_every = max(1, total_steps // 100)
@@ -149,6 +152,8 @@ class Control:
             self._stop = self.js.stop_request(self.job_id)
         if step == start_step:
             return self._stop, False
+        if self.rung_at is not None and step >= self.rung_at and not self._stop:
+            return "rung", True
         if self.every_steps:
             save = step % self.every_steps == 0
         else:
@@ -277,7 +282,7 @@ def execute(js: JobStore, job_id: str, job: dict, *, raise_errors: bool = True, 
         best = info.get("best") if ck is not None and (info.get("best") or {}).get("step", 1e18) <= ck["step"] else None
         control = Control(js, job_id, ckdir, total, log, info.get("checkpoint_every_steps"),
                           float(info.get("checkpoint_every_s") or 60.0), task=task, run_id=info.get("run_id"),
-                          best=best)
+                          best=best, rung_at=info.get("rung_at"))
         from ..techniques.base import is_legacy
         # under SLURM every rank sees the job's GPUs (SLURM's CUDA_VISIBLE_DEVICES) and picks its own by id
         def rank_env(rank: int) -> dict:
@@ -301,8 +306,14 @@ def execute(js: JobStore, job_id: str, job: dict, *, raise_errors: bool = True, 
                               on_workers=on_workers).run()
         except JobStopped as stop:
             target = "cancelled" if stop.reason == "cancel" else "preempted"
+            extra = {}
+            if stop.reason == "rung":  # what the job reports at its rung: its validation there
+                extra["rung_reports"] = {**(info.get("rung_reports") or {}), str(stop.step): control.last_val or {}}
             js.set_state(job_id, target, stopped={"reason": stop.reason, "at": time.time(), "step": stop.step},
-                         step=stop.step)
+                         step=stop.step, **extra)
+            if stop.reason == "rung":
+                store.emit("job.rung", {"id": job_id, "task": task.name, "run_id": info.get("run_id"),
+                                        "step": stop.step, "metrics": control.last_val or {}})
             log(f"stopped ({stop.reason}) -> {target}")
             _export_history(store, job_id, task.name, info.get("run_id"), log)
             return {"job": job_id, "state": target, "reason": stop.reason}

@@ -312,7 +312,9 @@ class Profiler:
                                        "reason": r.get("reason") or "the task has no total step count"})
             infeasible.sort(key=lambda x: (x["parallelism"], x["gpus"]))
             job = {"id": rec["name"], "options": options, "infeasible": infeasible,
-                   "batch_size": spec["batch_size"], "total_steps": total_steps, "signature": spec.get("signature")}
+                   "batch_size": spec["batch_size"], "total_steps": total_steps, "signature": spec.get("signature"),
+                   "steps_per_epoch": spec.get("steps_per_epoch"),
+                   "validates": bool((spec.get("callables") or {}).get("validate"))}
             (jobs if options else unschedulable).append(job)
         return {
             "format": INSTANCE_FORMAT,

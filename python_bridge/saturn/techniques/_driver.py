@@ -37,7 +37,7 @@ from ..core.devices import assignment_env, current_kind, local_torch_device
 from . import _loop
 from .types import Context, ExecResult
 
-STOP_CODES = {"cancel": 1, "pause": 2, "replan": 3}
+STOP_CODES = {"cancel": 1, "pause": 2, "replan": 3, "rung": 4}
 STOP_NAMES = {v: k for k, v in STOP_CODES.items()}
 
 
@@ -232,7 +232,8 @@ def run_rank(tech, task, devices: list, rank: int, world: int, cmd: dict, contro
     total, start = int(cmd["total_steps"]), step_no
     flags = torch.zeros(2, dtype=torch.int64)
     times: list = []
-    evaluator = Evaluator(task, getattr(ex, "eval_device", device), cmd.get("evaluate", "every"), total)
+    evaluator = Evaluator(task, getattr(ex, "eval_device", device), cmd.get("evaluate", "every"), total,
+                          cmd.get("eval_at") or ())
     eval_times: list = []
     while step_no < total:
         stop, save = None, False
@@ -243,7 +244,7 @@ def run_rank(tech, task, devices: list, rank: int, world: int, cmd: dict, contro
             flags[0], flags[1] = STOP_CODES.get(stop, 0) if stop else 0, int(bool(save))
             dist.broadcast(flags, src=0)
             stop, save = STOP_NAMES.get(int(flags[0])), bool(flags[1])
-        if (save or stop in ("pause", "replan")) and step_no > start:
+        if (save or stop in ("pause", "replan", "rung")) and step_no > start:
             snap = snapshot()
             if rank == 0 and control is not None:
                 control.save(snap, step_no)
@@ -289,26 +290,28 @@ def run_rank(tech, task, devices: list, rank: int, world: int, cmd: dict, contro
 
 class Evaluator:
     """Validation on rank 0 (see the module docstring, point 4). ``mode``: ``every`` (each ``task.eval_steps`` and
-    the end), ``end`` (the last step only: what a profiling trial times) or ``off``."""
+    the end), ``end`` (the last step only: what a profiling trial times) or ``off``; with ``at`` also those steps
+    (a job's next rung, where early stopping judges it)."""
 
-    def __init__(self, task, device, mode: str, total: int):
+    def __init__(self, task, device, mode: str, total: int, at=()):
         self.task, self.device, self.total = task, device, total
-        self.every = task.eval_steps if getattr(task, "validate", None) is not None and mode != "off" else None
-        self.only_end = mode == "end"
+        self.on = getattr(task, "validate", None) is not None and mode != "off"
+        self.every = task.eval_steps if self.on and mode == "every" else None
+        self.at = set(int(s) for s in at) if self.on else set()  # e.g. the job's next rung
         self.model = None
 
     def due(self, step: int) -> bool:
-        if self.every is None:
+        if not self.on:
             return False
-        return step == self.total or (not self.only_end and step % self.every == 0)
+        return step == self.total or step in self.at or (self.every is not None and step % self.every == 0)
 
     def run(self, model_state: dict) -> dict:
         from ..core.task import run_validate
-        if self.model is None:
-            self.model = self.task.build_model().to(self.device)
-        self.model.load_state_dict(model_state)
-        saved = capture_rng()
+        saved = capture_rng()  # building the model may seed the RNG (a model loader often does): restored after
         try:
+            if self.model is None:
+                self.model = self.task.build_model().to(self.device)
+            self.model.load_state_dict(model_state)
             return run_validate(self.task, self.model)
         finally:
             restore_rng(saved)
@@ -374,16 +377,16 @@ class Session:
 
     def run(self, knobs: dict, total_steps: int, *, control=None, checkpoint: Optional[dict] = None,
             checkpoint_path: Optional[str] = None, seed: int = 0, final_state: bool = False,
-            evaluate: str = "off") -> dict:
+            evaluate: str = "off", eval_at=()) -> dict:
         """Train every rank to ``total_steps`` (from the checkpoint's step when there is one). Returns rank 0's
         result: steps, loss, step_times, peak_mem_bytes (largest over ranks), applied_knobs, state (with
         ``final_state``: a checkpoint of the end, model and optimizer gathered), executor (rank 0's), eval_times
-        (``evaluate``: ``every``, ``end`` or ``off``; see ``Evaluator``)."""
+        (``evaluate``: ``every``, ``end`` or ``off``, and the steps ``eval_at``; see ``Evaluator``)."""
         if not self.started:
             self._start()
         cmd = {"op": "run", "knobs": dict(knobs or {}), "total_steps": int(total_steps), "seed": int(seed),
                "checkpoint_path": checkpoint_path if checkpoint is not None or checkpoint_path else None,
-               "final_state": bool(final_state), "evaluate": evaluate}
+               "final_state": bool(final_state), "evaluate": evaluate, "eval_at": list(eval_at)}
         try:
             if self.world > 1:
                 _broadcast_object(cmd)

@@ -117,7 +117,13 @@ export class SimWorld implements IJobLauncher {
     readonly store: MemoryJobStore,
     readonly clock: SimClock,
     readonly stepTime: (task: string, parallelism: string, gpus: number) => number,
-    readonly opts: { launchDelayS?: number; ckptEvery?: number; failOnce?: Set<string> } = {}
+    readonly opts: {
+      launchDelayS?: number;
+      ckptEvery?: number;
+      failOnce?: Set<string>;
+      /** The validation metric a job reports at a rung (early stopping): `val_loss` of `task` at `step`. */
+      metric?: (task: string, step: number) => number;
+    } = {}
   ) {}
 
   runs = new Map<string, IRun>();
@@ -161,7 +167,7 @@ export class SimWorld implements IJobLauncher {
   /** Move the world to time `t`, event by event. */
   advanceTo(t: number): void {
     for (;;) {
-      let next: { at: number; run: IRun; kind: 'claim' | 'finish' } | null = null;
+      let next: { at: number; run: IRun; kind: 'claim' | 'finish' | 'rung' } | null = null;
       for (const r of this.runs.values()) {
         if (r.ended) {
           continue;
@@ -173,9 +179,10 @@ export class SimWorld implements IJobLauncher {
           }
         } else {
           const total = job.info.total_steps ?? 0;
-          const fin = r.startAt + (total - (r.startStep ?? 0)) * r.stepS!;
+          const rung = typeof job.info.rung_at === 'number' && job.info.rung_at < total ? job.info.rung_at : null;
+          const fin = r.startAt + ((rung ?? total) - (r.startStep ?? 0)) * r.stepS!;
           if (fin <= t && (!next || fin < next.at)) {
-            next = { at: fin, run: r, kind: 'finish' };
+            next = { at: fin, run: r, kind: rung !== null ? 'rung' : 'finish' };
           }
         }
       }
@@ -183,7 +190,7 @@ export class SimWorld implements IJobLauncher {
         break;
       }
       this.clock.t = Math.max(this.clock.t, next.at);
-      next.kind === 'claim' ? this.claim(next.run) : this.finish(next.run);
+      next.kind === 'claim' ? this.claim(next.run) : next.kind === 'rung' ? this.atRung(next.run) : this.finish(next.run);
     }
     this.clock.t = t;
     // progress, checkpoints and stop requests of running jobs at time t
@@ -249,6 +256,23 @@ export class SimWorld implements IJobLauncher {
       this.store.release(r.id);
       this.store.setState(r.id, JobState.Failed, { error: 'ValueError: boom', traceback: 'Traceback ...' });
     }
+  }
+
+  /** The job reached its rung: it validates, checkpoints and pauses there (as the Python runner does). */
+  private atRung(r: IRun): void {
+    const job = this.store.jobs.get(r.id)!;
+    const rung = job.info.rung_at as number;
+    r.ended = true;
+    this.store.alive.delete(r.id);
+    this.store.release(r.id);
+    const metrics = { val_loss: this.opts.metric ? this.opts.metric(job.task, rung) : NaN };
+    job.info.step = rung;
+    job.info.checkpoint = { step: rung, path: 'mem', at: this.clock.now() };
+    this.store.setState(r.id, JobState.Checkpointing);
+    this.store.setState(r.id, JobState.Preempted, {
+      stopped: { reason: 'rung', at: this.clock.now(), step: rung },
+      rung_reports: { ...(job.info.rung_reports ?? {}), [String(rung)]: metrics }
+    });
   }
 
   private finish(r: IRun): void {

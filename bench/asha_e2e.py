@@ -1,0 +1,162 @@
+"""Early stopping end to end: a deterministic toy grid through `saturn run`, with ASHA and without.
+
+    .venv/bin/python bench/asha_e2e.py [--jobs 6] [--gpus 2] [--steps 60] [--rungs 10,30] [--eta 2]
+
+Starts a real JupyterLab server (declared CPU GPUs), registers a grid of residual MLPs that differ in their learning
+rate (each with `validate`, seeded data, a per-step pause so a job trains 10-30 s), and runs it twice through the CLI:
+once without early stopping, once with `--early-stopping asha --metric val_loss --rungs ...`. Prints, per run, the
+winner (`saturn.best("val_loss")`), the run's total time, the jobs stopped early and where, and for every stop how
+long its GPUs stood idle before the next work started on them. Exits 1 when the ASHA run does not finish its
+survivors, picks another winner, or is not faster.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "python_bridge"))
+sys.path.insert(0, str(REPO / "bench"))
+import dispatch_bench as bench  # noqa: E402
+
+CLI = REPO / "lib-node" / "cli" / "main.js"
+LRS = [0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0003, 0.0001]
+
+TASK_CODE = '''
+import os, time, torch
+from torch import nn
+
+class Pause(nn.Module):
+    def forward(self, x):
+        time.sleep(float(os.environ.get("ASHA_STEP_S", "0.2")))
+        return x
+
+def make_model():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), Pause(), nn.Linear(64, 4))
+
+def make_data(batch_size):
+    g = torch.Generator().manual_seed(3)
+    w = torch.randn(16, 4, generator=g)
+    x = torch.randn(batch_size * 8, 16, generator=g)
+    return list(zip(torch.split(x, batch_size), torch.split((x @ w).argmax(dim=1), batch_size)))
+
+def validate(model):
+    g = torch.Generator().manual_seed(3)
+    w = torch.randn(16, 4, generator=g)
+    x = torch.randn(256, 16, generator=torch.Generator().manual_seed(11))
+    y = (x @ w).argmax(dim=1)
+    out = model(x)
+    return {"val_loss": nn.functional.cross_entropy(out, y).item(), "val_acc": (out.argmax(1) == y).float().mean().item()}
+'''
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def register(root: Path, jobs: int, steps: int) -> list[str]:
+    env = {**os.environ, "SATURN_ROOT": str(root), "SATURN_FAKE_GPUS": "2", "ASHA_STEP_S": "0",
+           "PYTHONPATH": str(REPO / "python_bridge")}
+    env.pop("SATURN_DB", None)
+    code = TASK_CODE + f'''
+import saturn
+tasks = saturn.grid("g", model=make_model, data=make_data, batch_size=16, steps={steps}, lr={LRS[:jobs]!r},
+                    optimizer="sgd", validate=validate, eval_every=10, hints={{"techniques": ["ddp"]}})
+print(",".join(t.name for t in tasks))
+'''
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    return out.stdout.strip().splitlines()[-1].split(",")
+
+
+def run_cli(port: int, extra: list[str], log: Path) -> dict:
+    cmd = ["node", str(CLI), "run", "--server", f"http://127.0.0.1:{port}", "--token", "tok", "--time-limit", "2",
+           "--introspection-interval", "0", "--poll", "0.5", "--checkpoint-every", "5", *extra]
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1800)
+    log.write_text(out.stderr)
+    if out.returncode:
+        raise RuntimeError(f"saturn run exited {out.returncode}: {out.stderr[-2000:]}")
+    return json.loads(out.stdout)
+
+
+def analyse(root: Path, summary: dict) -> dict:
+    from saturn.bridge import results
+    from saturn.core.jobs import JobStore
+    from saturn.core.store import Store
+    store = Store(root / ".saturn" / "saturn.db")
+    jobs = JobStore(store).list(summary["run_id"])
+    winner = results.best("val_loss", store=store, run_id=summary["run_id"])
+    gaps = []
+    for j in jobs:
+        stop = j["info"].get("stopped_early")
+        if not stop:
+            continue
+        a = j["info"]["assignment"]
+        freed_at = j["info"]["stopped"]["at"]  # its runner paused at the rung and gave its GPUs back
+        later = [k["info"].get("launched_at") for k in jobs if k["id"] != j["id"] and
+                 set(k["info"]["assignment"]["gpu_ids"]) & set(a["gpu_ids"]) and
+                 (k["info"].get("launched_at") or 0) >= freed_at]
+        if later:
+            gaps.append(round(min(later) - freed_at, 2))
+    store.close()
+    return {"winner": winner["task"], "best_val_loss": round(float(winner["best_val_loss"]), 4),
+            "realised_s": summary["realised_makespan_s"], "planned_s": summary["planned_makespan_s"],
+            "states": {j["task"]: j["state"] for j in jobs},
+            "stopped": {j["task"]: j["info"]["stopped_early"]["rung"] for j in jobs
+                        if j["info"].get("stopped_early")},
+            "idle_after_stop_s": gaps}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--jobs", type=int, default=6)
+    p.add_argument("--gpus", type=int, default=2)
+    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--rungs", default="10,30")
+    p.add_argument("--eta", type=float, default=2)
+    p.add_argument("--step-s", type=float, default=0.2, help="a training step's pause (the jobs' length)")
+    args = p.parse_args()
+    if not CLI.exists():
+        subprocess.run(["npx", "tsc", "-p", "tsconfig.node.json"], cwd=REPO, check=True)
+    out = {}
+    for label, extra in (("no early stopping", []),
+                         ("ASHA", ["--early-stopping", "asha", "--metric", "val_loss", "--mode", "min", "--rungs",
+                                   args.rungs, "--eta", str(args.eta)])):
+        root = Path(tempfile.mkdtemp(prefix="saturn-asha-"))
+        names = register(root, args.jobs, args.steps)
+        port = free_port()
+        log = open(root / "server.log", "ab")
+        os.environ["ASHA_STEP_S"] = str(args.step_s)
+        server = bench.start_server(root, port, log, fake_gpus=args.gpus, extra_env={"ASHA_STEP_S": str(args.step_s)})
+        try:
+            t0 = time.time()
+            summary = run_cli(port, extra, root / "cli.log")
+            wall = time.time() - t0
+        finally:
+            bench.shut_down(None, server, log)
+        out[label] = {**analyse(root, summary), "wall_s": round(wall, 1), "jobs": len(names)}
+        print(f"{label}: {json.dumps(out[label])}", flush=True)
+    base, asha = out["no early stopping"], out["ASHA"]
+    ratio = asha["realised_s"] / base["realised_s"]
+    print(f"\nwinner without early stopping: {base['winner']} (best val_loss {base['best_val_loss']}); "
+          f"with ASHA: {asha['winner']} (best val_loss {asha['best_val_loss']})")
+    print(f"total time (realised makespan): {base['realised_s']:.1f} s without, {asha['realised_s']:.1f} s with ASHA "
+          f"({ratio:.2f}x); stopped early: {asha['stopped']}; GPU idle after a stop: {asha['idle_after_stop_s']} s")
+    survivors_done = all(s == "done" for t, s in asha["states"].items() if t not in asha["stopped"])
+    ok = survivors_done and asha["winner"] == base["winner"] and ratio < 1
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,95 @@
+/**
+ * Re-planning with rungs (`run-loop.ts` with early stopping) on the simulated world: every job's planned work is one
+ * segment, each rung is a judgement and a re-plan, stopped jobs free their GPUs at once for the next work, and a
+ * survivor may get more GPUs for what is left.
+ */
+import { solve } from '../../spase/solve';
+import { Dispatcher, IPlanLike, jobsFromPlan } from '../dispatcher';
+import { IInstanceLike, Introspector, SolveFn } from '../introspection';
+import { JobState } from '../job-state';
+import { firstSegments, RunLoop } from '../run-loop';
+import { IEarlyStopping } from '../rungs';
+import { MemoryJobStore, SimClock, SimWorld } from './sim';
+
+const solveFast: SolveFn = (inst, o) => solve(inst as any, { ...o, iterations: 3000, noMilp: true }) as unknown as Promise<IPlanLike>;
+const TOTAL = 100;
+const TASKS = ['j0', 'j1', 'j2', 'j3', 'j4', 'j5'];
+// job i's validation loss: a fixed ranking (j2 best, then j4, j0, ...), falling with the steps
+const QUALITY: Record<string, number> = { j2: 0.1, j4: 0.2, j0: 0.3, j5: 0.4, j1: 0.5, j3: 0.6 };
+const metric = (task: string, step: number) => QUALITY[task] + 1 / (1 + step);
+// one GPU: 1 s a step; two GPUs: 0.5 s a step; 2 s to start (more on two GPUs)
+const instance: IInstanceLike = {
+  format: 'spase-instance/1',
+  name: 'asha',
+  cluster: { nodes: [{ id: 'node0', gpus: 2 }] },
+  jobs: TASKS.map(id => ({
+    id,
+    total_steps: TOTAL,
+    validates: true,
+    options: [
+      { parallelism: 'ddp', gpus: 1, runtime_s: TOTAL * 1, startup_s: 2 },
+      { parallelism: 'ddp', gpus: 2, runtime_s: TOTAL * 0.5, startup_s: 3 }
+    ]
+  }))
+};
+const ES: IEarlyStopping = { kind: 'asha', metric: 'val_loss', mode: 'min', rungs: [20, 60], eta: 2, unit: 'steps' };
+
+async function run(es: IEarlyStopping | null) {
+  const clock = new SimClock();
+  const store = new MemoryJobStore(clock);
+  const world = new SimWorld(store, clock, (_t, _p, g) => (g === 2 ? 0.5 : 1), { launchDelayS: 1, metric });
+  const seg = es ? firstSegments(instance, es) : null;
+  const plan = await solveFast(seg?.instance ?? instance, { seed: 1 });
+  const d = new Dispatcher(store, world, 'r', { clock, autopilot: false, prewarm: 0 });
+  const jobs = jobsFromPlan(plan, instance, 'r').map(j => (seg ? { ...j, settings: { rung_at: seg.rungAt[j.task] } } : j));
+  await d.submit(jobs);
+  const intro = new Introspector(instance, { intervalS: 1000, thresholdS: 1000, solve: solveFast, solveTimeLimitS: 1 });
+  const loop = new RunLoop(d, intro, { introspectionIntervalS: 0, thresholdS: 1000, earlyStopping: es });
+  const t0 = clock.t;
+  const launches: Array<[string, number, number[]]> = []; // job, launched at (store clock), GPUs
+  for (let i = 0; i < 5000 && !loop.finished; i++) {
+    await loop.step();
+    while (launches.length < world.launches.length) {
+      const id = world.launches[launches.length];
+      launches.push([id, clock.t, [...store.jobs.get(id)!.info.assignment.gpu_ids]]);
+    }
+    world.advanceTo(clock.t + 0.5);
+  }
+  return { store, loop, intro, launches, makespan: clock.t - t0 };
+}
+
+describe('re-planning with rungs', () => {
+  it('judges at every rung, stops the bottom half, and the best job finishes', async () => {
+    const { store, loop, intro } = await run(ES);
+    expect(loop.finished).toBe(true);
+    const states = Object.fromEntries([...store.jobs.values()].map(j => [j.task, j.state]));
+    // rung 20: top 3 of 6 go on (j2, j4, j0); rung 60: top max(1, floor(3/2)) = 1 (j2)
+    expect(states).toEqual({ j2: JobState.Done, j4: JobState.StoppedEarly, j0: JobState.StoppedEarly, j5: JobState.StoppedEarly, j1: JobState.StoppedEarly, j3: JobState.StoppedEarly });
+    const stoppedAt = Object.fromEntries([...store.jobs.values()].filter(j => j.state === JobState.StoppedEarly).map(j => [j.task, (j.info.stopped_early as any).rung]));
+    expect(stoppedAt).toEqual({ j5: 20, j1: 20, j3: 20, j4: 60, j0: 60 });
+    const promoted = loop.rungEvents.filter(e => e.decision === 'promoted').map(e => `${e.job}@${e.rung}`);
+    expect(promoted.sort()).toEqual(['r-j0@20', 'r-j2@20', 'r-j2@60', 'r-j4@20']);
+    // every judgement re-planned the rest at once
+    expect(intro.decisions.length).toBeGreaterThanOrEqual(new Set(loop.rungEvents.map(e => e.at)).size);
+    // the history of each stopped job is kept: its checkpoint at the rung it stopped at
+    for (const j of store.jobs.values()) {
+      if (j.state === JobState.StoppedEarly) {
+        expect(j.info.checkpoint!.step).toBe((j.info.stopped_early as any).rung);
+      }
+    }
+  });
+
+  it('gives the last survivor both GPUs once the others stopped, and finishes sooner than without early stopping', async () => {
+    const es = await run(ES);
+    const full = await run(null);
+    const last = es.launches.filter(([id]) => id === 'r-j2').pop()!;
+    expect(last[2]).toEqual([0, 1]); // its last segment on two GPUs, through its checkpoint
+    expect(es.makespan).toBeLessThan(full.makespan * 0.7);
+    // the GPUs a judgement frees are taken by the next work in the same step (the job that lost holds none)
+    const judged = [...new Set(es.loop.rungEvents.filter(e => e.decision === 'stopped').map(e => e.at))];
+    expect(judged.length).toBeGreaterThan(0);
+    for (const at of judged) {
+      expect(es.launches.some(([, t]) => t >= at && t <= at + 0.5)).toBe(true);
+    }
+  }, 60000);
+});

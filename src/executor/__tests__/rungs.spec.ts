@@ -1,0 +1,74 @@
+/**
+ * SHA / ASHA decisions at rungs (`rungs.ts`): which jobs stop, in what order jobs are promoted, ties, jobs that fail.
+ */
+import { decideRungs, IRungJob, nextRung, rungComplete, rungSteps } from '../rungs';
+
+const job = (id: string, reports: Record<number, number>, waitingAt: number | null = null, settled = false): IRungJob => ({
+  id,
+  reports,
+  waitingAt,
+  settled
+});
+const ASHA = { kind: 'asha' as const, mode: 'min' as const, eta: 2 };
+
+describe('rungs', () => {
+  it('turns rungs in epochs or steps into the steps below a job\'s end', () => {
+    expect(rungSteps({ rungs: [1, 3, 6], unit: 'epochs' }, 60, 10)).toEqual([10, 30]);
+    expect(rungSteps({ rungs: [100, 300, 600], unit: 'steps' }, 1000)).toEqual([100, 300, 600]);
+    expect(() => rungSteps({ rungs: [1], unit: 'epochs' }, 60, null)).toThrow(/steps per epoch/);
+    expect(nextRung([10, 30], 0)).toBe(10);
+    expect(nextRung([10, 30], 30)).toBeNull();
+  });
+
+  it('stops the bottom jobs of a complete rung and promotes the top 1/eta', () => {
+    const jobs = [job('a', { 10: 0.9 }, 10), job('b', { 10: 0.2 }, 10), job('c', { 10: 0.5 }, 10), job('d', { 10: 0.7 }, 10)];
+    expect(rungComplete(jobs, 10)).toBe(true);
+    const d = decideRungs(jobs, ASHA);
+    expect(d.promote).toEqual([{ job: 'b', rung: 10 }, { job: 'c', rung: 10 }]);
+    expect(d.stop).toEqual([{ job: 'd', rung: 10 }, { job: 'a', rung: 10 }]);
+    // max mode ranks the other way
+    const up = decideRungs(jobs, { ...ASHA, mode: 'max' });
+    expect(up.promote.map(p => p.job)).toEqual(['a', 'd']);
+  });
+
+  it('ASHA promotes a job as soon as it is in the top 1/eta of those that reported; SHA waits for the whole rung', () => {
+    // a and b reported; c and d still run below the rung
+    const jobs = [job('a', { 10: 0.3 }, 10), job('b', { 10: 0.6 }, 10), job('c', {}), job('d', {})];
+    expect(decideRungs(jobs, ASHA)).toEqual({ promote: [{ job: 'a', rung: 10 }], stop: [] }); // b waits
+    expect(decideRungs(jobs, { ...ASHA, kind: 'sha' })).toEqual({ promote: [], stop: [] });
+  });
+
+  it('counts promoted jobs among those that reported, and a job waiting at an earlier rung keeps a rung open', () => {
+    const jobs = [
+      job('a', { 10: 0.1, 30: 0.05 }, 30), // promoted at 10, now at 30
+      job('b', { 10: 0.2, 30: 0.4 }, 30),
+      job('c', { 10: 0.9 }, 10), // waits at 10: it may still be promoted and reach 30
+      job('d', { 10: 0.8 }, null, true) // stopped at 10
+    ];
+    const d = decideRungs(jobs, ASHA);
+    expect(d.promote).toEqual([{ job: 'a', rung: 30 }]);
+    expect(d.stop).toEqual([{ job: 'c', rung: 10 }]); // rung 10 is complete: a, b promoted (top 2 of 4) and c, d not
+    expect(rungComplete(jobs, 30)).toBe(false);
+  });
+
+  it('breaks ties by job id, and a NaN is the worst value', () => {
+    const jobs = [job('b', { 5: 0.5 }, 5), job('a', { 5: 0.5 }, 5), job('c', { 5: NaN }, 5), job('d', { 5: 0.7 }, 5)];
+    const d = decideRungs(jobs, ASHA);
+    expect(d.promote.map(p => p.job)).toEqual(['a', 'b']);
+    expect(d.stop.map(p => p.job)).toEqual(['d', 'c']);
+  });
+
+  it('leaves out a job that failed before a rung, keeps one that failed after reporting', () => {
+    // e failed for good before rung 10; f reported at 10 and failed in its next segment (settled)
+    const jobs = [job('a', { 10: 0.4 }, 10), job('b', { 10: 0.3 }, 10), job('e', {}, null, true), job('f', { 10: 0.1 }, null, true)];
+    const d = decideRungs(jobs, ASHA);
+    // 3 reported (a, b, f): top max(1, floor(3/2)) = 1 is f, which is gone; a and b stop
+    expect(d.promote).toEqual([]);
+    expect(d.stop.map(p => p.job)).toEqual(['b', 'a']);
+  });
+
+  it('always promotes at least one job of a complete rung, and refuses eta <= 1', () => {
+    expect(decideRungs([job('a', { 10: 1 }, 10)], { ...ASHA, eta: 3 }).promote).toEqual([{ job: 'a', rung: 10 }]);
+    expect(() => decideRungs([], { ...ASHA, eta: 1 })).toThrow(/eta must be greater than 1/);
+  });
+});

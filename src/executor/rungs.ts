@@ -1,0 +1,96 @@
+/**
+ * Early stopping by successive halving (SHA) and its asynchronous form (ASHA), as pure decisions over the jobs of a
+ * run. Each job trains in segments that end at a rung (a step count, e.g. 100, 300, 600) where it validates and
+ * pauses with a checkpoint; there it is judged:
+ *
+ * - the jobs that reported at rung r (a value of the metric there) are ranked (`mode` min or max; NaN is worst; ties
+ *   by job id, so the order is deterministic);
+ * - ASHA: a waiting job is promoted as soon as it is in the top ⌊n/η⌋ of the n jobs that have reported at r so far;
+ *   SHA: only once rung r is complete;
+ * - rung r is complete when no unsettled job can still report there (none is pending, running below r, or waiting at
+ *   an earlier rung); then the top max(1, ⌊n/η⌋) are promoted and every other job waiting at r stops early.
+ *
+ * A job that failed for good before a rung never reports there and does not count; one that reported and failed
+ * later still counts at the rungs it reported at. The run loop (`run-loop.ts`) applies the decisions: a promoted job
+ * gets its next rung and the remaining work is re-planned at once with the GPUs the stopped jobs freed.
+ */
+
+export type RungMode = 'min' | 'max';
+
+export interface IEarlyStopping {
+  kind: 'asha' | 'sha';
+  metric: string;
+  mode: RungMode;
+  /** Rung positions in `unit`s, increasing; the last rung below the job's total steps is the last judgement. */
+  rungs: number[];
+  eta: number;
+  unit: 'steps' | 'epochs';
+}
+
+export interface IRungJob {
+  id: string;
+  /** Done, cancelled, stopped early, or failed for good. */
+  settled: boolean;
+  /** The rung step the job is paused at, waiting for a decision (null: running, pending, or decided). */
+  waitingAt: number | null;
+  /** Rung step → the metric's value reported there. */
+  reports: Record<number, number>;
+}
+
+export interface IRungDecisions {
+  promote: Array<{ job: string; rung: number }>;
+  stop: Array<{ job: string; rung: number }>;
+}
+
+/** The rungs as steps of a job with `totalSteps` steps (and `stepsPerEpoch` for epoch rungs), below its total. */
+export function rungSteps(cfg: Pick<IEarlyStopping, 'rungs' | 'unit'>, totalSteps: number, stepsPerEpoch?: number | null): number[] {
+  const per = cfg.unit === 'epochs' ? stepsPerEpoch ?? 0 : 1;
+  if (cfg.unit === 'epochs' && !per) {
+    throw new Error('rungs in epochs need the steps per epoch of every task (register them with epochs=, or give rungs in steps)');
+  }
+  const steps = cfg.rungs.map(r => Math.round(r * per)).filter(s => s > 0 && s < totalSteps);
+  return [...new Set(steps)].sort((a, b) => a - b);
+}
+
+/** The rung after `step` (null: none left, the job runs to its end). */
+export function nextRung(rungs: number[], step: number): number | null {
+  return rungs.find(r => r > step) ?? null;
+}
+
+function rank(jobs: IRungJob[], rung: number, mode: RungMode): string[] {
+  const score = (j: IRungJob): number => {
+    const v = j.reports[rung];
+    return Number.isFinite(v) ? (mode === 'min' ? v : -v) : Infinity;
+  };
+  return jobs
+    .filter(j => rung in j.reports)
+    .sort((a, b) => score(a) - score(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map(j => j.id);
+}
+
+/** Whether no unsettled job can still report at `rung`. */
+export function rungComplete(jobs: IRungJob[], rung: number): boolean {
+  return jobs.every(j => j.settled || rung in j.reports);
+}
+
+export function decideRungs(jobs: IRungJob[], cfg: Pick<IEarlyStopping, 'kind' | 'mode' | 'eta'>): IRungDecisions {
+  if (!(cfg.eta > 1)) {
+    throw new Error(`the reduction factor eta must be greater than 1, got ${cfg.eta}`);
+  }
+  const out: IRungDecisions = { promote: [], stop: [] };
+  const rungs = [...new Set(jobs.map(j => j.waitingAt).filter((r): r is number => r !== null))].sort((a, b) => a - b);
+  for (const rung of rungs) {
+    const ranked = rank(jobs, rung, cfg.mode);
+    const complete = rungComplete(jobs, rung);
+    const k = complete ? Math.max(1, Math.floor(ranked.length / cfg.eta)) : Math.floor(ranked.length / cfg.eta);
+    const top = new Set(cfg.kind === 'sha' && !complete ? [] : ranked.slice(0, k));
+    for (const j of jobs.filter(x => x.waitingAt === rung).sort((a, b) => ranked.indexOf(a.id) - ranked.indexOf(b.id))) {
+      if (top.has(j.id)) {
+        out.promote.push({ job: j.id, rung });
+      } else if (complete) {
+        out.stop.push({ job: j.id, rung });
+      }
+    }
+  }
+  return out;
+}
