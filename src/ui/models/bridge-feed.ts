@@ -3,7 +3,7 @@
  * by the store's events (pushed by the bridge or polled by ./saturn-model.ts). The rules are the pure functions of
  * ./event-reducer.ts; this class asks the bridge, applies them and carries out their effects through its hooks.
  */
-import type { BridgeEvent } from '../../bridge/wire';
+import type { BridgeEvent, MetricPoint } from '../../bridge/wire';
 import type { Instance } from '../../spase/types';
 import {
   EMPTY_FEED,
@@ -24,6 +24,10 @@ export interface IFeedHooks {
   instance(instance: Instance): void;
   /** A job or a lease changed: the run has to be read again. */
   jobs(): void;
+  /** A new point of a job's history. */
+  metrics?(point: MetricPoint): void;
+  /** A job changed state. */
+  jobState?(): void;
 }
 
 /** Events asked for at once (`events_since`). */
@@ -105,6 +109,12 @@ export class BridgeFeed {
           break;
         case 'notice':
           this.hooks.say(effect.message, effect.details);
+          break;
+        case 'metrics':
+          this.hooks.metrics?.(effect.point);
+          break;
+        case 'job-state':
+          this.hooks.jobState?.();
           break;
       }
     }

@@ -3,9 +3,10 @@
  * store's events change it, as pure functions: a state and an event in, the next state and what else has to happen
  * (effects) out. No bridge, no signals, no timers: ./bridge-feed.ts talks to the bridge and applies these.
  */
-import type { BridgeEvent } from '../../bridge/wire';
+import type { BridgeEvent, MetricPoint } from '../../bridge/wire';
 import type { Instance } from '../../spase/types';
 import type { IDevice, INodeInfo, IProfileState, ITaskInfo, ITrialInfo } from './interfaces';
+import { pointFromEvent } from './results-state';
 
 export interface IFeedState {
   devices: IDevice[] | null;
@@ -31,7 +32,11 @@ export type FeedEffect =
   /** A profile finished with this instance: it becomes the one to plan. */
   | { kind: 'instance'; instance: Instance }
   /** Tell the user (`details`: the error as the bridge gave it). */
-  | { kind: 'notice'; message: string; details: unknown };
+  | { kind: 'notice'; message: string; details: unknown }
+  /** A new point of a job's history (train loss or a validation). */
+  | { kind: 'metrics'; point: MetricPoint }
+  /** A job changed state: the run's results (state, runtime) have to be read again. */
+  | { kind: 'job-state' };
 
 export interface IReduction {
   state: IFeedState;
@@ -84,6 +89,12 @@ export function reduceEvent(state: IFeedState, ev: BridgeEvent): IReduction {
     case 'lease.acquired':
     case 'lease.released':
       return quiet([{ kind: 'refresh-run' }]);
+    case 'job.state':
+      return quiet([{ kind: 'job-state' }]);
+    case 'job.metrics': {
+      const point = pointFromEvent(data);
+      return quiet(point ? [{ kind: 'metrics', point }] : []);
+    }
     default:
       return quiet();
   }

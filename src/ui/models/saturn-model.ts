@@ -4,7 +4,9 @@
  * - ./bridge-feed.ts: devices, tasks and profiling, from the bridge and the store's events (./event-reducer.ts);
  * - ./plan-store.ts: the profiled instance, its yardsticks, the plan being edited, optimize, saving the plan;
  * - ./run-mirror.ts: the run controller's snapshot on the chart; starting, cancelling and editing a run;
- * - ./loader.ts: connecting, loading and restoring after a reload, polling the store's events.
+ * - ./loader.ts: connecting, loading and restoring after a reload, polling the store's events;
+ * - ./results-model.ts: the latest run's results and learning curves (the Results view), fed by the same events;
+ * - ./selection.ts: the job selected in the Gantt chart, the plan table and the Results view alike.
  * It talks to the bridge, the solver and the run controller through the small interfaces of ./interfaces.ts only.
  */
 import { ISignal, Signal } from '@lumino/signaling';
@@ -26,7 +28,9 @@ import {
 import { Loader } from './loader';
 import type { PlanModel } from './plan-model';
 import { IYardsticks, PlanStore } from './plan-store';
+import { ResultsModel } from './results-model';
 import { RunMirror } from './run-mirror';
+import { JobSelection } from './selection';
 
 export type { IYardsticks } from './plan-store';
 
@@ -54,7 +58,15 @@ export class SaturnModel {
     const changed = (): void => this._changed.emit();
     const say = (message: string, err?: unknown): void => this._say(message, err);
     const settings = (): ISaturnSettings => this._settings;
-    this._feed = new BridgeFeed(bridge, { changed, say, instance: i => this._plans.setInstance(i), jobs: () => this._runs.refresh() });
+    this.results = new ResultsModel(bridge);
+    this._feed = new BridgeFeed(bridge, {
+      changed,
+      say,
+      instance: i => this._plans.setInstance(i),
+      jobs: () => this._runs.refresh(),
+      metrics: p => this.results.point(p),
+      jobState: () => this.results.jobsChanged()
+    });
     this._plans = new PlanStore(bridge, solver, {
       changed,
       say,
@@ -73,6 +85,11 @@ export class SaturnModel {
     bridge.events.connect((_, ev) => this._feed.apply(ev), this);
     runner?.changed.connect((_, snap) => this._runs.show(snap), this);
   }
+
+  /** The latest run's results and histories (read once a view follows them). */
+  readonly results: ResultsModel;
+  /** The job selected in any view (Gantt chart, plan table, Results view). */
+  readonly selection = new JobSelection();
 
   // -- observable state -------------------------------------------------------------------------------------------
   get changed(): ISignal<this, void> {
@@ -164,6 +181,10 @@ export class SaturnModel {
     if (state === 'connected' && !this._loader.loaded) {
       void this.refresh();
     }
+    if (state === 'connected' && this._lastBridgeState !== 'connected') {
+      this.results.connected();
+    }
+    this._lastBridgeState = state;
     this._changed.emit();
   }
 
@@ -204,6 +225,7 @@ export class SaturnModel {
 
   dispose(): void {
     this._loader.dispose();
+    this.results.dispose();
     Signal.clearData(this);
   }
 
@@ -212,6 +234,7 @@ export class SaturnModel {
   private readonly _runs: RunMirror;
   private readonly _loader: Loader;
   private _settings: ISaturnSettings = { ...DEFAULT_SETTINGS };
+  private _lastBridgeState: BridgeState = 'disconnected';
   private _changed = new Signal<this, void>(this);
   private _notice = new Signal<this, INotice>(this);
   private _planReady = new Signal<this, void>(this);
