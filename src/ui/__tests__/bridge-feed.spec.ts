@@ -77,6 +77,21 @@ describe('BridgeFeed', () => {
     expect(await f.latestProfiled()).toBeNull();
   });
 
+  it('a later look for a profile leaves the events it read to be applied: a task registered meanwhile is listed', async () => {
+    const b = new FakeBridge();
+    const f = new BridgeFeed(b, hooks());
+    f.apply({ type: 'event', id: 1, kind: 'task.registered', data: { name: 'A' } });
+    await flush();
+    // task B is registered; the look reads its event before the bridge pushes it (or the poll reads it)
+    b.replies.events_since = req => ({ events: [{ id: 1, kind: 'task.registered', data: {} }, { id: 2, kind: 'task.registered', data: {} }].filter(e => e.id > req.since) });
+    b.replies.tasks = () => ({ tasks: [{ name: 'A', batch_size: 8 }, { name: 'B', batch_size: 8 }] });
+    expect(await f.latestProfiled(false)).toBeNull();
+    expect(f.state.lastEvent).toBe(1);
+    await f.readEvents();
+    await flush();
+    expect(f.state.tasks!.map(t => t.name)).toEqual(['A', 'B']);
+  });
+
   it('starts profiling with the settings\' steps and cache, and cancels it', async () => {
     const b = new FakeBridge();
     const h = hooks();

@@ -64,15 +64,19 @@ export class BridgeFeed {
     return status;
   }
 
-  /** The instance of the latest finished profile in the store's event history (null when there is none). */
-  async latestProfiled(): Promise<Instance | null> {
+  /**
+   * The instance of the latest finished profile in the store's event history (null when there is none). With
+   * `advance` (after a page load) the events read count as seen; without (a later look), events that were not
+   * applied yet stay to be applied, else a task registered meanwhile would never be listed.
+   */
+  async latestProfiled(advance = true): Promise<Instance | null> {
     let instance: Instance | null = null;
     let since = 0;
     for (let page = 0; page < 200; page++) {
       const r = await this.bridge.request<any>({ type: 'events_since', since, limit: PAGE });
       const events = (r.events ?? []) as BridgeEvent[];
       const next = reduceStoredEvents(this._state, events);
-      this._state = next.state;
+      this._state = advance ? next.state : { ...next.state, lastEvent: this._state.lastEvent };
       instance = next.instance ?? instance;
       if (events.length) {
         since = Number(events[events.length - 1].id);

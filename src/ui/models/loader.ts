@@ -77,9 +77,12 @@ export class Loader {
     this._startPolling();
   }
 
-  /** After a reload: the latest profiled instance (from the store's events) and the latest saved plan. */
-  private _restore(): Promise<void> {
-    return this.plans.restore(() => this.feed.latestProfiled());
+  /**
+   * After a reload: the latest profiled instance (from the store's events) and the latest saved plan. The events
+   * read count as seen on the first load only (`advance`).
+   */
+  private _restore(advance = true): Promise<void> {
+    return this.plans.restore(() => this.feed.latestProfiled(advance));
   }
 
   private _startPolling(): void {
@@ -106,7 +109,7 @@ export class Loader {
     if (!this.plans.instance && (this.feed.state.tasks?.length ?? 0) > 0 && Date.now() - this._lastRestore > 10_000) {
       // Tasks but no profile on screen: look for a finished profile in the store again (self-healing).
       this._lastRestore = Date.now();
-      await this._restore();
+      await this._restore(false);
       this.hooks.changed();
     }
     await this.feed.readEvents();
