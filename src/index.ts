@@ -1,7 +1,8 @@
 /**
  * The plugin: wires the bridge, the solver Worker and the executor to the model, and the model to the panel, the
- * plan view (restored with the layout), the commands and the settings. What each piece does lives under src/ui/:
- * models/ (state and logic), components/ (React), adapters/ (the connections to JupyterLab and the executor).
+ * plan view and the Results view (both restored with the layout), the commands and the settings. What each piece
+ * does lives under src/ui/: models/ (state and logic), components/ (React), adapters/ (the connections to JupyterLab
+ * and the executor).
  */
 import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
@@ -18,6 +19,7 @@ import { connectSettings } from './ui/adapters/settings';
 import { WorkerSolver } from './ui/adapters/solver-adapter';
 import { GanttWidget } from './ui/components/gantt/gantt-view';
 import { SaturnPanel } from './ui/components/panel';
+import { ResultsWidget } from './ui/components/results/results-view';
 import { IRunController } from './ui/models/interfaces';
 import { IRunContext, StoreRunController } from './ui/models/run-controller';
 import { SaturnModel } from './ui/models/saturn-model';
@@ -86,8 +88,32 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer?.restore(tracker, { command: CommandIDs.openGantt, args: () => ({ activate: false }), name: () => 'saturn-gantt' });
     model.planReady.connect(() => openGantt());
 
+    const results = new WidgetTracker<ResultsWidget>({ namespace: 'saturn-results' });
+    const openResults = (activate = true): ResultsWidget => {
+      let w = results.currentWidget;
+      if (!w || w.isDisposed) {
+        w = new ResultsWidget({ model, commands });
+        void results.add(w);
+        labShell.add(w, 'main');
+      }
+      if (activate) {
+        labShell.activateById(w.id);
+      }
+      return w;
+    };
+    restorer?.restore(results, { command: CommandIDs.openResults, args: () => ({ activate: false }), name: () => 'saturn-results' });
+
     // -- commands and the notebook toolbar ------------------------------------------------------------------------
-    registerCommands(app, { model, labShell, panelId: panel.id, openGantt, currentGantt: () => tracker.currentWidget, palette, notebooks });
+    registerCommands(app, {
+      model,
+      labShell,
+      panelId: panel.id,
+      openGantt,
+      currentGantt: () => tracker.currentWidget,
+      openResults,
+      palette,
+      notebooks
+    });
     if (notebooks) {
       addRegisterButtons(notebooks, commands, CommandIDs.registerNotebook);
     }

@@ -8,6 +8,7 @@ import { saturnLabel } from '../components/commands';
 import { JobInspector } from '../components/gantt/job-inspector';
 import { PlanTable } from '../components/gantt/plan-table';
 import { PlanModel } from '../models/plan-model';
+import { JobSelection } from '../models/selection';
 import { IJobStatus } from '../models/interfaces';
 import { act, button, click, render } from './render';
 import { chartProps, smallInstance, smallPlan } from './fixtures';
@@ -166,7 +167,8 @@ describe('GanttView', () => {
       yardsticks: { lowerBound: 100, currentPractice: 300 },
       run: null,
       solving: false,
-      activity: 'idle'
+      activity: 'idle',
+      selection: new JobSelection()
     };
   }
 

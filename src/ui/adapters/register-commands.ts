@@ -6,6 +6,7 @@ import { ILabShell, JupyterFrontEnd } from '@jupyterlab/application';
 import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import type { GanttWidget } from '../components/gantt/gantt-view';
+import type { ResultsWidget } from '../components/results/results-view';
 import { formatDuration } from '../components/gantt/geometry';
 import { saturnIcon } from '../components/icons';
 import type { SaturnModel } from '../models/saturn-model';
@@ -22,6 +23,8 @@ export interface ICommandsOptions {
   openGantt(activate?: boolean): GanttWidget;
   /** The plan view now open, if any. */
   currentGantt(): GanttWidget | null;
+  /** Show the Results view (created when needed), activating it unless `activate` is false. */
+  openResults(activate?: boolean): ResultsWidget;
   palette: ICommandPalette | null;
   notebooks: INotebookTracker | null;
 }
@@ -93,6 +96,12 @@ export function registerCommands(app: JupyterFrontEnd, options: ICommandsOptions
       w.view = w.view === 'table' ? 'chart' : 'table';
     }
   });
+  commands.addCommand(CommandIDs.openResults, {
+    label: saturnLabel('Open Results'),
+    caption: 'The latest run\'s leaderboard, learning curves and hyper-parameters, linked with the Gantt chart',
+    icon: saturnIcon,
+    execute: args => options.openResults(args.activate !== false)
+  });
   commands.addCommand(CommandIDs.reoptimize, {
     label: saturnLabel('Re-optimize (Keep Pins)'),
     isEnabled: () => idle() && hasPlan(),
@@ -138,6 +147,7 @@ export function registerCommands(app: JupyterFrontEnd, options: ICommandsOptions
     CommandIDs.cancel,
     CommandIDs.openGantt,
     CommandIDs.toggleTable,
+    CommandIDs.openResults,
     CommandIDs.reoptimize,
     CommandIDs.undo,
     CommandIDs.redo,

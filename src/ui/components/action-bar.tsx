@@ -10,9 +10,11 @@ export interface IActionBarProps {
   onOptimize: () => void;
   onOptimizeAndRun: () => void;
   onCancel: () => void;
+  /** Open the Results view (absent: no button). */
+  onResults?: () => void;
 }
 
-/** The primary buttons; their accessible names are exactly Profile, Optimize, Optimize & Run and Cancel. */
+/** The primary buttons; their accessible names are exactly Profile, Optimize, Optimize & Run, Cancel and Results. */
 export function ActionBar(props: IActionBarProps): JSX.Element {
   const { activity, hasTasks, hasProfile, canRun } = props;
   const idle = activity === 'idle';
@@ -46,6 +48,11 @@ export function ActionBar(props: IActionBarProps): JSX.Element {
       <button className="jp-mod-styled jp-mod-warn jp-Saturn-button" disabled={idle} title="Stop profiling, solving or the run" onClick={props.onCancel}>
         Cancel
       </button>
+      {props.onResults ? (
+        <button className="jp-mod-styled jp-Saturn-button jp-Saturn-resultsButton" title="Leaderboard and learning curves of the latest run" onClick={props.onResults}>
+          Results
+        </button>
+      ) : null}
     </div>
   );
 }

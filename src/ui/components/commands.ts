@@ -7,6 +7,7 @@ export namespace CommandIDs {
   export const cancel = 'saturn:cancel';
   export const openGantt = 'saturn:open-gantt';
   export const toggleTable = 'saturn:toggle-table';
+  export const openResults = 'saturn:open-results';
   export const reoptimize = 'saturn:reoptimize';
   export const undo = 'saturn:undo';
   export const redo = 'saturn:redo';

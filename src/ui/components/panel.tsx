@@ -69,6 +69,7 @@ export function PanelView(props: IPanelViewProps): JSX.Element {
         onOptimize={run(CommandIDs.optimize)}
         onOptimizeAndRun={run(CommandIDs.optimizeAndRun)}
         onCancel={run(CommandIDs.cancel)}
+        onResults={run(CommandIDs.openResults)}
       />
       <ProfileProgress profile={model.profile} />
       <Section title="Plan">

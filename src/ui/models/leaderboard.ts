@@ -17,6 +17,8 @@ export interface IColumn {
   kind: ColumnKind;
   /** The metric the column shows, if any. */
   metric?: string;
+  /** For a validation metric's two columns: the header under the metric's name (`last`, `best`). */
+  short?: string;
 }
 
 export type SortDir = 'asc' | 'desc';
@@ -36,8 +38,8 @@ export function columns(hparams: string[], metrics: string[]): IColumn[] {
     { key: 'runtime_s', label: 'Runtime', kind: 'duration' },
     { key: 'loss', label: 'Loss', kind: 'number', metric: TRAIN_LOSS },
     ...metrics.flatMap(m => [
-      { key: `last:${m}`, label: m, kind: 'number' as ColumnKind, metric: m },
-      { key: `best:${m}`, label: `best ${m}`, kind: 'number' as ColumnKind, metric: m }
+      { key: `last:${m}`, label: `last ${m}`, kind: 'number' as ColumnKind, metric: m, short: 'last' },
+      { key: `best:${m}`, label: `best ${m}`, kind: 'number' as ColumnKind, metric: m, short: 'best' }
     ])
   ];
 }

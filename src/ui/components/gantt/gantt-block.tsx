@@ -68,6 +68,7 @@ export function GanttBlock(props: IGanttBlockProps): JSX.Element {
           data-saturn-end={j.end_s}
           data-saturn-technique={j.parallelism}
           data-saturn-pinned={pinned ? 'true' : 'false'}
+          data-saturn-selected={selected ? 'true' : 'false'}
           tabIndex={i === 0 ? 0 : -1}
           role="button"
           aria-label={desc}

@@ -35,7 +35,10 @@ export function GanttView(props: IGanttViewProps): JSX.Element {
   const box = React.useRef<HTMLDivElement>(null);
   const width = useWidth(box);
   const [scale, setScale] = React.useState<ITimeScale | null>(null);
-  const [selected, setSelected] = React.useState<string | null>(null);
+  // the selection is shared with the plan table and the Results view (SaturnModel.selection)
+  useSignal(model.selection.changed);
+  const selected = model.selection.job;
+  const setSelected = (job: string | null): void => model.selection.select(job, 'gantt');
   const [preview, setPreview] = React.useState<IEditResult | null>(null);
   const [ownView, setOwnView] = React.useState<PlanViewMode>('chart');
   const view = props.view ?? ownView;
@@ -118,6 +121,9 @@ export function GanttView(props: IGanttViewProps): JSX.Element {
           <span className="jp-Saturn-toolbarSep" />
           <button className="jp-mod-styled" aria-pressed={view === 'table'} onClick={() => setView(view === 'chart' ? 'table' : 'chart')}>
             {view === 'chart' ? 'Table view' : 'Chart view'}
+          </button>
+          <button className="jp-mod-styled" onClick={exec(CommandIDs.openResults)} title="Leaderboard and learning curves of the latest run">
+            Results
           </button>
         </div>
       </div>
