@@ -10,7 +10,7 @@ test('the Saturn panel opens from the left bar and says whether the bridge answe
   const panel = await openPanel(page);
   await expect(panel.getByRole('heading', { name: 'Saturn' })).toBeVisible();
   await expect(panel.locator('[data-saturn-device]')).toHaveCount(4);
-  for (const name of ['Profile', 'Optimize', 'Optimize & Run', 'Cancel']) {
+  for (const name of ['Profile', 'Optimize', 'Optimize & Run', 'Cancel', 'Results']) {
     await expect(panel.getByRole('button', { name, exact: true })).toBeVisible();
   }
   await shoot(page, testInfo, 'saturn-panel');
@@ -24,6 +24,7 @@ test('every Saturn command is registered with a label', async ({ page, baseURL }
       'saturn:cancel',
       'saturn:open',
       'saturn:open-gantt',
+      'saturn:open-results',
       'saturn:optimize',
       'saturn:optimize-and-run',
       'saturn:profile',
@@ -48,6 +49,7 @@ const MENU = [
   'Open Saturn Panel',
   'Open Plan (Gantt Chart)',
   'Show the Plan as a Table',
+  'Open Results',
   '---',
   'Profile Tasks',
   'Optimize',
