@@ -214,8 +214,22 @@ class Task:
             "signature": self.signature, "param_count": self.param_count,
             "callables": {f: _describe_callable(getattr(self, f)) for f in CALLABLE_FIELDS},
             "eval_every": self.eval_every, "keep_best": self.keep_best, "keep_best_mode": self.keep_best_mode,
-            "hparams": self.hparams,
+            "hparams": self.hparams, "digests": self.digests(),
         }
+
+    def digests(self) -> dict:
+        """A short hash of each callable as it travels (cloudpickle), the optimizer's aside (it may hold the
+        learning rate): two tasks whose model, data, loss and validate hash alike train alike, step for step, even
+        when their callables share a name (two closures of one factory do not)."""
+        out = {}
+        for f in ("model", "data", "loss", "validate"):
+            obj = getattr(self, f)
+            if obj is not None and not isinstance(obj, str):
+                try:
+                    out[f] = hashlib.sha256(cloudpickle.dumps(obj)).hexdigest()[:16]
+                except Exception:  # noqa: BLE001 - payload() reports what cannot be pickled
+                    out[f] = None
+        return out
 
     @classmethod
     def from_record(cls, spec: dict, payload: bytes) -> "Task":

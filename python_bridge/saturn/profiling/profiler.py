@@ -7,8 +7,9 @@ reason kept; profiling goes on. Total runtime = step time x the task's total ste
 disjoint devices, at most ``max_parallel`` at once.
 
 Cache key: model signature, batch size, technique (and its version), GPU count, device type, software versions,
-plus the task's hints and the names of its data/loss/optimizer/validate callables (not the learning rate: LR variants
-share a profile). Feasible and out-of-memory results are cached; errors and timeouts are retried next time. Within
+plus the task's hints, the names of its data/loss/optimizer/validate callables and a hash of its model/data/loss/
+validate callables as they travel (two closures of one factory differ), not the learning rate: LR variants share a
+profile. Feasible and out-of-memory results are cached; errors and timeouts are retried next time. Within
 one profiling run, trials with one key run once (a grid's learning-rate variants share them) and the others reuse
 the result.
 
@@ -76,7 +77,8 @@ def cache_key(spec: dict, technique: Technique, gpus: int, device_type: str, ver
              "technique_version": getattr(technique, "version", 1), "gpus": gpus, "device_type": device_type,
              "versions": versions,
              "hints": {k: v for k, v in sorted((spec.get("hints") or {}).items()) if k not in _HINTS_NOT_IN_KEY},
-             "callables": {k: v for k, v in (spec.get("callables") or {}).items() if k != "model"}}
+             "callables": {k: v for k, v in (spec.get("callables") or {}).items() if k != "model"},
+             "digests": spec.get("digests") or {}}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
