@@ -124,6 +124,8 @@ export interface AnnealOptions {
    * between nodes. Default off: the portfolio runs them beside the plain moves.
    */
   nodeMoves?: boolean;
+  /** Scales the starting temperature (default 1); a later phase continues cooler from the best. */
+  heat?: number;
 }
 
 export function anneal(p: Problem, start: Candidate, o: AnnealOptions): Candidate {
@@ -142,7 +144,7 @@ export function anneal(p: Problem, start: Candidate, o: AnnealOptions): Candidat
   let curCost = cost(p, start.sched);
   let curSched = start.sched;
   const mk0 = start.sched.makespan;
-  const T0 = SA_T0 * mk0;
+  const T0 = SA_T0 * mk0 * (o.heat ?? 1);
   const T1 = 0.0002 * mk0;
   const maxIters = o.maxIters ?? Infinity;
   const target = o.target ?? 0;

@@ -1,11 +1,12 @@
 /**
  * The anytime hybrid solver and the strategy dispatcher.
  *
- * hybrid: greedy incumbent (streamed at once) -> simulated annealing over job
- * order and options (decoded by list scheduling) -> HiGHS MILP, warm-started
+ * hybrid: greedy incumbent (streamed at once) -> simulated annealing (node-
+ * decomposed where only the makespan couples the nodes, see nodal.ts; else over
+ * job order and options through the list decoder) -> HiGHS MILP, warm-started
  * from the incumbent: on the whole problem when it has <= 8 free jobs (which
- * can prove optimality and gives a dual bound), otherwise on tail windows of
- * 6-8 jobs with the rest fixed -> annealing again with what is left of the
+ * can prove optimality and gives a dual bound), otherwise on windows of 6-8
+ * jobs with the rest fixed -> annealing again, cooler, with what is left of the
  * budget. Every improvement is streamed through `onPlan`.
  */
 import { anneal, Candidate, greedyIncumbent, now } from './anneal';
@@ -13,6 +14,7 @@ import { baselineSchedule, BaselineName } from './baselines';
 import { energyLowerBound, problemLowerBound } from './bounds';
 import { decode, Schedule, toPlan } from './decode';
 import { getHighs, milpApplicable, milpImprove } from './milp';
+import { nodalAnneal, nodalApplicable } from './nodal';
 import { compile, Problem } from './problem';
 import { Rng } from './rng';
 import { InfeasibleError, Plan, SolveOptions, SolverStatus, STRATEGIES, Strategy } from './types';
@@ -89,6 +91,8 @@ export async function solve(instance: unknown, opts: SolveOptions = {}): Promise
   let bound = lb;
   let proven = false;
   const name = strategy === 'hybrid' ? 'saturn-hybrid' : 'anneal';
+  // the node-decomposed search where nothing but the makespan couples the nodes, else the list decoder's
+  const nodal = (opts.search ?? 'nodal') === 'nodal' && nodalApplicable(p);
   let best = firstCandidate(p, seed);
   let bestPlan: Plan | null = null;
   const tol = (x: number) => 1e-9 * Math.max(1, x);
@@ -105,20 +109,22 @@ export async function solve(instance: unknown, opts: SolveOptions = {}): Promise
   emit(best, true);
   const stop = () => !!opts.shouldStop?.() || proven || best.sched.makespan <= bound + tol(bound);
   // A phase gets `seconds` of the wall clock, or `share` of the iterations in deterministic mode.
-  const runSA = (seconds: number, share: number, s: number) => {
+  const runSA = (seconds: number, share: number, s: number, heat = 1) => {
     const maxIters = det ? Math.round(iters * share) : undefined;
     if ((det ? maxIters! <= 0 : seconds <= 0) || stop()) {
       return;
     }
-    const res = anneal(p, best, {
+    const o = {
       timeLimitS: Math.min(seconds, left()),
       maxIters,
       seed: s,
       target: bound,
       nodeMoves: opts.nodeMoves,
       shouldStop: opts.shouldStop,
-      onImprove: c => emit(c)
-    });
+      heat,
+      onImprove: (c: Candidate) => emit(c)
+    };
+    const res = nodal ? nodalAnneal(p, best, o) : anneal(p, best, o);
     if (res.sched.makespan < best.sched.makespan - tol(res.sched.makespan)) {
       emit(res);
     }
@@ -160,7 +166,7 @@ export async function solve(instance: unknown, opts: SolveOptions = {}): Promise
     }
     runSA(left(), 0.5, seed + 1);
   } else if (useMilp && budget >= 3) {
-    runSA(0.6 * budget, 0.6, seed);
+    runSA(0.75 * budget, 0.75, seed);
     const highs = !stop() ? await getHighs() : null;
     // Windows: the latest-starting jobs overall, alternating with those of the
     // node the makespan ends on together with the node that frees up first
@@ -222,7 +228,8 @@ export async function solve(instance: unknown, opts: SolveOptions = {}): Promise
       });
       tryMilp(r.sched);
     }
-    runSA(left(), 0.4, seed + 1);
+    // then anneal on from the best, cooler (a hot restart would throw away what the first run built)
+    runSA(left(), 0.25, seed + 1, 0.1);
   } else {
     runSA(left(), 1, seed);
   }

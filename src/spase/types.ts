@@ -183,6 +183,13 @@ export interface SolveOptions {
    * default off; the portfolio's second worker runs them.
    */
   nodeMoves?: boolean;
+  /**
+   * The local search: 'nodal' (default) gives every job an explicit node and re-decodes only the nodes a
+   * move touches, where no pin, running job, unavailable GPU or precedence couples the nodes; 'list'
+   * anneals the job order and options through the whole-plan list decoder (always used where 'nodal'
+   * does not apply).
+   */
+  search?: 'nodal' | 'list';
   /** Branch-and-bound node limit per MILP call (default 1000 with `iterations`, none otherwise). */
   milpNodes?: number;
 }

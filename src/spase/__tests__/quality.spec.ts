@@ -40,32 +40,36 @@ function expectStrictlyImprovingValidStream(inst: Instance, plans: Plan[], final
 }
 
 describe('search quality (deterministic budgets)', () => {
-  it('annealing beats the first candidate on img-like-8+4 by at least 7%', async () => {
+  // 'list': the annealer over job order and options through the whole-plan decoder, which the solver
+  // uses wherever pins, running jobs, unavailable GPUs or precedence couple the nodes
+  it('list annealing beats the first candidate on img-like-8+4 by at least 7%', async () => {
     const inst = load('img-like-8+4.json');
     const first = firstMakespan(inst);
     expect(first).toBeCloseTo(172145.3, 1);
-    const { final, plans } = await streamed(inst, { iterations: 20000, seed: 1, noMilp: true });
+    const { final, plans } = await streamed(inst, { iterations: 20000, seed: 1, noMilp: true, search: 'list' });
     expect(plans[0].makespan_s).toBeCloseTo(first, 6);
     expectStrictlyImprovingValidStream(inst, plans, final);
     expect(final.makespan_s).toBeLessThan(0.93 * first);
   });
 
-  it('is deterministic for a seed and an iteration budget', async () => {
+  it.each(['nodal', 'list'] as const)('is deterministic for a seed and an iteration budget (%s search)', async search => {
     const inst = load('img-like-8+4.json');
-    const a = await streamed(inst, { iterations: 5000, seed: 3, noMilp: true });
-    const b = await streamed(inst, { iterations: 5000, seed: 3, noMilp: true });
+    const a = await streamed(inst, { iterations: 5000, seed: 3, noMilp: true, search });
+    const b = await streamed(inst, { iterations: 5000, seed: 3, noMilp: true, search });
     expect(b.plans.map(p => p.makespan_s)).toEqual(a.plans.map(p => p.makespan_s));
     expect(b.final.jobs).toEqual(a.final.jobs);
+    const other = await streamed(inst, { iterations: 5000, seed: 4, noMilp: true, search });
+    expect(other.plans.map(p => p.makespan_s)).not.toEqual(a.plans.map(p => p.makespan_s));
   });
 
-  it('annealing beats the first candidate on txt-like-2x8 by at least 2%; the full hybrid (more annealing, MILP windows) at least 4% more', async () => {
+  it('list annealing beats the first candidate on txt-like-2x8 by at least 2%; the list hybrid (more annealing, MILP windows) at least 4% more', async () => {
     const inst = load('txt-like-2x8.json');
     const first = firstMakespan(inst);
     expect(first).toBeCloseTo(116163.2, 1);
-    const sa = await streamed(inst, { iterations: 20000, seed: 1, noMilp: true });
+    const sa = await streamed(inst, { iterations: 20000, seed: 1, noMilp: true, search: 'list' });
     expectStrictlyImprovingValidStream(inst, sa.plans, sa.final);
     expect(sa.final.makespan_s).toBeLessThan(0.98 * first);
-    const hy = await streamed(inst, { iterations: 20000, seed: 1, milpNodes: 300 });
+    const hy = await streamed(inst, { iterations: 20000, seed: 1, milpNodes: 300, search: 'list' });
     expectStrictlyImprovingValidStream(inst, hy.plans, hy.final);
     expect(hy.final.makespan_s).toBeLessThan(0.96 * sa.final.makespan_s);
   }, 60000);
@@ -93,12 +97,39 @@ describe('search quality (deterministic budgets)', () => {
     expect(noMilp.solver.status).not.toBe('optimal');
   }, 60000);
 
-  it('node-aware annealing beats the first candidate on a 32-job, 4-node instance by at least 0.8%', async () => {
+  it('node-aware list annealing beats the first candidate on a 32-job, 4-node instance by at least 0.8%', async () => {
     const inst = generate(GENERATED.find(g => g.name === 'gen-32-4x8')!);
     const first = firstMakespan(inst);
-    const { final, plans } = await streamed(inst, { iterations: 20000, seed: 1, noMilp: true, nodeMoves: true });
+    const { final, plans } = await streamed(inst, { iterations: 20000, seed: 1, noMilp: true, nodeMoves: true, search: 'list' });
     expectStrictlyImprovingValidStream(inst, plans, final);
     expect(final.makespan_s).toBeLessThan(0.992 * first);
+  }, 120000);
+
+  // the default search on these instances: every job's node explicit, only the touched nodes re-decoded
+  it('the node-decomposed search beats the first candidate on many-64x4x8 (64 jobs, 4 nodes) by at least 1.9%', async () => {
+    const inst = load('many-64x4x8.json');
+    const first = firstMakespan(inst);
+    expect(first).toBeCloseTo(167984.4, 1);
+    const { final, plans } = await streamed(inst, { iterations: 50000, seed: 1, noMilp: true });
+    expect(plans[0].makespan_s).toBeCloseTo(first, 6);
+    expectStrictlyImprovingValidStream(inst, plans, final);
+    expect(final.makespan_s).toBeLessThan(0.981 * first);
+  }, 120000);
+
+  it('the node-decomposed search beats the first candidate on txt-like-2x8 (2 nodes) by at least 4.5%, on gen-16-2+2+4+8 (nodes of 2, 2, 4, 8 GPUs) by 2%', async () => {
+    for (const [inst, iterations, margin] of [
+      [load('txt-like-2x8.json'), 20000, 0.955],
+      [generate(GENERATED.find(g => g.name === 'gen-16-2+2+4+8')!), 100000, 0.98]
+    ] as const) {
+      const first = firstMakespan(inst);
+      const { final, plans } = await streamed(inst, { iterations, seed: 1, noMilp: true });
+      expectStrictlyImprovingValidStream(inst, plans, final);
+      expect(final.makespan_s).toBeLessThan(margin * first);
+      // every job on a node its option fits (the 2-GPU nodes take only 1- and 2-GPU options)
+      for (const j of final.jobs) {
+        expect(j.gpus).toBeLessThanOrEqual(inst.cluster.nodes.find(n => n.id === j.node)!.gpus);
+      }
+    }
   }, 60000);
 });
 
