@@ -1,0 +1,624 @@
+/**
+ * Simulation of early stopping (ASHA) on a GPU cluster, for the benchmark of issue 15 (`asha-bench.ts`,
+ * docs/asha-bench.md). Pure and deterministic: no clock, no file system.
+ *
+ * A job trains `epochs` epochs of `stepsPerEpoch` steps; its SPASE options give the runtime of the whole job, so a
+ * segment from step s to step r on option o trains for runtime_s(o)·(r − s)/total. Every (re)start pays the option's
+ * `startup_s`, and a start from a checkpoint (s > 0) also pays `restoreS`; a job that is promoted at a rung the
+ * moment it reaches it continues on its GPUs and pays nothing. Each job has a fixed learning curve (one value of the
+ * metric per epoch, lower is better) that it reports at every rung; the rung decisions are the product's
+ * (`decideRungs` of src/executor/rungs.ts).
+ *
+ * Strategies:
+ * - `saturnNoStop` (a): one SPASE plan of every job to its end.
+ * - `fixedFifo` (b): Ray-Tune-like ASHA: every trial on a fixed GPU count (fastest technique of that count), trials
+ *   started in FIFO order as GPUs free up (promoted trials first, then new ones, each in job order; first fit).
+ *   A trial that reaches a rung and is not promoted at once checkpoints and frees its GPUs; if it is promoted later
+ *   it queues again (and pays start-up + restore).
+ * - `saturnAsha` (c): the same rung decisions; at time 0 and at every segment end, the remaining segments (each
+ *   unsettled job's work up to its next rung, from its step) are re-solved by SPASE with the running jobs fixed
+ *   (`running` constraints); a job promoted the moment it reaches its rung enters as a *preemptible* running job
+ *   (continue on its GPUs at no cost, or move to another option and pay start-up + restore).
+ *   With `restartEveryRung` every segment is a fresh start (start-up + restore), even for a job promoted at once.
+ */
+import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungSteps } from '../executor/rungs';
+import { Rng } from '../spase/rng';
+import { solve } from '../spase/solve';
+import { Instance, Option, optionDuration, Plan, RunningJob } from '../spase/types';
+import { validatePlan } from '../spase/validate';
+
+export interface IWorkload {
+  name: string;
+  /** Options carry the runtime of the whole job (all epochs) and their `startup_s`. */
+  instance: Instance;
+  epochs: number;
+  stepsPerEpoch: number;
+  /** Job id → metric value after epoch 1..epochs (index e − 1); lower is better. */
+  curves: Record<string, number[]>;
+  /** Seconds to restore a checkpoint when a job starts again from a step > 0 (on top of `startup_s`). */
+  restoreS: number;
+  es: Pick<IEarlyStopping, 'kind' | 'mode' | 'eta' | 'rungs' | 'unit'>;
+}
+
+export interface ISegment {
+  job: string;
+  fromStep: number;
+  toStep: number;
+  start: number;
+  end: number;
+  node: string;
+  gpu_ids: number[];
+  parallelism: string;
+  gpus: number;
+  /** Seconds of the segment spent before training: start-up + restore (0 when it continued on its GPUs). */
+  overheadS: number;
+  /** 'start': first start; 'resume': from a checkpoint; 'continue': on the same GPUs without a pause. */
+  kind: 'start' | 'resume' | 'continue';
+}
+
+export interface IJobOutcome {
+  id: string;
+  state: 'done' | 'stopped';
+  /** Steps trained. */
+  step: number;
+  /** When the job finished (done) or was stopped. */
+  settledAt: number;
+  reports: Record<number, number>;
+  finalValue?: number;
+}
+
+export interface IRungEvent {
+  t: number;
+  job: string;
+  rung: number;
+  action: 'promote' | 'stop';
+}
+
+export interface IStrategyResult {
+  name: string;
+  segments: ISegment[];
+  outcomes: IJobOutcome[];
+  events: IRungEvent[];
+  /** The best job among those that finished (by final value), when it finished; null if none finished. */
+  bestJob: string | null;
+  timeToBestS: number;
+  makespanS: number;
+  gpuHours: number;
+  /** The job with the best value after all epochs, and whether this strategy trained it to its end. */
+  trueBest: string;
+  trueBestFinished: boolean;
+  /** SPASE plans made (each checked with validatePlan). */
+  plans: number;
+}
+
+export interface ISolverBudget {
+  iterations: number;
+  milpNodes: number;
+  seed: number;
+  /** Leave out the HiGHS improver (annealing only). */
+  noMilp?: boolean;
+}
+
+function solveOpts(b: ISolverBudget): { iterations: number; milpNodes: number; seed: number; noMilp?: boolean } {
+  return { iterations: b.iterations, milpNodes: b.milpNodes, seed: b.seed, noMilp: b.noMilp };
+}
+
+const EPS = 1e-6;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Learning curves
+
+function gauss(rng: Rng): number {
+  const u = Math.max(1e-12, rng.next());
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
+}
+
+/**
+ * Deterministic synthetic learning curves: val(e) = a + b·e^(−c) + σ·N(0, 1) per epoch, with a ~ U(1, 2),
+ * b ~ U(0.5, 1.5), c ~ U(0.5, 1.5) per job and σ = `noise`: a job that starts well (small b) need not end well
+ * (large a), so early ranks correlate imperfectly with final ones.
+ */
+export function makeCurves(ids: string[], epochs: number, seed: number, noise = 0.02): Record<string, number[]> {
+  const rng = new Rng(seed);
+  const out: Record<string, number[]> = {};
+  for (const id of ids) {
+    const a = 1 + rng.next();
+    const b = 0.5 + rng.next();
+    const c = 0.5 + rng.next();
+    out[id] = Array.from({ length: epochs }, (_, k) => a + b * Math.pow(k + 1, -c) + noise * gauss(rng));
+  }
+  return out;
+}
+
+/** The job with the best value after the last epoch (ties by id). */
+export function trueBest(w: IWorkload): string {
+  const ids = w.instance.jobs.map(j => j.id);
+  return ids.reduce((best, id) => (better(w, finalValue(w, id), finalValue(w, best)) ? id : best), ids[0]);
+}
+
+function finalValue(w: IWorkload, id: string): number {
+  const c = w.curves[id];
+  return c[c.length - 1];
+}
+
+function better(w: IWorkload, x: number, y: number): boolean {
+  return w.es.mode === 'min' ? x < y : x > y;
+}
+
+/** Spearman rank correlation between the values at epoch `e` and the final values (for the report). */
+export function rankCorrelation(w: IWorkload, e: number): number {
+  const ids = w.instance.jobs.map(j => j.id);
+  const ranks = (v: (id: string) => number) => {
+    const order = ids.slice().sort((p, q) => v(p) - v(q));
+    return new Map(order.map((id, i) => [id, i]));
+  };
+  const r1 = ranks(id => w.curves[id][e - 1]);
+  const r2 = ranks(id => finalValue(w, id));
+  const n = ids.length;
+  const d2 = ids.reduce((s, id) => s + (r1.get(id)! - r2.get(id)!) ** 2, 0);
+  return 1 - (6 * d2) / (n * (n * n - 1));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared pieces
+
+function totalSteps(w: IWorkload): number {
+  return w.epochs * w.stepsPerEpoch;
+}
+
+function rungsOf(w: IWorkload): number[] {
+  return rungSteps(w.es, totalSteps(w), w.stepsPerEpoch);
+}
+
+/** Training seconds of `from → to` steps on option `o`. */
+function trainS(w: IWorkload, o: Option, from: number, to: number): number {
+  return (o.runtime_s * (to - from)) / totalSteps(w);
+}
+
+function valueAt(w: IWorkload, id: string, step: number): number {
+  return w.curves[id][Math.round(step / w.stepsPerEpoch) - 1];
+}
+
+function summarise(w: IWorkload, name: string, segments: ISegment[], outcomes: IJobOutcome[], events: IRungEvent[], plans: number): IStrategyResult {
+  const done = outcomes.filter(o => o.state === 'done');
+  let best: IJobOutcome | null = null;
+  for (const o of done) {
+    if (!best || better(w, o.finalValue!, best.finalValue!) || (o.finalValue === best.finalValue && o.id < best.id)) {
+      best = o;
+    }
+  }
+  const tb = trueBest(w);
+  return {
+    name,
+    segments,
+    outcomes,
+    events,
+    bestJob: best?.id ?? null,
+    timeToBestS: best ? best.settledAt : Infinity,
+    makespanS: Math.max(0, ...segments.map(s => s.end), ...outcomes.map(o => o.settledAt)),
+    gpuHours: segments.reduce((s, x) => s + (x.gpus * (x.end - x.start)) / 3600, 0),
+    trueBest: tb,
+    trueBestFinished: done.some(o => o.id === tb),
+    plans
+  };
+}
+
+function checkPlan(inst: Instance, plan: Plan): void {
+  const errs = validatePlan(inst, plan);
+  if (errs.length) {
+    throw new Error(`invalid plan for ${inst.name}: ${errs.slice(0, 3).join('; ')}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// (a) Saturn without early stopping
+
+export async function saturnNoStop(w: IWorkload, budget: ISolverBudget): Promise<IStrategyResult> {
+  const plan = await solve(w.instance, solveOpts(budget));
+  checkPlan(w.instance, plan);
+  const total = totalSteps(w);
+  const segments: ISegment[] = plan.jobs.map(p => {
+    const o = w.instance.jobs.find(j => j.id === p.id)!.options.find(x => x.parallelism === p.parallelism && x.gpus === p.gpus)!;
+    return {
+      job: p.id,
+      fromStep: 0,
+      toStep: total,
+      start: p.start_s,
+      end: p.end_s,
+      node: p.node,
+      gpu_ids: [...p.gpu_ids],
+      parallelism: p.parallelism,
+      gpus: p.gpus,
+      overheadS: o.startup_s ?? 0,
+      kind: 'start'
+    };
+  });
+  const outcomes: IJobOutcome[] = segments.map(s => {
+    const reports: Record<number, number> = {};
+    for (const r of rungsOf(w)) {
+      reports[r] = valueAt(w, s.job, r);
+    }
+    return { id: s.job, state: 'done', step: total, settledAt: s.end, reports, finalValue: finalValue(w, s.job) };
+  });
+  return summarise(w, 'saturn-no-stop', segments, outcomes, [], 1);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The event engine shared by (b) and (c)
+
+type Status = 'pending' | 'running' | 'atRung' | 'waiting' | 'ready' | 'stopped' | 'done';
+
+interface IJobState {
+  id: string;
+  index: number;
+  step: number;
+  status: Status;
+  reports: Record<number, number>;
+  /** The segment it runs, or the last one it ran (for in-place continuation at a rung). */
+  seg: ISegment | null;
+  /** Promoted at this event while it still holds its GPUs (its segment ended now). */
+  inPlace: boolean;
+  settledAt: number;
+  waitingAt: number | null;
+}
+
+export interface IDispatchContext {
+  w: IWorkload;
+  t: number;
+  jobs: IJobState[];
+  /** Running segments (mid-segment at `t`). */
+  running: ISegment[];
+}
+
+/** Returns the segments to start, each with its absolute start time (>= t). */
+type Dispatch = (ctx: IDispatchContext) => Promise<ISegment[]>;
+
+async function runEngine(w: IWorkload, name: string, dispatch: Dispatch, plansMade: () => number): Promise<IStrategyResult> {
+  const total = totalSteps(w);
+  const jobs: IJobState[] = w.instance.jobs.map((j, index) => ({
+    id: j.id,
+    index,
+    step: 0,
+    status: 'pending',
+    reports: {},
+    seg: null,
+    inPlace: false,
+    settledAt: 0,
+    waitingAt: null
+  }));
+  const byId = new Map(jobs.map(j => [j.id, j]));
+  const segments: ISegment[] = [];
+  const events: IRungEvent[] = [];
+  let running: ISegment[] = [];
+  let planned: ISegment[] = [];
+  let t = 0;
+  const start = (segs: ISegment[]) => {
+    for (const s of segs) {
+      const j = byId.get(s.job)!;
+      j.status = 'running';
+      j.seg = s;
+      j.inPlace = false;
+      segments.push(s);
+      running.push(s);
+    }
+  };
+  planned = await dispatch({ w, t, jobs, running });
+  for (let guard = 0; guard < 100000; guard++) {
+    if (!running.length && !planned.length) {
+      break;
+    }
+    const next = Math.min(...running.map(s => s.end), ...planned.map(s => s.end));
+    // planned segments that begin before the next event are under way; the rest are planned again then
+    start(planned.filter(s => s.start < next - EPS));
+    planned = [];
+    t = next;
+    const ending = running.filter(s => s.end <= t + EPS);
+    running = running.filter(s => s.end > t + EPS);
+    for (const s of ending) {
+      const j = byId.get(s.job)!;
+      j.step = s.toStep;
+      if (j.step >= total) {
+        j.status = 'done';
+        j.settledAt = t;
+      } else {
+        j.status = 'atRung';
+        j.waitingAt = j.step;
+        j.reports[j.step] = valueAt(w, j.id, j.step);
+      }
+    }
+    // decide until nothing changes (a stop at a lower rung can complete a higher one)
+    for (;;) {
+      const view: IRungJob[] = jobs.map(j => ({
+        id: j.id,
+        settled: j.status === 'done' || j.status === 'stopped',
+        waitingAt: j.status === 'atRung' || j.status === 'waiting' ? j.waitingAt : null,
+        reports: j.reports
+      }));
+      const d = decideRungs(view, w.es);
+      if (!d.promote.length && !d.stop.length) {
+        break;
+      }
+      for (const p of d.promote) {
+        const j = byId.get(p.job)!;
+        events.push({ t, job: j.id, rung: p.rung, action: 'promote' });
+        j.inPlace = j.status === 'atRung';
+        j.status = 'ready';
+        j.waitingAt = null;
+      }
+      for (const p of d.stop) {
+        const j = byId.get(p.job)!;
+        events.push({ t, job: j.id, rung: p.rung, action: 'stop' });
+        j.status = 'stopped';
+        j.settledAt = t;
+        j.waitingAt = null;
+      }
+    }
+    for (const j of jobs) {
+      if (j.status === 'atRung') {
+        j.status = 'waiting'; // checkpointed, GPUs freed, judged again at the next event
+      }
+    }
+    planned = await dispatch({ w, t, jobs, running });
+    for (const j of jobs) {
+      j.inPlace = false;
+    }
+  }
+  if (jobs.some(j => j.status !== 'done' && j.status !== 'stopped')) {
+    throw new Error(`${name}: simulation ended with unsettled jobs: ${jobs.filter(j => j.status !== 'done' && j.status !== 'stopped').map(j => `${j.id} (${j.status})`).join(', ')}`);
+  }
+  const outcomes: IJobOutcome[] = jobs.map(j => ({
+    id: j.id,
+    state: j.status === 'done' ? 'done' : 'stopped',
+    step: j.step,
+    settledAt: j.settledAt,
+    reports: j.reports,
+    finalValue: j.status === 'done' ? finalValue(w, j.id) : undefined
+  }));
+  return summarise(w, name, segments, outcomes, events, plansMade());
+}
+
+/** The step a job's next segment ends at: its next rung, or its end. */
+function segmentEnd(w: IWorkload, step: number): number {
+  return nextRung(rungsOf(w), step) ?? totalSteps(w);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// (b) Ray-Tune-like ASHA: fixed GPU count, FIFO
+
+/** The option a fixed-count user gets: the fastest with exactly `g` GPUs, else the fastest of the next larger count. */
+export function fixedOption(opts: Option[], g: number, maxGpus: number): Option {
+  const counts = [...new Set(opts.map(o => o.gpus))].sort((a, b) => a - b);
+  const c = counts.find(x => x >= g && x <= maxGpus) ?? counts.filter(x => x <= maxGpus).pop();
+  if (c === undefined) {
+    throw new Error('no option fits on a node');
+  }
+  return opts.filter(o => o.gpus === c).reduce((b, o) => (optionDuration(o) < optionDuration(b) ? o : b));
+}
+
+export async function fixedFifo(w: IWorkload, g: number): Promise<IStrategyResult> {
+  const nodes = w.instance.cluster.nodes;
+  const maxGpus = Math.max(...nodes.map(n => n.gpus));
+  const choice = new Map(w.instance.jobs.map(j => [j.id, fixedOption(j.options, g, maxGpus)]));
+  const dispatch: Dispatch = async ({ w, t, jobs, running }) => {
+    const out: ISegment[] = [];
+    const busy = new Map(nodes.map(n => [n.id, new Set<number>()]));
+    for (const s of running) {
+      s.gpu_ids.forEach(id => busy.get(s.node)!.add(id));
+    }
+    // promoted at a rung this moment: continue on the same GPUs (Ray Tune keeps the trial running)
+    for (const j of jobs.filter(x => x.status === 'ready' && x.inPlace)) {
+      const prev = j.seg!;
+      const o = choice.get(j.id)!;
+      const to = segmentEnd(w, j.step);
+      out.push({ ...prev, gpu_ids: [...prev.gpu_ids], fromStep: j.step, toStep: to, start: t, end: t + trainS(w, o, j.step, to), overheadS: 0, kind: 'continue' });
+      prev.gpu_ids.forEach(id => busy.get(prev.node)!.add(id));
+    }
+    const queue = [
+      ...jobs.filter(x => x.status === 'ready' && !x.inPlace),
+      ...jobs.filter(x => x.status === 'pending')
+    ];
+    for (const j of queue) {
+      const o = choice.get(j.id)!;
+      const node = nodes.find(n => n.gpus - busy.get(n.id)!.size >= o.gpus);
+      if (!node) {
+        continue;
+      }
+      const ids: number[] = [];
+      for (let k = 0; k < node.gpus && ids.length < o.gpus; k++) {
+        if (!busy.get(node.id)!.has(k)) {
+          ids.push(k);
+        }
+      }
+      ids.forEach(id => busy.get(node.id)!.add(id));
+      const to = segmentEnd(w, j.step);
+      const overheadS = (o.startup_s ?? 0) + (j.step > 0 ? w.restoreS : 0);
+      out.push({
+        job: j.id,
+        fromStep: j.step,
+        toStep: to,
+        start: t,
+        end: t + overheadS + trainS(w, o, j.step, to),
+        node: node.id,
+        gpu_ids: ids,
+        parallelism: o.parallelism,
+        gpus: o.gpus,
+        overheadS,
+        kind: j.step > 0 ? 'resume' : 'start'
+      });
+    }
+    return out;
+  };
+  return runEngine(w, `fixed-${g}-fifo-asha`, dispatch, () => 0);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// (c) Saturn + ASHA: re-solve the remaining segments at every event
+
+export interface ISaturnAshaOptions {
+  /** Every segment is a fresh start (start-up + restore), even for a job promoted the moment it reached its rung. */
+  restartEveryRung?: boolean;
+}
+
+/**
+ * The SPASE instance of the remaining segments at an event (exported for the spec): every job mid-segment as a fixed
+ * `running` constraint; every job ready or pending with its options scaled to its next segment (+ restore when it
+ * resumes from a checkpoint); a job promoted the moment it reached its rung also as a preemptible `running` job (it
+ * may continue on its GPUs at no cost). Null when there is nothing to decide.
+ */
+export function segmentInstance(ctx: IDispatchContext, restartEveryRung: boolean): Instance | null {
+  const { w, t, jobs } = ctx;
+  const jobsOut: Instance['jobs'] = [];
+  const runningOut: RunningJob[] = [];
+  let free = 0;
+  for (const j of jobs) {
+    const base = w.instance.jobs[j.index];
+    if (j.status === 'running') {
+      // mid-segment: fixed where it is until its segment ends
+      const s = j.seg!;
+      jobsOut.push(base);
+      runningOut.push({ job: j.id, parallelism: s.parallelism, gpus: s.gpus, node: s.node, gpu_ids: [...s.gpu_ids], remaining_s: s.end - t });
+      continue;
+    }
+    if (j.status !== 'ready' && j.status !== 'pending') {
+      continue;
+    }
+    free++;
+    const to = segmentEnd(w, j.step);
+    const restore = j.step > 0 ? w.restoreS : 0;
+    jobsOut.push({
+      ...base,
+      options: base.options.map(o => ({ ...o, runtime_s: trainS(w, o, j.step, to) + restore }))
+    });
+    if (j.inPlace && !restartEveryRung) {
+      const s = j.seg!;
+      const o = base.options.find(x => x.parallelism === s.parallelism && x.gpus === s.gpus)!;
+      runningOut.push({
+        job: j.id,
+        parallelism: s.parallelism,
+        gpus: s.gpus,
+        node: s.node,
+        gpu_ids: [...s.gpu_ids],
+        remaining_s: trainS(w, o, j.step, to),
+        preemptible: true
+      });
+    }
+  }
+  if (!free) {
+    return null;
+  }
+  return {
+    format: 'spase-instance/1',
+    name: `${w.name}@${t.toFixed(0)}`,
+    cluster: w.instance.cluster,
+    jobs: jobsOut,
+    running: runningOut
+  };
+}
+
+export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturnAshaOptions = {}): Promise<IStrategyResult> {
+  let plans = 0;
+  const restart = !!o.restartEveryRung;
+  const dispatch: Dispatch = async ctx => {
+    const inst = segmentInstance(ctx, restart);
+    if (!inst) {
+      return [];
+    }
+    const plan = await solve(inst, solveOpts(budget));
+    checkPlan(inst, plan);
+    plans++;
+    const out: ISegment[] = [];
+    for (const p of plan.jobs) {
+      const j = ctx.jobs.find(x => x.id === p.id)!;
+      if (j.status === 'running') {
+        continue; // fixed: already under way
+      }
+      const opt = w.instance.jobs[j.index].options.find(x => x.parallelism === p.parallelism && x.gpus === p.gpus)!;
+      const to = segmentEnd(w, j.step);
+      const kept = !!p.running;
+      out.push({
+        job: j.id,
+        fromStep: j.step,
+        toStep: to,
+        start: ctx.t + p.start_s,
+        end: ctx.t + p.end_s,
+        node: p.node,
+        gpu_ids: [...p.gpu_ids],
+        parallelism: p.parallelism,
+        gpus: p.gpus,
+        overheadS: kept ? 0 : (opt.startup_s ?? 0) + (j.step > 0 ? w.restoreS : 0),
+        kind: kept ? 'continue' : j.step > 0 ? 'resume' : 'start'
+      });
+    }
+    return out;
+  };
+  return runEngine(w, restart ? 'saturn-asha-restart' : 'saturn-asha', dispatch, () => plans);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Checks a reader relies on (used by the spec and by the benchmark before it prints anything)
+
+/** Messages for every broken invariant of a strategy's timeline (empty = sound). */
+export function checkTimeline(w: IWorkload, r: IStrategyResult): string[] {
+  const errs: string[] = [];
+  const total = totalSteps(w);
+  const nodes = new Map(w.instance.cluster.nodes.map(n => [n.id, n.gpus]));
+  const perGpu = new Map<string, ISegment[]>();
+  for (const s of r.segments) {
+    const cap = nodes.get(s.node);
+    if (cap === undefined || s.gpu_ids.length !== s.gpus || new Set(s.gpu_ids).size !== s.gpus || s.gpu_ids.some(g => g < 0 || g >= cap)) {
+      errs.push(`${r.name}: ${s.job} has bad GPUs ${s.node}[${s.gpu_ids}]`);
+    }
+    const opt = w.instance.jobs.find(j => j.id === s.job)?.options.find(o => o.parallelism === s.parallelism && o.gpus === s.gpus);
+    if (!opt) {
+      errs.push(`${r.name}: ${s.job} runs (${s.parallelism}, ${s.gpus}) which is not one of its options`);
+    } else {
+      const want = s.overheadS + trainS(w, opt, s.fromStep, s.toStep);
+      if (Math.abs(s.end - s.start - want) > 1e-6 * Math.max(1, want)) {
+        errs.push(`${r.name}: ${s.job} segment ${s.fromStep}→${s.toStep} lasts ${s.end - s.start}, expected ${want}`);
+      }
+    }
+    for (const g of s.gpu_ids) {
+      const k = `${s.node}/${g}`;
+      perGpu.set(k, [...(perGpu.get(k) ?? []), s]);
+    }
+  }
+  for (const [k, segs] of perGpu) {
+    const sorted = segs.slice().sort((a, b) => a.start - b.start);
+    for (let i = 1; i < sorted.length; i++) {
+      if (sorted[i].start < sorted[i - 1].end - 1e-6) {
+        errs.push(`${r.name}: GPU ${k} used by ${sorted[i - 1].job} and ${sorted[i].job} at once`);
+      }
+    }
+  }
+  for (const o of r.outcomes) {
+    const segs = r.segments.filter(s => s.job === o.id).sort((a, b) => a.start - b.start);
+    let step = 0;
+    let prevEnd = 0;
+    for (const s of segs) {
+      if (s.fromStep !== step) {
+        errs.push(`${r.name}: ${o.id} resumes at step ${s.fromStep}, not where it stopped (${step})`);
+      }
+      if (s.start < prevEnd - 1e-6) {
+        errs.push(`${r.name}: ${o.id} runs two segments at once`);
+      }
+      if (s.kind === 'continue' && Math.abs(s.start - prevEnd) > 1e-6) {
+        errs.push(`${r.name}: ${o.id} continues in place after a pause`);
+      }
+      step = s.toStep;
+      prevEnd = s.end;
+    }
+    if (step !== o.step) {
+      errs.push(`${r.name}: ${o.id} trained ${step} steps but reports ${o.step}`);
+    }
+    if (o.state === 'done' && step !== total) {
+      errs.push(`${r.name}: ${o.id} is done after ${step} of ${total} steps`);
+    }
+    if (o.state === 'stopped') {
+      const stop = r.events.find(e => e.job === o.id && e.action === 'stop');
+      if (!stop || step > stop.rung || stop.t < prevEnd - 1e-6) {
+        errs.push(`${r.name}: stopped job ${o.id} ran past its rung`);
+      }
+    }
+  }
+  return errs;
+}
