@@ -62,7 +62,7 @@ def test_server_killed_and_restarted_mid_run(bench, cli_built, tmp_path):
                                env={**os.environ, "SATURN_DEBUG": "1"})  # one line per tick in cli.log
 
         # wait until at least one job is done while at least one is not
-        deadline = time.monotonic() + 150
+        deadline = time.monotonic() + 400  # a bound on a hang (profiling included), not a speed target
         jobs = []
         while time.monotonic() < deadline:
             jobs = js.list()
@@ -72,7 +72,7 @@ def test_server_killed_and_restarted_mid_run(bench, cli_built, tmp_path):
             assert cli.poll() is None, f"the CLI exited ({cli.returncode}) before the kill\n" + _tails(tmp_path)
             time.sleep(0.2)
         else:
-            pytest.fail(f"no point with some jobs done and some not within 150 s: {[j['state'] for j in jobs]}\n"
+            pytest.fail(f"no point with some jobs done and some not within 400 s: {[j['state'] for j in jobs]}\n"
                         + _tails(tmp_path))
         before = {j["id"]: j for j in js.list() if j["state"] == "done"}
         not_done = [j["id"] for j in js.list() if j["state"] != "done"]

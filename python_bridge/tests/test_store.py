@@ -94,3 +94,16 @@ def test_the_latest_profiled_instance_and_the_heartbeat_have_a_home(tmp_path):
     at = store.put_heartbeat("r1", 0.5, paused=True, owner="dispatcher")
     again = Store(tmp_path / "s.db").heartbeat("r1")  # another process's view
     assert again["at"] == at and again["poll_s"] == 0.5 and again["paused"] == 1
+
+
+def test_every_event_kind_the_package_names_is_in_the_wire_schema():
+    """The store refuses kinds the schema does not name: a kind written in the code and missing there would make
+    that code path fail at run time (as `job.slurm` once did)."""
+    import re
+    from pathlib import Path
+    from saturn.core.store import event_kinds
+    package = Path(__file__).resolve().parents[1] / "saturn"
+    named = set()
+    for path in package.rglob("*.py"):
+        named |= set(re.findall(r'"((?:job|jobs|task|lease|profile|plan|technique)\.[a-z_]+)"', path.read_text()))
+    assert named and named <= event_kinds(), sorted(named - event_kinds())

@@ -71,6 +71,8 @@ export type EventKind =
   | 'job.rung'
   | 'job.stop_requested'
   | 'job.autopilot_launch'
+  | 'job.worker'
+  | 'job.slurm'
   | 'job.given_up'
   | 'lease.acquired'
   | 'lease.released'

@@ -53,12 +53,16 @@ export function untilDoneOrLost<T>(kernel: Kernel.IKernelConnection, done: Promi
   return new Promise<T>((resolve, reject) => {
     const start = Date.now();
     let downSince: number | null = null;
+    let everUp = false;
     const timer = setInterval(() => {
       const dead = kernel.isDisposed || kernel.status === 'dead';
       const up = kernel.connectionStatus === 'connected';
+      everUp = everUp || up;
       downSince = up ? null : (downSince ?? Date.now());
       const late = Date.now() - start > limitS * 1000;
-      if (dead || late || (downSince !== null && Date.now() - downSince > LOST_AFTER_S * 1000)) {
+      // a kernel that has not connected yet may still be booting (a loaded machine): it gets the boot limit
+      const lostAfterS = everUp ? LOST_AFTER_S : KERNEL_BOOT_S;
+      if (dead || late || (downSince !== null && Date.now() - downSince > lostAfterS * 1000)) {
         clearInterval(timer);
         reject(
           new Error(
@@ -66,7 +70,7 @@ export function untilDoneOrLost<T>(kernel: Kernel.IKernelConnection, done: Promi
               ? `kernel ${kernel.id} died`
               : late
                 ? `kernel ${kernel.id} did not answer within ${limitS} s`
-                : `no connection to kernel ${kernel.id} for ${LOST_AFTER_S} s`
+                : `no connection to kernel ${kernel.id} for ${lostAfterS} s`
           )
         );
       }
