@@ -18,16 +18,18 @@ class SlurmBackend(Backend):
     def alive(self, jobs: list[dict]) -> dict[str, bool]:
         """A SLURM job that is listed and not final counts as alive (one ``squeue`` for all); when SLURM cannot
         answer, every such job counts as alive, so that none is started a second time."""
-        ids = {j["id"]: str((j["info"].get("slurm") or {}).get("job_id") or "") for j in jobs}
-        asked = {jid: sid for jid, sid in ids.items()
-                 if sid and not (next(j for j in jobs if j["id"] == jid)["info"].get("slurm") or {}).get("ended_at")}
-        if not asked:
-            return {jid: False for jid in ids}
-        try:
-            live = slurm.live_jobs(asked.values())
-        except slurm.SlurmError:
-            live = set(asked.values())
-        return {jid: jid in asked and asked[jid] in live for jid in ids}
+        asked = {}  # job id -> its SLURM job id, for the jobs whose SLURM job has not been seen to end
+        for j in jobs:
+            sj = j["info"].get("slurm") or {}
+            if sj.get("job_id") and not sj.get("ended_at"):
+                asked[j["id"]] = str(sj["job_id"])
+        live: set = set()
+        if asked:
+            try:
+                live = slurm.live_jobs(asked.values())
+            except slurm.SlurmError:
+                live = set(asked.values())
+        return {j["id"]: asked.get(j["id"]) in live for j in jobs}
 
     def node_states(self) -> Optional[list[dict]]:
         return slurm.node_states()

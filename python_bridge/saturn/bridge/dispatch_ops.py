@@ -16,7 +16,7 @@ def _beat(store, beat) -> None:
 
 
 class DispatchOps:
-    store = None  # BridgeService's
+    """Mixed into ``BridgeService``, whose ``store`` property these handlers use."""
 
     def _on_jobs_snapshot(self, req) -> dict:
         _beat(self.store, req.get("heartbeat"))  # a running dispatcher's heartbeat rides on its snapshot

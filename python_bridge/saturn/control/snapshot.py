@@ -3,7 +3,6 @@ the leases, the cluster's nodes (a backend with nodes: SLURM), the store's clock
 TypeScript dispatcher asks for it every tick (bridge request ``jobs_snapshot``); the autopilot reads the same."""
 from __future__ import annotations
 
-import os
 import time
 from typing import Optional
 
@@ -35,7 +34,7 @@ def snapshot(js: JobStore, run_id: Optional[str] = None, *, brief: bool = False)
         j["alive"] = alive[j["id"]]
         j["checkpoint_step"] = CheckpointDir.for_job(js.store, j["id"]).latest_step()
     out = {"jobs": jobs, "leases": js.leases(), "now": time.time(), "last_event_id": js.store.last_event_id()}
-    names = {backend_name(j["info"]) for j in jobs} | {backend_name({"backend": os.environ.get("SATURN_BACKEND")})}
+    names = {backend_name(j["info"]) for j in jobs} | {backend_name(None)}  # the jobs' backends and the default
     nodes = [n for name in sorted(names) for n in (get_backend(name).node_states() or [])]
     if nodes:
         out["nodes"] = nodes
