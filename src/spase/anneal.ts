@@ -90,8 +90,15 @@ export function greedyIncumbent(p: Problem, extra: Candidate[] = []): Candidate 
       best = c;
     }
   }
+  // targets that give the same options decode to the same schedules: decode each option vector once
+  const seen = new Set<string>();
   for (const T of targets) {
     const modes = modesForTarget(p, T);
+    const key = modes.join(',');
+    if (seen.has(key)) {
+      continue;
+    }
+    seen.add(key);
     const rt = (j: number) => p.jobs[j].modes[modes[j]].runtime;
     const orders = [
       p.free.slice().sort((a, b) => rt(b) - rt(a) || a - b),

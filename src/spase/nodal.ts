@@ -5,7 +5,7 @@
  * two nodes it touches (list scheduling with back-filling on that node's GPUs, as `decode` does): at
  * 128 jobs on 4 nodes an iteration costs a small fraction of a whole decode. And the node of each job is
  * searched: the whole-plan decoder puts a job on the node that finishes it first, which cannot
- * reproduce many good plans (decoding a CP-SAT optimum's order and options that way loses 20-25%).
+ * reproduce many good plans (decoding a CP-SAT optimum's order and options that way loses 17-27%).
  *
  * Moves: change a job's option (often one on the node that ends last), swap or move jobs within a node,
  * move a job to another node (often the one that frees first), swap two jobs across nodes, re-pack a
