@@ -20,11 +20,14 @@
  *   (`running` constraints); a job promoted the moment it reaches its rung enters as a *preemptible* running job
  *   (continue on its GPUs at no cost, or move to another option and pay start-up + restore).
  *   With `restartEveryRung` every segment is a fresh start (start-up + restore), even for a job promoted at once.
+ *   `policy` says what each re-plan solves (see `PlanPolicy`): 'makespan' (one solve of every segment, the product's
+ *   run loop today), 'survivors' (the promoted jobs' segments first, then the new trials around them as pins),
+ *   'by-rung' (one solve per rung level, highest first, then the new trials).
  */
 import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungSteps } from '../executor/rungs';
 import { Rng } from '../spase/rng';
 import { solve } from '../spase/solve';
-import { Instance, Option, optionDuration, Plan, RunningJob } from '../spase/types';
+import { Instance, Option, optionDuration, Pin, Plan, PlannedJob, RunningJob } from '../spase/types';
 import { validatePlan } from '../spase/validate';
 
 export interface IWorkload {
@@ -87,7 +90,7 @@ export interface IStrategyResult {
   /** The job with the best value after all epochs, and whether this strategy trained it to its end. */
   trueBest: string;
   trueBestFinished: boolean;
-  /** SPASE plans made (each checked with validatePlan). */
+  /** SPASE solves made (each plan checked with validatePlan; the exact one-job plans of 'earliest-finish' not counted). */
   plans: number;
 }
 
@@ -248,7 +251,7 @@ export async function saturnNoStop(w: IWorkload, budget: ISolverBudget): Promise
 
 type Status = 'pending' | 'running' | 'atRung' | 'waiting' | 'ready' | 'stopped' | 'done';
 
-interface IJobState {
+export interface IJobState {
   id: string;
   index: number;
   step: number;
@@ -454,9 +457,92 @@ export async function fixedFifo(w: IWorkload, g: number): Promise<IStrategyResul
 // ---------------------------------------------------------------------------------------------------------------
 // (c) Saturn + ASHA: re-solve the remaining segments at every event
 
+/**
+ * What a (c) re-plan solves at an event:
+ * - 'makespan': one SPASE solve of every free job's next segment (promoted or new): minimum makespan of them all
+ *   (the product's run loop today). Indifferent to which segment goes first.
+ * - 'survivors': ASHA's priority in two solves. First the promoted jobs' segments alone on the cluster (jobs
+ *   mid-segment fixed; a job promoted the moment it reached its rung preemptible on its GPUs), so they get the
+ *   earliest finish the free GPUs allow; then the new trials' segments, with the survivors' placements fixed:
+ *   those kept on their GPUs as non-preemptible `running` jobs, the others as exact `pins` (option, node, GPU ids,
+ *   start).
+ * - 'by-rung': lexicographic by rung level: one solve per level of promoted jobs, the highest (closest to the end)
+ *   first, each with the levels before it fixed as above; then the new trials. A promoted job still on its GPUs
+ *   whose GPUs a higher level was given before it would finish its segment there is planned as paused (it restarts:
+ *   start-up + restore) instead of as a preemptible running job (see `stageInstance`).
+ * - 'earliest-finish': one stage per promoted job, in ASHA's priority (highest rung first, then the better value at
+ *   that rung, then job order), each job alone in its instance with every GPU already taken (jobs mid-segment, the
+ *   promoted jobs placed before it) marked `unavailable` until it frees, so that the makespan is that job's own
+ *   finish, planned exactly (`earliestFinish`); then the new trials by SPASE as in 'survivors' (see `aloneInstance`).
+ */
+export type PlanPolicy = 'makespan' | 'survivors' | 'by-rung' | 'earliest-finish';
+
+export const PLAN_POLICIES: readonly PlanPolicy[] = ['makespan', 'survivors', 'by-rung', 'earliest-finish'];
+
 export interface ISaturnAshaOptions {
   /** Every segment is a fresh start (start-up + restore), even for a job promoted the moment it reached its rung. */
   restartEveryRung?: boolean;
+  /** What each re-plan solves (default 'makespan'). */
+  policy?: PlanPolicy;
+}
+
+/** The strategy's name in results: 'saturn-asha', 'saturn-asha-restart', 'saturn-asha-survivors', 'saturn-asha-by-rung'. */
+export function saturnAshaName(o: ISaturnAshaOptions = {}): string {
+  const policy = o.policy ?? 'makespan';
+  return `saturn-asha${o.restartEveryRung ? '-restart' : ''}${policy === 'makespan' ? '' : '-' + policy}`;
+}
+
+/**
+ * The groups of jobs a re-plan solves one after another, in order (exported for the spec): every job that may run
+ * (promoted, or not started) in exactly one group; empty groups left out.
+ */
+export function planStages(jobs: IJobState[], policy: PlanPolicy, mode: 'min' | 'max' = 'min'): IJobState[][] {
+  const free = jobs.filter(j => j.status === 'ready' || j.status === 'pending');
+  const fresh = free.filter(j => j.status === 'pending');
+  const promoted = free.filter(j => j.status === 'ready');
+  let groups: IJobState[][];
+  if (policy === 'makespan') {
+    groups = [free];
+  } else if (policy === 'survivors') {
+    groups = [promoted, fresh];
+  } else if (policy === 'earliest-finish') {
+    const v = (x: IJobState) => (mode === 'max' ? -1 : 1) * x.reports[x.step];
+    const order = promoted.slice().sort((x, y) => y.step - x.step || v(x) - v(y) || x.index - y.index);
+    groups = [...order.map(j => [j]), fresh];
+  } else {
+    const levels = [...new Set(promoted.map(j => j.step))].sort((a, b) => b - a);
+    groups = [...levels.map(s => promoted.filter(j => j.step === s)), fresh];
+  }
+  return groups.filter(g => g.length > 0);
+}
+
+/** A job's options scaled to its next segment (+ restore when it resumes from a checkpoint). */
+function segmentJob(w: IWorkload, j: IJobState): Instance['jobs'][number] {
+  const base = w.instance.jobs[j.index];
+  const to = segmentEnd(w, j.step);
+  const restore = j.step > 0 ? w.restoreS : 0;
+  return { ...base, options: base.options.map(o => ({ ...o, runtime_s: trainS(w, o, j.step, to) + restore })) };
+}
+
+/** The `running` entry of a job promoted at this event that is still on its GPUs (continue there at no cost). */
+function inPlaceRunning(w: IWorkload, j: IJobState, preemptible: boolean): RunningJob {
+  const s = j.seg!;
+  const o = w.instance.jobs[j.index].options.find(x => x.parallelism === s.parallelism && x.gpus === s.gpus)!;
+  return {
+    job: j.id,
+    parallelism: s.parallelism,
+    gpus: s.gpus,
+    node: s.node,
+    gpu_ids: [...s.gpu_ids],
+    remaining_s: trainS(w, o, j.step, segmentEnd(w, j.step)),
+    ...(preemptible ? { preemptible: true } : {})
+  };
+}
+
+/** A segment placed by an earlier solve of the same re-plan; `kept`: it continues on its GPUs (start 0). */
+export interface IPlaced {
+  pj: PlannedJob;
+  kept: boolean;
 }
 
 /**
@@ -483,24 +569,9 @@ export function segmentInstance(ctx: IDispatchContext, restartEveryRung: boolean
       continue;
     }
     free++;
-    const to = segmentEnd(w, j.step);
-    const restore = j.step > 0 ? w.restoreS : 0;
-    jobsOut.push({
-      ...base,
-      options: base.options.map(o => ({ ...o, runtime_s: trainS(w, o, j.step, to) + restore }))
-    });
+    jobsOut.push(segmentJob(w, j));
     if (j.inPlace && !restartEveryRung) {
-      const s = j.seg!;
-      const o = base.options.find(x => x.parallelism === s.parallelism && x.gpus === s.gpus)!;
-      runningOut.push({
-        job: j.id,
-        parallelism: s.parallelism,
-        gpus: s.gpus,
-        node: s.node,
-        gpu_ids: [...s.gpu_ids],
-        remaining_s: trainS(w, o, j.step, to),
-        preemptible: true
-      });
+      runningOut.push(inPlaceRunning(w, j, true));
     }
   }
   if (!free) {
@@ -515,10 +586,228 @@ export function segmentInstance(ctx: IDispatchContext, restartEveryRung: boolean
   };
 }
 
+/**
+ * The SPASE instance of one stage of a staged re-plan (exported for the spec): the jobs mid-segment fixed
+ * (`running`); the segments placed by the earlier stages fixed: kept on their GPUs as non-preemptible `running`
+ * jobs, the others as exact `pins` (option, node, GPU ids, start); the stage's jobs free, a job promoted the moment
+ * it reached its rung as a preemptible `running` job, unless an earlier stage's pin takes one of its GPUs before it
+ * would finish there: then it enters as a paused job (a restart), because the solver's first candidate keeps every
+ * preemptible running job in place and finds no plan when a pin overlaps it (reported bug; see docs/asha-bench.md).
+ * No stage ever has a preemptible running job and a pin on the same GPU at the same time.
+ */
+export function stageInstance(ctx: IDispatchContext, stage: IJobState[], placed: Map<string, IPlaced>, k: number): Instance {
+  const { w, t, jobs } = ctx;
+  const inStage = new Set(stage.map(j => j.id));
+  const pins: Pin[] = [];
+  const pinEnds: Array<{ node: string; gpu_ids: number[]; start: number; end: number }> = [];
+  const runningOut: RunningJob[] = [];
+  const jobsOut: Instance['jobs'] = [];
+  for (const j of jobs) {
+    const prev = placed.get(j.id);
+    if (prev && !prev.kept) {
+      const p = prev.pj;
+      pins.push({ job: j.id, parallelism: p.parallelism, gpus: p.gpus, node: p.node, gpu_ids: [...p.gpu_ids], start_s: p.start_s });
+      pinEnds.push({ node: p.node, gpu_ids: p.gpu_ids, start: p.start_s, end: p.end_s });
+    }
+  }
+  for (const j of jobs) {
+    const base = w.instance.jobs[j.index];
+    const prev = placed.get(j.id);
+    if (j.status === 'running') {
+      const s = j.seg!;
+      jobsOut.push(base);
+      runningOut.push({ job: j.id, parallelism: s.parallelism, gpus: s.gpus, node: s.node, gpu_ids: [...s.gpu_ids], remaining_s: s.end - t });
+    } else if (prev) {
+      jobsOut.push(segmentJob(w, j));
+      if (prev.kept) {
+        runningOut.push(inPlaceRunning(w, j, false));
+      }
+    } else if (inStage.has(j.id)) {
+      jobsOut.push(segmentJob(w, j));
+      if (j.inPlace) {
+        const r = inPlaceRunning(w, j, true);
+        const taken = pinEnds.some(
+          b => b.node === r.node && b.gpu_ids.some(g => r.gpu_ids.includes(g)) && b.start < r.remaining_s - EPS && b.end > EPS
+        );
+        if (!taken) {
+          runningOut.push(r);
+        }
+      }
+    }
+  }
+  return {
+    format: 'spase-instance/1',
+    name: `${w.name}@${t.toFixed(0)}#${k}`,
+    cluster: w.instance.cluster,
+    jobs: jobsOut,
+    running: runningOut,
+    ...(pins.length ? { pins } : {})
+  };
+}
+
+/**
+ * The SPASE instance of one promoted job alone (the 'earliest-finish' policy; exported for the spec): the job's next
+ * segment, and every GPU already taken marked `unavailable` from now until it frees: jobs mid-segment until their
+ * segment ends, promoted jobs placed by the earlier stages until their planned end (from now even when they start
+ * later: a conservative block, so the instance has no pins). The plan's makespan is then this job's own finish. A job
+ * promoted the moment it reached its rung is a preemptible `running` job unless one of its GPUs is taken before it
+ * would finish there (then it enters paused, as in `stageInstance`).
+ */
+export function aloneInstance(ctx: IDispatchContext, j: IJobState, placed: Map<string, IPlaced>, k: number): Instance {
+  const { w, t, jobs } = ctx;
+  const busy: Array<{ node: string; gpu_ids: number[]; until_s: number }> = [];
+  for (const x of jobs) {
+    const prev = placed.get(x.id);
+    if (x.status === 'running') {
+      busy.push({ node: x.seg!.node, gpu_ids: [...x.seg!.gpu_ids], until_s: x.seg!.end - t });
+    } else if (prev) {
+      busy.push({ node: prev.pj.node, gpu_ids: [...prev.pj.gpu_ids], until_s: prev.pj.end_s });
+    }
+  }
+  const running: RunningJob[] = [];
+  if (j.inPlace) {
+    const r = inPlaceRunning(w, j, true);
+    const taken = busy.some(b => b.node === r.node && b.gpu_ids.some(g => r.gpu_ids.includes(g)) && b.until_s > EPS);
+    if (!taken) {
+      running.push(r);
+    }
+  }
+  return {
+    format: 'spase-instance/1',
+    name: `${w.name}@${t.toFixed(0)}#${k}`,
+    cluster: w.instance.cluster,
+    jobs: [segmentJob(w, j)],
+    running,
+    unavailable: busy.filter(b => b.until_s > EPS)
+  };
+}
+
+/**
+ * Where an instance has a preemptible running job and a pin or an unavailable window on one of its GPUs before it
+ * would finish there (exported for the spec): the case in which SPASE's `firstCandidate` throws InfeasibleError
+ * although preempting the job gives a plan. The staged re-plans never build such an instance (checked at every stage).
+ */
+export function preemptibleConflicts(inst: Instance): string[] {
+  const out: string[] = [];
+  const dur = (job: string, pin: Pin): number => {
+    const o = inst.jobs.find(j => j.id === job)?.options.find(x => x.parallelism === pin.parallelism && x.gpus === pin.gpus);
+    return o ? optionDuration(o) : 0;
+  };
+  for (const r of inst.running ?? []) {
+    if (!r.preemptible) {
+      continue;
+    }
+    const hit = (node: string | undefined, ids: number[] | undefined, s: number, e: number) =>
+      node === r.node && (ids ?? []).some(g => r.gpu_ids.includes(g)) && s < r.remaining_s - EPS && e > EPS;
+    for (const p of inst.pins ?? []) {
+      if (p.start_s !== undefined && hit(p.node, p.gpu_ids, p.start_s, p.start_s + dur(p.job, p))) {
+        out.push(`running ${r.job} (preemptible) and pin ${p.job}`);
+      }
+    }
+    for (const u of inst.unavailable ?? []) {
+      if (hit(u.node, u.gpu_ids, 0, u.until_s)) {
+        out.push(`running ${r.job} (preemptible) and unavailable ${u.node}[${u.gpu_ids}]`);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The exact plan of an `aloneInstance` (one job; busy GPUs as `unavailable` from now): the placement that finishes
+ * the job first, by enumeration of every option, node and start (the earliest time its GPU count is free on that
+ * node), plus continuing on its GPUs when the instance has it as a running job. Ties: continuing in place, then fewer
+ * GPU-seconds, fewer GPUs, option order, node order, lower GPU ids. Used instead of `solve` for the 'earliest-finish'
+ * stages because SPASE's lower bound counts every `unavailable` window in full even when it outlasts the plan, so on
+ * these instances it exceeds the makespan and the search stops at its first candidate (reported bug; see
+ * docs/asha-bench.md). The result is checked with `validatePlan` like every SPASE plan.
+ */
+export function earliestFinish(inst: Instance): Plan {
+  const job = inst.jobs[0];
+  const run = inst.running?.find(r => r.job === job.id);
+  interface ICand {
+    pj: PlannedJob;
+    keep: boolean;
+    energy: number;
+    rank: number;
+  }
+  const cands: ICand[] = [];
+  if (run) {
+    cands.push({
+      pj: { id: job.id, parallelism: run.parallelism, gpus: run.gpus, node: run.node, gpu_ids: [...run.gpu_ids].sort((a, b) => a - b), start_s: 0, end_s: run.remaining_s, running: true },
+      keep: true,
+      energy: run.gpus * run.remaining_s,
+      rank: -1
+    });
+  }
+  const free = new Map(inst.cluster.nodes.map(n => [n.id, new Array<number>(n.gpus).fill(0)]));
+  for (const u of inst.unavailable ?? []) {
+    const f = free.get(u.node)!;
+    u.gpu_ids.forEach(g => (f[g] = Math.max(f[g], u.until_s)));
+  }
+  job.options.forEach((o, oi) => {
+    inst.cluster.nodes.forEach((n, ni) => {
+      if (o.gpus > n.gpus) {
+        return;
+      }
+      const f = free.get(n.id)!;
+      const ids = f.map((t, g) => ({ t, g })).sort((x, y) => x.t - y.t || x.g - y.g).slice(0, o.gpus);
+      const start = Math.max(0, ...ids.map(x => x.t));
+      const d = optionDuration(o);
+      cands.push({
+        pj: { id: job.id, parallelism: o.parallelism, gpus: o.gpus, node: n.id, gpu_ids: ids.map(x => x.g).sort((a, b) => a - b), start_s: start, end_s: start + d },
+        keep: false,
+        energy: o.gpus * d,
+        rank: oi * inst.cluster.nodes.length + ni
+      });
+    });
+  });
+  const tol = (x: number) => 1e-9 * Math.max(1, x);
+  const best = cands.reduce((b, c) => {
+    if (Math.abs(c.pj.end_s - b.pj.end_s) > tol(b.pj.end_s)) {
+      return c.pj.end_s < b.pj.end_s ? c : b;
+    }
+    if (c.keep !== b.keep) {
+      return c.keep ? c : b;
+    }
+    if (Math.abs(c.energy - b.energy) > tol(b.energy)) {
+      return c.energy < b.energy ? c : b;
+    }
+    return c.pj.gpus < b.pj.gpus || (c.pj.gpus === b.pj.gpus && c.rank < b.rank) ? c : b;
+  });
+  return {
+    format: 'spase-plan/1',
+    instance: inst.name,
+    makespan_s: best.pj.end_s,
+    jobs: [best.pj],
+    solver: { name: 'earliest-finish', status: 'optimal', time_s: 0 }
+  };
+}
+
 export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturnAshaOptions = {}): Promise<IStrategyResult> {
   let plans = 0;
   const restart = !!o.restartEveryRung;
-  const dispatch: Dispatch = async ctx => {
+  const policy = o.policy ?? 'makespan';
+  if (restart && policy !== 'makespan') {
+    throw new Error('restartEveryRung is defined for the makespan policy only');
+  }
+  const toSegment = (ctx: IDispatchContext, j: IJobState, p: PlannedJob, kept: boolean): ISegment => {
+    const opt = w.instance.jobs[j.index].options.find(x => x.parallelism === p.parallelism && x.gpus === p.gpus)!;
+    return {
+      job: j.id,
+      fromStep: j.step,
+      toStep: segmentEnd(w, j.step),
+      start: ctx.t + p.start_s,
+      end: ctx.t + p.end_s,
+      node: p.node,
+      gpu_ids: [...p.gpu_ids],
+      parallelism: p.parallelism,
+      gpus: p.gpus,
+      overheadS: kept ? 0 : (opt.startup_s ?? 0) + (j.step > 0 ? w.restoreS : 0),
+      kind: kept ? 'continue' : j.step > 0 ? 'resume' : 'start'
+    };
+  };
+  const oneSolve: Dispatch = async ctx => {
     const inst = segmentInstance(ctx, restart);
     if (!inst) {
       return [];
@@ -532,26 +821,31 @@ export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturn
       if (j.status === 'running') {
         continue; // fixed: already under way
       }
-      const opt = w.instance.jobs[j.index].options.find(x => x.parallelism === p.parallelism && x.gpus === p.gpus)!;
-      const to = segmentEnd(w, j.step);
-      const kept = !!p.running;
-      out.push({
-        job: j.id,
-        fromStep: j.step,
-        toStep: to,
-        start: ctx.t + p.start_s,
-        end: ctx.t + p.end_s,
-        node: p.node,
-        gpu_ids: [...p.gpu_ids],
-        parallelism: p.parallelism,
-        gpus: p.gpus,
-        overheadS: kept ? 0 : (opt.startup_s ?? 0) + (j.step > 0 ? w.restoreS : 0),
-        kind: kept ? 'continue' : j.step > 0 ? 'resume' : 'start'
-      });
+      out.push(toSegment(ctx, j, p, !!p.running));
     }
     return out;
   };
-  return runEngine(w, restart ? 'saturn-asha-restart' : 'saturn-asha', dispatch, () => plans);
+  const staged: Dispatch = async ctx => {
+    const placed = new Map<string, IPlaced>();
+    const stages = planStages(ctx.jobs, policy, w.es.mode);
+    for (let k = 0; k < stages.length; k++) {
+      const alone = policy === 'earliest-finish' && stages[k].length === 1 && stages[k][0].status === 'ready';
+      const inst = alone ? aloneInstance(ctx, stages[k][0], placed, k) : stageInstance(ctx, stages[k], placed, k);
+      const bad = preemptibleConflicts(inst);
+      if (bad.length) {
+        throw new Error(`${inst.name}: ${bad.join('; ')}`);
+      }
+      const plan = alone ? earliestFinish(inst) : await solve(inst, solveOpts(budget));
+      checkPlan(inst, plan);
+      plans += alone ? 0 : 1;
+      for (const j of stages[k]) {
+        const p = plan.jobs.find(x => x.id === j.id)!;
+        placed.set(j.id, { pj: p, kept: !!p.running && j.inPlace });
+      }
+    }
+    return stages.flat().map(j => toSegment(ctx, j, placed.get(j.id)!.pj, placed.get(j.id)!.kept));
+  };
+  return runEngine(w, saturnAshaName(o), policy === 'makespan' ? oneSolve : staged, () => plans);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
