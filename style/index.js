@@ -1,2 +1,3 @@
 import './base.css';
 import './results.css';
+import './early-stopping.css';

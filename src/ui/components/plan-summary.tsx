@@ -34,6 +34,8 @@ export function PlanSummary(props: IPlanSummaryProps): JSX.Element {
   const gain = gainText(plan.makespan_s, yardsticks.currentPractice);
   const done = run ? run.jobs.filter(j => j.state === 'done').length : 0;
   const failed = run ? run.jobs.filter(j => j.state === 'failed').length : 0;
+  const stopped = run ? run.jobs.filter(j => j.state === 'stopped_early').length : 0;
+  const more = `${stopped ? `, ${stopped} stopped early` : ''}${failed ? `, ${failed} failed` : ''}`;
   return (
     <div className="jp-Saturn-summary">
       <dl className="jp-Saturn-figures">
@@ -59,9 +61,9 @@ export function PlanSummary(props: IPlanSummaryProps): JSX.Element {
       {run ? (
         <p className={`jp-Saturn-runStatus jp-Saturn-run-${run.phase}`} role="status" data-saturn-run={run.phase}>
           {run.phase === 'done'
-            ? `Run complete: ${done} of ${run.jobs.length} jobs done${failed ? `, ${failed} failed` : ''}.`
+            ? `Run complete: ${done} of ${run.jobs.length} jobs done${more}.`
             : run.phase === 'running' || run.phase === 'starting'
-              ? `Running: ${done} of ${run.jobs.length} jobs done${failed ? `, ${failed} failed` : ''}.`
+              ? `Running: ${done} of ${run.jobs.length} jobs done${more}.`
               : `Run ${run.phase}${run.message ? `: ${run.message}` : '.'}`}
         </p>
       ) : null}

@@ -7,6 +7,7 @@ import { ISignal } from '@lumino/signaling';
 import type { BridgeState } from '../../bridge/client';
 import type { BridgeEvent, BridgeReply, IHelloReply } from '../../bridge/wire';
 import type { Instance, Plan, Strategy } from '../../spase/types';
+import type { IJobRungs } from './early-stopping';
 import type { JobState } from './plan-model';
 
 /** What the UI needs of `BridgeClient`. */
@@ -47,6 +48,10 @@ export interface IJobStatus {
   node?: string;
   gpu_ids?: number[];
   error?: string;
+  /** The step it reached (progress, else its record's step); given under early stopping. */
+  step?: number;
+  /** Under early stopping: its rungs, promotions, where it waits or stopped (./early-stopping.ts `jobRungs`). */
+  rungs?: IJobRungs;
 }
 
 export interface IRunSnapshot {
@@ -99,6 +104,16 @@ export interface ISaturnSettings {
   slurmAccount: string;
   /** sbatch --time for each job, e.g. "04:00:00" (empty: the partition's default). */
   slurmTimeLimit: string;
+  /** Early stopping of the runs started here: as set from Python (saturn.set_early_stopping), off, ASHA or SHA. */
+  earlyStopping: 'python' | 'off' | 'asha' | 'sha';
+  /** The validation metric jobs are ranked by at a rung (ASHA/SHA set here). */
+  earlyStoppingMetric: string;
+  earlyStoppingMode: 'min' | 'max';
+  /** Rung positions: text "100,300,600" or a list of numbers, in `earlyStoppingUnit`s. */
+  earlyStoppingRungs: string | number[];
+  /** The reduction factor (> 1): the top 1/eta of a rung go on. */
+  earlyStoppingEta: number;
+  earlyStoppingUnit: 'steps' | 'epochs';
 }
 
 export const DEFAULT_SETTINGS: ISaturnSettings = {
@@ -116,7 +131,13 @@ export const DEFAULT_SETTINGS: ISaturnSettings = {
   backend: 'default',
   slurmPartition: '',
   slurmAccount: '',
-  slurmTimeLimit: ''
+  slurmTimeLimit: '',
+  earlyStopping: 'python',
+  earlyStoppingMetric: 'val_loss',
+  earlyStoppingMode: 'min',
+  earlyStoppingRungs: '',
+  earlyStoppingEta: 2,
+  earlyStoppingUnit: 'steps'
 };
 
 /** The backend part of a bridge request or job settings (null: the server's default). */

@@ -20,7 +20,8 @@ export type JobState =
   | 'preempted'
   | 'done'
   | 'failed'
-  | 'cancelled';
+  | 'cancelled'
+  | 'stopped_early';
 
 /** Jobs in these states cannot be edited any more. */
 export const LOCKED_STATES: ReadonlySet<JobState> = new Set<JobState>([
@@ -28,7 +29,8 @@ export const LOCKED_STATES: ReadonlySet<JobState> = new Set<JobState>([
   'checkpointing',
   'done',
   'failed',
-  'cancelled'
+  'cancelled',
+  'stopped_early'
 ]);
 
 export type PlanEdit =
@@ -250,11 +252,15 @@ export class PlanModel {
   /**
    * Replace the plan with one from the solver (undoable); pinned jobs must stay where they are. Plans streamed by
    * one solve share a `stream` token: only the first one makes an undo step, the later ones refine it. During a run,
-   * a plan that changes a job that already started is refused, except the run's own plan (`stream` 'run').
+   * a plan that changes a job that already started is refused, except the run's own plan (`stream` 'run'), which may
+   * come with the `instance` of the work it plans (a job's segment to its next rung, its remaining work): the model
+   * edits on that instance from then on.
    */
-  replacePlan(plan: Plan, label = 'Re-optimize', stream?: string): IEditResult {
+  replacePlan(plan: Plan, label = 'Re-optimize', stream?: string, instance?: Instance): IEditResult {
     const old = this._plan;
-    const errors = validatePlan(this.instanceForSolve(false), this._stripForValidation(plan));
+    // `instance`: the run's plan comes with the work it plans (e.g. a segment to a rung), which replaces the model's
+    const against = instance ? { ...instance, pins: this.instanceForSolve(false).pins } : this.instanceForSolve(false);
+    const errors = validatePlan(against, this._stripForValidation(plan));
     if (stream !== 'run') {
       errors.push(...this.lockedChanges(plan));
     }
@@ -271,6 +277,9 @@ export class PlanModel {
       }
       this._stream = stream;
       this._plan = this._markPins(plan);
+      if (instance) {
+        this._instance = { ...instance, pins: undefined };
+      }
     }
     this._changed.emit();
     return res;

@@ -8,6 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import type { Instance, Plan } from '../../spase/types';
 import { IBridge, IJobStatus, IRunController, IRunSnapshot, ISaturnSettings, RunPhase } from './interfaces';
 import { isActive, isFinal } from '../../executor/job-state';
+import { jobRungs } from './early-stopping';
 import type { JobState } from './plan-model';
 
 /** Starts and cancels runs (the executor). */
@@ -74,15 +75,26 @@ const STATES: Record<string, JobState> = {
   resumed: 'running',
   done: 'done',
   failed: 'failed',
-  cancelled: 'cancelled'
+  cancelled: 'cancelled',
+  stopped_early: 'stopped_early'
 };
 
 function runIdOf(j: IStoreJob): string {
   return String(j.info?.run_id ?? j.id.slice(0, Math.max(0, j.id.length - j.task.length - 1)) ?? '');
 }
 
+/** Over for good: done, cancelled, stopped early (SHA/ASHA), or failed and given up. */
 function settled(j: IStoreJob): boolean {
-  return j.state === 'done' || j.state === 'cancelled' || (j.state === 'failed' && !!j.info?.given_up);
+  return isFinal(j.state) || (j.state === 'failed' && !!j.info?.given_up);
+}
+
+/** When a job stopped holding its GPUs for good (store clock), for the "when it really ran" bar. */
+function endedAt(j: IStoreJob, state: JobState): unknown {
+  if (state === 'stopped_early') {
+    // it paused at its rung (and released its GPUs) before early stopping judged it
+    return j.info?.stopped?.at ?? j.info?.stopped_early?.at ?? j.updated_at;
+  }
+  return state === 'done' || state === 'failed' || state === 'cancelled' ? (j.info?.finished_at ?? j.info?.failed_at ?? j.updated_at) : undefined;
 }
 
 /** The latest run in the store as a snapshot (null when there is none). Pure. */
@@ -115,18 +127,22 @@ export function snapshotFromJobs(all: IStoreJob[]): IRunSnapshot | null {
       });
     }
     const state = STATES[j.state] ?? 'pending';
+    const rungs = jobRungs(j.state, j.info, origin);
     return {
       job: j.task,
       state,
       progress: state === 'done' ? 1 : total > 0 ? Math.min(1, step / total) : undefined,
       actual_start_s: rel(j.info?.first_step_at ?? j.info?.claimed_at),
       actual_launch_s: rel(j.info?.launched_at),
-      actual_end_s: state === 'done' || state === 'failed' || state === 'cancelled' ? rel(j.info?.finished_at ?? j.info?.failed_at ?? j.updated_at) : undefined,
+      actual_end_s: rel(endedAt(j, state)),
       node: a.node,
       gpu_ids: Array.isArray(a.gpu_ids) ? a.gpu_ids.map(Number) : undefined,
-      error: j.info?.error
+      error: j.info?.error,
+      // under early stopping a block is one segment: the chart draws its progress from the step
+      ...(rungs ? { rungs, step } : {})
     };
   });
+  // a run whose jobs are all done or stopped early is done
   const finished = jobs.every(settled);
   const phase: RunPhase = !finished
     ? 'running'

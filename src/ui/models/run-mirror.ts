@@ -4,6 +4,7 @@
  * to the executor. A finished run that a newer plan replaced (PlanStore.afterRun) is not shown again.
  */
 import type { Instance, Plan } from '../../spase/types';
+import { EarlyStoppingError } from './early-stopping';
 import { IDevice, IRunController, IRunSnapshot, ISaturnSettings } from './interfaces';
 import { JobState, PlanModel } from './plan-model';
 import { PlanStore, solvable } from './plan-store';
@@ -13,14 +14,22 @@ export function runIsActive(run: IRunSnapshot | null): boolean {
   return !!run && (run.phase === 'running' || run.phase === 'starting');
 }
 
-/** Same jobs with the same technique, node, GPUs and start (ms precision): nothing to redraw. Pure. */
+/** Same jobs with the same technique, node, GPUs, start and end (ms precision): nothing to redraw. Pure. */
 export function samePlacement(a: Plan, b: Plan): boolean {
   const key = (p: Plan): string =>
     p.jobs
-      .map(j => `${j.id}|${j.parallelism}|${j.node}|${[...j.gpu_ids].sort((x, y) => x - y).join(',')}|${j.start_s.toFixed(3)}`)
+      .map(j => `${j.id}|${j.parallelism}|${j.node}|${[...j.gpu_ids].sort((x, y) => x - y).join(',')}|${j.start_s.toFixed(3)}|${j.end_s.toFixed(3)}`)
       .sort()
       .join('\n');
   return key(a) === key(b);
+}
+
+/** The profiled instance (its solvable jobs) when it has every job of `plan` with its option, else null. Pure. */
+export function profiledFor(plan: Plan, profiled: Instance | null): Instance | null {
+  const inst = profiled ? solvable(profiled) : null;
+  return inst && plan.jobs.every(j => inst.jobs.some(x => x.id === j.id && x.options.some(o => o.parallelism === j.parallelism && o.gpus === j.gpus)))
+    ? inst
+    : null;
 }
 
 /**
@@ -28,8 +37,8 @@ export function samePlacement(a: Plan, b: Plan): boolean {
  * a minimal one made from the plan itself (e.g. a run started from the CLI) and the known devices. Pure.
  */
 export function instanceForPlan(plan: Plan, profiled: Instance | null, devices: IDevice[] | null): Instance {
-  const inst = profiled ? solvable(profiled) : null;
-  if (inst && plan.jobs.every(j => inst.jobs.some(x => x.id === j.id && x.options.some(o => o.parallelism === j.parallelism && o.gpus === j.gpus)))) {
+  const inst = profiledFor(plan, profiled);
+  if (inst) {
     return inst;
   }
   const nodes = new Map<string, number>();
@@ -45,6 +54,40 @@ export function instanceForPlan(plan: Plan, profiled: Instance | null, devices: 
     cluster: { nodes: [...nodes.entries()].map(([id, gpus]) => ({ id, gpus })) },
     jobs: plan.jobs.map(j => ({ id: j.id, options: [{ parallelism: j.parallelism, gpus: j.gpus, runtime_s: j.end_s - j.start_s }] }))
   };
+}
+
+/**
+ * `instance` fitted to a run's `plan`: a block that plans less (or more) than its whole job (a segment to a rung under
+ * early stopping, the remaining work after a re-plan) scales its job's runtimes by the share it plans, start-up costs
+ * kept, so that the plan is valid on it and an edit previews that same share on any option. Pure.
+ */
+export function fitInstance(instance: Instance, plan: Plan): Instance {
+  const blocks = new Map(plan.jobs.map(j => [j.id, j]));
+  const jobs = instance.jobs.map(job => {
+    const b = blocks.get(job.id);
+    const opt = b && job.options.find(o => o.parallelism === b.parallelism && o.gpus === b.gpus);
+    if (!b || !opt) {
+      return job;
+    }
+    const d = b.end_s - b.start_s;
+    const startup = opt.startup_s ?? 0;
+    if (Math.abs(d - opt.runtime_s - startup) <= 1e-6 * Math.max(1, d)) {
+      return job;
+    }
+    if (d > startup && opt.runtime_s > 0) {
+      const f = (d - startup) / opt.runtime_s;
+      return { ...job, options: job.options.map(o => (o === opt ? { ...o, runtime_s: d - startup } : { ...o, runtime_s: o.runtime_s * f })) };
+    }
+    // shorter than its start-up: every part of the job shrinks alike
+    const f = d / Math.max(1e-12, opt.runtime_s + startup);
+    return {
+      ...job,
+      options: job.options.map(o =>
+        o === opt ? { ...o, runtime_s: opt.runtime_s * f, startup_s: d - opt.runtime_s * f } : { ...o, runtime_s: o.runtime_s * f, ...(o.startup_s ? { startup_s: o.startup_s * f } : {}) }
+      )
+    };
+  });
+  return { ...instance, jobs };
 }
 
 export interface IRunMirrorHooks {
@@ -131,10 +174,17 @@ export class RunMirror {
       return;
     }
     await this.plans.save();
+    // the whole jobs (the profiled instance): the chart's model may hold a finished run's segments (fitInstance)
+    const instance = profiledFor(m.plan, this.plans.instance) ?? m.instance;
     try {
-      await this.runner.start(m.plan, m.instance, this.hooks.settings());
+      await this.runner.start(m.plan, instance, this.hooks.settings());
     } catch (err) {
-      this.hooks.say('The plan could not be started.', err);
+      if (err instanceof EarlyStoppingError) {
+        // says what is wrong and what to do (e.g. the tasks without validation); nothing was started
+        this.hooks.say(err.message, err.details ?? err.message);
+      } else {
+        this.hooks.say('The plan could not be started.', err);
+      }
     }
   }
 
@@ -171,11 +221,13 @@ export class RunMirror {
       const current = this.plans.planModel;
       const ids = plan.jobs.map(j => j.id).sort().join('\n');
       const known = current && current.plan.jobs.map(j => j.id).sort().join('\n') === ids;
+      // The run's own plan is the truth (also for a run started elsewhere, e.g. from the CLI), on the instance of the
+      // work it plans (a segment to a rung under early stopping, the remaining work after a re-plan).
+      const instance = fitInstance(instanceForPlan(plan, this.plans.instance, this.hooks.devices()), plan);
       if (!current || !known) {
-        // The run's own plan is the truth (also for a run started elsewhere, e.g. from the CLI).
-        this.plans.setPlan(instanceForPlan(plan, this.plans.instance, this.hooks.devices()), plan);
+        this.plans.setPlan(instance, plan);
       } else if (!samePlacement(plan, current.plan)) {
-        current.replacePlan(plan, 'Re-planned during the run', 'run');
+        current.replacePlan(plan, 'Re-planned during the run', 'run', instance);
       }
     }
     const pm = this.plans.planModel;

@@ -27,7 +27,7 @@ import {
 } from './interfaces';
 import { Loader } from './loader';
 import type { PlanModel } from './plan-model';
-import { IYardsticks, PlanStore } from './plan-store';
+import { IYardsticks, PlanStore, yardsticksOf } from './plan-store';
 import { ResultsModel } from './results-model';
 import { RunMirror } from './run-mirror';
 import { JobSelection } from './selection';
@@ -133,7 +133,18 @@ export class SaturnModel {
   get planModel(): PlanModel | null {
     return this._plans.planModel;
   }
+  /**
+   * The lower bound and current practice's makespan of the plan on show: the profiled instance's, or under early
+   * stopping, those of the work the run's plan covers (each job's segment to its next rung).
+   */
   get yardsticks(): IYardsticks {
+    const pm = this._plans.planModel;
+    if (pm && this._runs.run?.jobs.some(j => j.rungs)) {
+      if (this._segmentYardsticks?.instance !== pm.instance) {
+        this._segmentYardsticks = { instance: pm.instance, yardsticks: yardsticksOf(pm.instance) };
+      }
+      return this._segmentYardsticks.yardsticks;
+    }
     return this._plans.yardsticks;
   }
   get run(): IRunSnapshot | null {
@@ -234,6 +245,7 @@ export class SaturnModel {
   private readonly _runs: RunMirror;
   private readonly _loader: Loader;
   private _settings: ISaturnSettings = { ...DEFAULT_SETTINGS };
+  private _segmentYardsticks: { instance: Instance; yardsticks: IYardsticks } | null = null;
   private _lastBridgeState: BridgeState = 'disconnected';
   private _changed = new Signal<this, void>(this);
   private _notice = new Signal<this, INotice>(this);

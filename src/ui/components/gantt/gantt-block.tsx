@@ -1,8 +1,11 @@
 /** One job on the Gantt chart: a block per contiguous run of its GPU lanes, with its state, progress and real times. */
 import * as React from 'react';
 import type { PlannedJob } from '../../../spase/types';
+import { segmentProgress } from '../../models/early-stopping';
 import type { IJobStatus } from '../../models/interfaces';
 import { blockRects, formatDuration, ILaneLayout, ITimeScale, timeToX } from './geometry';
+import { RungMark, SegmentBars } from './rung-glyphs';
+import { rungMarks, rungSummary, segmentBars } from './rung-marks';
 
 export interface IGanttBlockProps {
   job: PlannedJob;
@@ -48,11 +51,16 @@ export function realisedText(planned: { start_s: number; end_s: number }, startS
 export function GanttBlock(props: IGanttBlockProps): JSX.Element {
   const { job: j, layout, scale, state: st, status, pinned, selected, now_s } = props;
   const geo = blockRects(j, layout, scale);
-  const progress = st === 'done' ? 1 : Math.max(0, Math.min(1, status?.progress ?? 0));
+  const rungs = status?.rungs;
+  const over = st === 'done' || st === 'stopped_early';
+  // under early stopping a block is one segment (to the next rung): its progress is the segment's
+  const progress = over ? 1 : rungs ? segmentProgress(rungs, status?.step) : Math.max(0, Math.min(1, status?.progress ?? 0));
   const sortedIds = [...j.gpu_ids].sort((a, b) => a - b);
-  const desc = `${label(j)} on ${j.node} GPU ${sortedIds.join(', ')}, ${formatDuration(j.start_s)} to ${formatDuration(j.end_s)}, ${st}${pinned ? ', pinned' : ''}${
-    st === 'running' ? `, ${Math.round(progress * 100)}% done` : ''
-  }`;
+  const early = rungs ? rungSummary(rungs) : '';
+  const desc = `${label(j)} on ${j.node} GPU ${sortedIds.join(', ')}, ${formatDuration(j.start_s)} to ${formatDuration(j.end_s)}, ${
+    st === 'stopped_early' ? 'stopped early' : st
+  }${pinned ? ', pinned' : ''}${st === 'running' ? `, ${Math.round(progress * 100)}% ${rungs ? 'of its segment ' : ''}done` : ''}${early ? `; ${early}` : ''}`;
+  const mark = st === 'failed' ? '✕ ' : st === 'done' ? '✓ ' : st === 'stopped_early' ? '■ ' : '';
   return (
     <>
       {geo.rects.map((r, i) => (
@@ -69,6 +77,9 @@ export function GanttBlock(props: IGanttBlockProps): JSX.Element {
           data-saturn-technique={j.parallelism}
           data-saturn-pinned={pinned ? 'true' : 'false'}
           data-saturn-selected={selected ? 'true' : 'false'}
+          data-saturn-rungs={rungs ? rungs.steps.join(',') : undefined}
+          data-saturn-stopped-rung={rungs?.stopped ? rungs.stopped.rung : undefined}
+          data-saturn-promoted={rungs && rungs.promoted.length ? rungs.promoted.map(p => p.rung).join(',') : undefined}
           tabIndex={i === 0 ? 0 : -1}
           role="button"
           aria-label={desc}
@@ -79,10 +90,12 @@ export function GanttBlock(props: IGanttBlockProps): JSX.Element {
         >
           <title>{desc}</title>
           <rect className="jp-Saturn-blockRect" x={r.x} y={r.y} width={r.width} height={r.height} rx={3} />
-          {progress > 0 && st !== 'done' ? (
+          {progress > 0 && !over ? (
             <rect className="jp-Saturn-blockProgress" x={r.x} y={r.y} width={r.width * progress} height={r.height} rx={3} />
           ) : null}
           {st === 'failed' ? <rect className="jp-Saturn-blockFailed" x={r.x} y={r.y} width={r.width} height={r.height} rx={3} /> : null}
+          {st === 'stopped_early' ? <rect className="jp-Saturn-blockStopped" x={r.x} y={r.y} width={r.width} height={r.height} rx={3} /> : null}
+          {rungs ? rungMarks(r, rungs).map(m => <RungMark key={m.step} mark={m} y={r.y} height={r.height} />) : null}
           {status?.actual_start_s !== undefined && status.actual_launch_s !== undefined && status.actual_launch_s < status.actual_start_s ? (
             <rect
               className="jp-Saturn-actualStartup"
@@ -99,7 +112,9 @@ export function GanttBlock(props: IGanttBlockProps): JSX.Element {
               </title>
             </rect>
           ) : null}
-          {status?.actual_start_s !== undefined ? (
+          {rungs && rungs.segments.length ? (
+            <SegmentBars bars={segmentBars(scale, rungs, now_s)} bottom={r.y + r.height} />
+          ) : status?.actual_start_s !== undefined ? (
             <rect
               className="jp-Saturn-actual"
               data-saturn-actual-start={status.actual_start_s}
@@ -114,7 +129,7 @@ export function GanttBlock(props: IGanttBlockProps): JSX.Element {
             </rect>
           ) : null}
           <text className="jp-Saturn-blockLabel" x={r.x + 5} y={r.y + Math.min(r.height / 2 + 4, 16)}>
-            {truncate(`${st === 'failed' ? '✕ ' : st === 'done' ? '✓ ' : ''}${label(j)}`, r.width - (pinned ? 20 : 8))}
+            {truncate(`${mark}${label(j)}`, r.width - (pinned ? 20 : 8))}
           </text>
           {pinned && r.width > 14 ? (
             <g className="jp-Saturn-pinMark" transform={`translate(${r.x + r.width - 11}, ${r.y + 3})`} aria-hidden="true">

@@ -187,6 +187,9 @@ export function GanttChart(props: IGanttChartProps): JSX.Element {
         <pattern id="jp-Saturn-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
           <line x1="0" y1="0" x2="0" y2="6" className="jp-Saturn-hatchLine" />
         </pattern>
+        <pattern id="jp-Saturn-stopHatch" width="7" height="7" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)">
+          <line x1="0" y1="0" x2="0" y2="7" className="jp-Saturn-stopHatchLine" />
+        </pattern>
       </defs>
       <rect className="jp-Saturn-ganttBg" x={GUTTER} y={AXIS} width={plotW} height={layout.height} onPointerDown={onBackgroundDown} />
       <LaneGroups layout={layout} plotW={plotW} onPointerDown={onBackgroundDown} />

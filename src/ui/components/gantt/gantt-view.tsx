@@ -61,6 +61,8 @@ export function GanttView(props: IGanttViewProps): JSX.Element {
   }
   const plan = pm.plan;
   const statuses = new Map<string, IJobStatus>((run?.jobs ?? []).map(j => [j.job, j]));
+  const hasRungs = (run?.jobs ?? []).some(j => j.rungs);
+  const stopped = (run?.jobs ?? []).filter(j => j.state === 'stopped_early').length;
   const y = model.yardsticks;
   const gain = gainText(plan.makespan_s, y.currentPractice);
   const exec = (id: string) => () => void commands.execute(id);
@@ -94,6 +96,7 @@ export function GanttView(props: IGanttViewProps): JSX.Element {
               <dd data-saturn-run={run.phase}>
                 {run.phase}
                 {now_s !== null && running ? ` · ${formatDuration(now_s)} elapsed` : ''}
+                {stopped ? ` · ${stopped} stopped early` : ''}
               </dd>
             </>
           ) : null}
@@ -155,6 +158,9 @@ export function GanttView(props: IGanttViewProps): JSX.Element {
         Drag a block in time or onto other GPUs; Ctrl + wheel zooms, drag the background or Shift + wheel pans. With the
         keyboard: Tab to a block, arrows move it, P pins it. Dashed line: makespan; red line: now; dark bar under a
         block: when it really ran (its lighter start: launch to first step); dashed outline: pinned; dotted outline: not started yet.
+        {hasRungs
+          ? ' Early stopping: a block is a job\'s work to its next rung; lines across it are rungs (▲ promoted there, ○ waiting for the decision, ■ stopped early there), and a hatched block was stopped early.'
+          : ''}
       </p>
     </div>
   );

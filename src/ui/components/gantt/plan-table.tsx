@@ -1,5 +1,6 @@
 import * as React from 'react';
 import type { Plan } from '../../../spase/types';
+import { stateWithRung } from '../../models/early-stopping';
 import type { IJobStatus } from '../../models/interfaces';
 import { formatDuration } from './geometry';
 
@@ -35,6 +36,7 @@ export function PlanTable(props: IPlanTableProps): JSX.Element {
         {jobs.map(j => {
           const st = stateOf(j.id);
           const p = statuses.get(j.id)?.progress;
+          const rungs = statuses.get(j.id)?.rungs;
           return (
             <tr key={j.id} data-saturn-row={j.id} className={selected === j.id ? 'jp-mod-selected' : ''}>
               <th scope="row">
@@ -50,8 +52,9 @@ export function PlanTable(props: IPlanTableProps): JSX.Element {
               <td>{formatDuration(j.start_s)}</td>
               <td>{formatDuration(j.end_s)}</td>
               <td>{formatDuration(j.end_s - j.start_s)}</td>
-              <td className={`jp-Saturn-stateCell jp-Saturn-state-${st}`}>
-                {st}
+              <td className={`jp-Saturn-stateCell jp-Saturn-state-${st}`} data-saturn-state={st}>
+                {stateWithRung(st, rungs)}
+                {rungs?.promoted.length ? ` (promoted at ${rungs.promoted.map(x => x.rung).join(', ')})` : ''}
                 {st === 'running' && p !== undefined ? ` (${Math.round(p * 100)}%)` : ''}
               </td>
             </tr>

@@ -71,3 +71,16 @@ export function curveLayout(series: ISeries[], width: number, height: number, lo
   return { box, x, y, xTicks: xn.ticks, yTicks: yn.ticks, log: useLog, curves, empty: all.length === 0 };
 }
 
+
+/** The vertical lines of rungs (early stopping) inside the plot's step range: their step and x. */
+export function rungLines(layout: Pick<ICurveLayout, 'x' | 'empty'>, steps: number[]): { step: number; x: number }[] {
+  if (layout.empty) {
+    return [];
+  }
+  const lo = Math.min(layout.x.d0, layout.x.d1);
+  const hi = Math.max(layout.x.d0, layout.x.d1);
+  return [...new Set(steps)]
+    .filter(s => Number.isFinite(s) && s >= lo && s <= hi)
+    .sort((a, b) => a - b)
+    .map(step => ({ step, x: toPx(layout.x, step) }));
+}

@@ -5,6 +5,7 @@
  */
 import * as React from 'react';
 import type { ResultRow } from '../../../bridge/wire';
+import { IJobRungs, stateWithRung } from '../../models/early-stopping';
 import { formatDuration } from '../../models/format';
 import { cellValue, formatValue, IColumn, ISort } from '../../models/leaderboard';
 
@@ -20,6 +21,8 @@ export interface ILeaderboardProps {
   selected: string | null;
   onSelect: (task: string) => void;
   colorOf: (task: string) => number;
+  /** Early stopping: a task's rungs (its state then says where it stopped or waits). */
+  rungsOf?: (task: string) => IJobRungs | undefined;
 }
 
 function cellText(col: IColumn, v: string | number | null): string {
@@ -93,6 +96,8 @@ export function LeaderboardTable(props: ILeaderboardProps): JSX.Element {
         {rows.map((r, i) => {
           const on = r.task === selected;
           const isBest = r.task === best;
+          const rungs = props.rungsOf?.(r.task);
+          const stoppedAt = rungs?.stopped?.rung;
           return (
             <tr
               key={r.task}
@@ -100,9 +105,10 @@ export function LeaderboardTable(props: ILeaderboardProps): JSX.Element {
               data-saturn-state={r.state}
               data-saturn-best={isBest ? 'true' : 'false'}
               data-saturn-selected={on ? 'true' : 'false'}
+              data-saturn-stopped-rung={stoppedAt}
               aria-selected={on}
               tabIndex={r.task === tabStop ? 0 : -1}
-              className={[on ? 'jp-mod-selected' : '', isBest ? 'jp-Saturn-bestRow' : ''].filter(Boolean).join(' ') || undefined}
+              className={[on ? 'jp-mod-selected' : '', isBest ? 'jp-Saturn-bestRow' : '', r.state === 'stopped_early' ? 'jp-Saturn-stoppedRow' : ''].filter(Boolean).join(' ') || undefined}
               onClick={() => props.onSelect(r.task)}
               onKeyDown={e => onKey(e, i)}
             >
@@ -127,7 +133,7 @@ export function LeaderboardTable(props: ILeaderboardProps): JSX.Element {
                 }
                 return (
                   <td key={c.key} className={cls || undefined} data-saturn-cell={c.key} data-saturn-value={v ?? ''}>
-                    {cellText(c, v)}
+                    {c.key === 'state' ? stateWithRung(r.state, rungs) : cellText(c, v)}
                   </td>
                 );
               })}

@@ -23,6 +23,7 @@ import {
   TRAIN_LOSS,
   varyingHparams
 } from '../../models/leaderboard';
+import { allRungSteps, IJobRungs } from '../../models/early-stopping';
 import { seriesOf } from '../../models/results-state';
 import type { SaturnModel } from '../../models/saturn-model';
 import { useWidth } from '../gantt/use-width';
@@ -54,6 +55,7 @@ export function ResultsView(props: IResultsViewProps): JSX.Element {
   const results = model.results;
   useSignal(results.changed);
   useSignal(model.selection.changed);
+  useSignal(model.changed); // the run's job records: rungs, promotions, where jobs stopped early
   React.useEffect(() => {
     results.follow();
   }, [results]);
@@ -100,6 +102,23 @@ export function ResultsView(props: IResultsViewProps): JSX.Element {
   const running = state.rows.filter(r => r.state === 'running' || r.state === 'checkpointing').length;
   const done = state.rows.filter(r => r.state === 'done').length;
   const plots = plotWidths(width, varying.length >= 2);
+  // early stopping: the rungs of this run's jobs, from the run the page follows (the same run)
+  const run = model.run;
+  const rungsByTask = new Map<string, IJobRungs>(
+    (run && run.message === state.runId ? run.jobs : []).filter(j => j.rungs).map(j => [j.job, j.rungs!] as [string, IJobRungs])
+  );
+  const stoppedRows = state.rows.filter(r => r.state === 'stopped_early');
+  const stoppedAt = new Map<string, number>();
+  for (const r of stoppedRows) {
+    const rung = rungsByTask.get(r.task)?.stopped?.rung;
+    if (rung !== undefined) {
+      stoppedAt.set(r.task, rung);
+    }
+  }
+  const rungSteps = allRungSteps(rungsByTask.values());
+  const bestStopped = bestRow?.state === 'stopped_early';
+  const rankedBy = metric === TRAIN_LOSS ? 'the last training loss of each task' : `the best ${metric} each task reached`;
+  const basis = `${rankedBy}${stoppedRows.length ? ', tasks stopped early included (up to the rung they stopped at)' : ''}`;
   return (
     <div className="jp-Saturn-results" ref={box}>
       <div className="jp-Saturn-ganttHeader">
@@ -107,12 +126,14 @@ export function ResultsView(props: IResultsViewProps): JSX.Element {
           <dt>Run</dt>
           <dd data-saturn-results-run={state.runId}>{state.runId}</dd>
           <dt>Tasks</dt>
-          <dd data-saturn-results-done={done}>
-            {state.rows.length} ({done} done{running ? `, ${running} running` : ''})
+          <dd data-saturn-results-done={done} data-saturn-results-stopped={stoppedRows.length}>
+            {state.rows.length} ({done} done{stoppedRows.length ? `, ${stoppedRows.length} stopped early` : ''}
+            {running ? `, ${running} running` : ''})
           </dd>
           <dt>Best</dt>
-          <dd data-saturn-results-best={best ?? ''}>
+          <dd data-saturn-results-best={best ?? ''} title={`Ranked by ${basis}`}>
             {bestRow ? `${bestRow.task} (${metricTitle(metric)} ${formatValue(cellValue(bestRow, rankKey(metric)))})` : '–'}
+            {bestStopped ? ` · stopped early${stoppedAt.has(bestRow!.task) ? ` at step ${stoppedAt.get(bestRow!.task)}` : ''}` : ''}
           </dd>
         </dl>
         <div className="jp-Saturn-toolbar" role="toolbar" aria-label="Results tools">
@@ -134,6 +155,15 @@ export function ResultsView(props: IResultsViewProps): JSX.Element {
           </button>
         </div>
       </div>
+      {stoppedRows.length || rungSteps.length ? (
+        <p className="jp-Saturn-resultsNote" data-saturn-results-basis={metric}>
+          Early stopping{rungSteps.length ? ` (rungs at steps ${rungSteps.join(', ')})` : ''}:{' '}
+          {stoppedRows.length
+            ? `${stoppedRows.length} task${stoppedRows.length > 1 ? 's' : ''} stopped early; their values are those up to the rung they stopped at. `
+            : 'no task stopped yet. '}
+          ★ best is ranked over all tasks by {rankedBy}.
+        </p>
+      ) : null}
       <div className="jp-Saturn-leaderboardBox">
         <LeaderboardTable
           rows={sortRows(state.rows, sort)}
@@ -145,11 +175,24 @@ export function ResultsView(props: IResultsViewProps): JSX.Element {
           selected={selected}
           onSelect={select}
           colorOf={colorOf}
+          rungsOf={task => rungsByTask.get(task)}
         />
       </div>
       <div className="jp-Saturn-resultsPlots">
         <div className="jp-Saturn-plotBox">
-          <LearningCurves series={series} metric={metric} colorOf={colorOf} selected={selected} best={best} onSelect={select} log={log} onLog={setLog} width={plots.curves} />
+          <LearningCurves
+            series={series}
+            metric={metric}
+            colorOf={colorOf}
+            selected={selected}
+            best={best}
+            onSelect={select}
+            log={log}
+            onLog={setLog}
+            width={plots.curves}
+            rungs={rungSteps}
+            stopped={stoppedAt}
+          />
         </div>
         {plots.parallel ? (
           <div className="jp-Saturn-plotBox">
@@ -170,7 +213,9 @@ export function ResultsView(props: IResultsViewProps): JSX.Element {
       <p className="jp-Saturn-hint jp-Saturn-ganttHelp">
         Click a column's header to sort by it. Select a row (click, or Tab to the table and use the arrows), a curve or a line: the
         same job is selected in the Gantt chart, and a block selected there selects its row here. ★ marks the best task by the
-        picked metric (its best validation; the last loss for the training loss).
+        picked metric (its best validation; the last loss for the training loss), among all tasks: one stopped early counts with
+        the best value it reached before its rung. Under early stopping, dashed lines mark the rungs and a square ends the curve
+        of a task stopped there.
       </p>
     </div>
   );
