@@ -52,7 +52,8 @@ export function firstCandidate(p: Problem, seed = 1): Candidate {
   }
   const rng = new Rng(seed);
   for (let k = 0; k < 200; k++) {
-    const modes = new Int32Array(p.jobs.map(j => (j.modes[0]?.keep ? 0 : rng.int(j.modes.length))));
+    // a preemptible running job keeps its place first (mode 0), later tries may move it (its other modes)
+    const modes = new Int32Array(p.jobs.map(j => (j.modes[0]?.keep && k === 0 ? 0 : rng.int(j.modes.length))));
     const order = rng.shuffle(p.free.slice());
     const s = decode(p, order, modes);
     if (s) {
