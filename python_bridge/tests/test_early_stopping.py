@@ -38,6 +38,9 @@ def test_a_job_pauses_at_its_rung_and_resumes_exactly_when_promoted(saturn_env):
     js.update_info("j", "job.promoted", rung_at=None, stopped=None)
     assert run_job("j", saturn_env)["state"] == "done"
     assert f"resuming at step {RUNG}" in log_path(saturn_env, "j").read_text()
+    info = js.get("j")["info"]
+    last_segment = info["finished_at"] - info["first_step_at"]
+    assert info["train_s"] > last_segment  # its training time counts both segments (results' runtime_s)
     want, got = torch.load(weights_path(saturn_env, "ref")), torch.load(weights_path(saturn_env, "j"))
     assert all(torch.equal(got[k], want[k]) for k in want)  # the pause changed nothing (dropout included)
     ref_val = [(p["step"], p["metrics"]) for p in saturn_env.metrics(job="ref") if p["kind"] == "val"]

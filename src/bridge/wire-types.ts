@@ -795,6 +795,14 @@ export interface ResultRow {
     [k: string]: 'min' | 'max';
   };
   best_weights?: boolean;
+  /**
+   * early stopping judged it out: {rung, at, metric}
+   */
+  stopped_early?: {} | null;
+  /**
+   * the rungs it was promoted at: [{rung, at}]
+   */
+  promotions?: {}[];
 }
 export interface ReplyHistory {
   v: 1;

@@ -18,7 +18,7 @@ import { Dispatcher, IPlanLike, jobsFromPlan } from './dispatcher';
 import { IInstanceLike, Introspector, SolveFn } from './introspection';
 import { KernelJobLauncher, KernelJobStore, StoreRequestError } from './kernel-backend';
 import { firstSegments, RunLoop } from './run-loop';
-import { IEarlyStopping } from './rungs';
+import { IEarlyStopping, rungSteps } from './rungs';
 import { systemClock } from './types';
 
 // Node globals, declared here so that the browser build (no Node types) also type-checks this file.
@@ -321,7 +321,15 @@ export async function runCommand(argv: string[]): Promise<number> {
     const newJobs = jobsFromPlan(plan, instance, runId, {
       checkpoint_every_s: args.checkpointEveryS,
       ...(args.backend ? { backend: args.backend } : {})
-    }).map(j => (segments ? { ...j, settings: { ...j.settings, rung_at: segments.rungAt[j.task] ?? null } } : j));
+    }).map(j => {
+      if (!segments || !args.earlyStopping) {
+        return j;
+      }
+      // what the job's rungs are and how it is judged, with the job (the page draws them; a reloaded page judges alike)
+      const spec = instance.jobs.find(x => x.id === j.task);
+      const steps = j.total_steps ? rungSteps(args.earlyStopping, j.total_steps, (spec?.steps_per_epoch as number | undefined) ?? null) : [];
+      return { ...j, settings: { ...j.settings, rung_at: segments.rungAt[j.task] ?? null, rung_steps: steps, early_stopping: args.earlyStopping } };
+    });
     // The first wave's kernels are warmed before the plan's clock starts, as the dispatcher warms every later job's
     // while GPUs are busy, so all start-ups are those of warm kernels. Before the submit: once a plan is submitted,
     // a dispatcher that does not beat for a while is taken over by the autopilot.
@@ -365,7 +373,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     const summary = {
       ...d.summary(plan, t0),
       prepared_s: Math.round(preparedS * 1000) / 1000,
-      introspection: loop.decisions.map(x => ({ ...x, plan: undefined })),
+      introspection: loop.decisions.map(x => ({ ...x, plan: undefined, candidate: undefined })),
       ...(args.earlyStopping ? { early_stopping: { ...args.earlyStopping, events: loop.rungEvents.map(e => ({ ...e, at: e.at - t0 })) } } : {})
     };
     await new Promise<void>(resolve => process.stdout.write(JSON.stringify(summary, null, 1) + '\n', () => resolve()));

@@ -517,6 +517,26 @@ export class Dispatcher {
   }
 
   /**
+   * The planned times of `plan` (a re-solve that was not switched to) for the jobs it leaves where they are and that
+   * have not started: the chart then shows when they are now expected to run (after a rung, their next segment).
+   */
+  async applyTimes(plan: IPlanLike): Promise<void> {
+    const snap = await this.store.snapshot(this.runId);
+    const byTask = new Map(snap.jobs.map(j => [j.task, j]));
+    for (const e of plan.jobs) {
+      const job = byTask.get(e.id);
+      if (!job || this.settled(job) || isActive(job.state) || !sameAssignment(job.info.assignment, toAssignment(e))) {
+        continue;
+      }
+      const a = { ...job.info.assignment, planned_start_s: e.start_s, planned_end_s: e.end_s };
+      if (typeof plan.origin_s === 'number') {
+        a.planned_origin_s = plan.origin_s;
+      }
+      await this.store.update(job.id, { assignment: a });
+    }
+  }
+
+  /**
    * Start and warm the kernels of the jobs planned at time 0 (before `submit`: warming touches no job record), so that they start
    * as warm as every later job (whose kernels `prewarm` readies while GPUs are busy). Returns how many.
    */

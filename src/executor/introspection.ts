@@ -15,6 +15,7 @@
  */
 import { isActive, isSettled } from './job-state';
 import { IPlanLike, jobsOnLostNodes, nodeOf, sameAssignment, unusableNodes } from './dispatcher';
+import { atRung } from './rules';
 import { IJobRecord, ISnapshot } from './types';
 
 export interface IOptionLike {
@@ -71,6 +72,8 @@ export interface IReplanDecision {
   changed: string[];
   reason: string;
   plan?: IPlanLike;
+  /** The re-solved plan, switched to or not (its times say when each job would run). */
+  candidate?: IPlanLike;
 }
 
 const EPS = 1e-3;
@@ -121,7 +124,8 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
   // A node the cluster reports down is left out; its jobs are planned again elsewhere (from their checkpoints).
   const lost = unusableNodes(snap);
   for (const rec of snap.jobs) {
-    if (isSettled(rec.state, rec.info)) {
+    // a job waiting at its rung has no work to plan until it is judged (promoted: its next segment)
+    if (isSettled(rec.state, rec.info) || atRung(rec)) {
       continue;
     }
     const job = instance.jobs.find(j => j.id === rec.task);
@@ -195,7 +199,7 @@ function currentDuration(instance: IInstanceLike, rec: IJobRecord, switchCostS: 
 /** Projection of carrying on with the current assignments. */
 export function projectCurrent(instance: IInstanceLike, snap: ISnapshot, switchCostS = 10): number {
   const recs = snap.jobs
-    .filter(r => !isSettled(r.state, r.info))
+    .filter(r => !isSettled(r.state, r.info) && !atRung(r))
     .sort((a, b) => (a.info.order ?? 0) - (b.info.order ?? 0));
   const lost = unusableNodes(snap);
   if (recs.some(r => lost.has(nodeOf(r.info.assignment)))) {
@@ -294,7 +298,8 @@ export class Introspector {
           reason: switched
             ? `new plan ${better.toFixed(1)} s sooner (threshold ${thresholdS.toFixed(1)} s)`
             : `kept: new plan ${better.toFixed(1)} s sooner, threshold ${thresholdS.toFixed(1)} s`,
-          plan: switched ? plan : undefined
+          plan: switched ? plan : undefined,
+          candidate: plan
         };
       }
     }

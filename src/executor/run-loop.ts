@@ -82,14 +82,18 @@ export class RunLoop {
     }
     const periodic = this.options.introspectionIntervalS > 0 && !!intro?.due(snap.now);
     if (intro && !d.finished && (force || judged || periodic)) {
+      // after a judgement, plan from the store as it is now: the promoted jobs' next segments, the stopped ones gone
+      const now = judged ? await d.store.snapshot(d.runId) : snap;
       const decision = force
-        ? await intro.check(snap, snap.now, 0)
+        ? await intro.check(now, snap.now, 0)
         : judged
-          ? await intro.check(snap, snap.now, Math.min(this.options.thresholdS, RUNG_SWITCH_S), RUNG_SWITCH_FRAC)
-          : await intro.check(snap, snap.now, this.options.thresholdS);
+          ? await intro.check(now, snap.now, Math.min(this.options.thresholdS, RUNG_SWITCH_S), RUNG_SWITCH_FRAC)
+          : await intro.check(now, snap.now, this.options.thresholdS);
       this.log(`introspection: ${decision.reason}`);
       if (decision.switched && decision.plan) {
         await d.applyPlan({ ...decision.plan, origin_s: snap.now }, intro.knobsOf);
+      } else if (judged && decision.candidate) {
+        await d.applyTimes({ ...decision.candidate, origin_s: snap.now }); // the survivors' next segments, in time
       }
     }
     return snap;

@@ -3,7 +3,8 @@
 ``results(run_id=None)`` reads the latest run (the newest job records) unless ``run_id`` names one:
 
 - ``task``, the task's hyper-parameters (one column each: ``saturn.grid``'s axes, else ``lr`` and ``batch_size``),
-  ``state``, ``parallelism``, ``gpus``, ``runtime_s`` (first step to the end), ``loss`` (the last training loss);
+  ``state`` (``stopped_early`` for a job early stopping judged out), ``parallelism``, ``gpus``, ``runtime_s`` (its
+  training time, every segment counted), ``loss`` (the last training loss);
 - for each validation metric ``m``: ``m`` (its last value) and ``best_m`` (its best value; smaller is better for
   names with "loss" or "err" in them, else larger, unless the task's ``keep_best_mode`` says otherwise).
 
@@ -90,10 +91,13 @@ def summary(store: Optional[Store] = None, run_id: Optional[str] = None) -> dict
             if name not in hp_names:
                 hp_names.append(name)
         first, end = info.get("first_step_at"), info.get("finished_at")
+        trained = info.get("train_s")  # every segment of a job that was resumed or promoted
+        if trained is None and isinstance(first, (int, float)) and isinstance(end, (int, float)):
+            trained = end - first
         rows.append({"task": job["task"], "job": job["id"], "hparams": hparams, "state": job["state"],
                      "parallelism": a.get("parallelism"), "gpus": a.get("gpus"), "node": a.get("node"),
-                     "runtime_s": round(end - first, 3) if isinstance(first, (int, float)) and
-                     isinstance(end, (int, float)) else None,
+                     "runtime_s": round(trained, 3) if trained is not None else None,
+                     "stopped_early": info.get("stopped_early"), "promotions": info.get("promotions") or [],
                      "loss": loss, "metrics": last, "best": best, "modes": modes,
                      "best_weights": bool((info.get("best") or {}).get("path"))})
     return {"run_id": run_id, "metrics": metric_names, "hparams": hp_names, "rows": rows}

@@ -33,6 +33,8 @@ from .store import Store, default_store
 STATES: tuple[str, ...] = tuple(wire_schema()["definitions"]["job_state"]["enum"])
 TRANSITIONS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in wire_schema()["job_transitions"].items()}
 FINAL_STATES = ("done", "cancelled", "stopped_early")
+#: state changes kept per job (a checkpoint takes two; a job paused at several rungs takes more)
+HISTORY = 400
 ACTIVE_STATES = ("running", "checkpointing")
 
 
@@ -155,7 +157,7 @@ class JobStore:
                     raise IllegalTransition(f"job {job_id} is {job['state']}, expected one of {', '.join(expect)}")
                 check_transition(job["state"], target)
                 info = {**job["info"], **info_updates}
-                info["history"] = (info.get("history") or [])[-40:] + [[job["state"], target, round(time.time(), 3)]]
+                info["history"] = (info.get("history") or [])[-HISTORY:] + [[job["state"], target, round(time.time(), 3)]]
                 return target, info
             before = conn.execute("SELECT state, task FROM jobs WHERE id = ?", (job_id,)).fetchone()
             job = self._update(conn, job_id, change)
@@ -331,7 +333,7 @@ class JobStore:
                                                 "run_id": info.get("run_id")})
                 cur = target
             info.update(info_updates)
-            info.update(pid=pid, pid_start=start, host=socket.gethostname(), history=history[-40:],
+            info.update(pid=pid, pid_start=start, host=socket.gethostname(), history=history[-HISTORY:],
                         attempts=int(info.get("attempts") or 0) + 1, claimed_at=time.time(), stop=None)
             conn.execute("UPDATE jobs SET state = ?, info = ?, updated_at = ? WHERE id = ?",
                          ("running", json.dumps(info), time.time(), job_id))

@@ -143,7 +143,7 @@ class Control:
         self._last_report = 0.0
         self._ewma: Optional[float] = None
         self._stop: Optional[str] = None
-        self.first_step_at: Optional[float] = None
+        self.first_step_at: Optional[float] = None  # of this attempt
 
     def decide(self, step: int, start_step: int) -> tuple[Optional[str], bool]:
         now = time.monotonic()
@@ -310,7 +310,7 @@ def execute(js: JobStore, job_id: str, job: dict, *, raise_errors: bool = True, 
             if stop.reason == "rung":  # what the job reports at its rung: its validation there
                 extra["rung_reports"] = {**(info.get("rung_reports") or {}), str(stop.step): control.last_val or {}}
             js.set_state(job_id, target, stopped={"reason": stop.reason, "at": time.time(), "step": stop.step},
-                         step=stop.step, **extra)
+                         step=stop.step, **extra, **_trained(info, control))
             if stop.reason == "rung":
                 store.emit("job.rung", {"id": job_id, "task": task.name, "run_id": info.get("run_id"),
                                         "step": stop.step, "metrics": control.last_val or {}})
@@ -321,7 +321,7 @@ def execute(js: JobStore, job_id: str, job: dict, *, raise_errors: bool = True, 
         if result["model"] is not None:
             atomic_save(result["model"], wpath)
         js.set_state(job_id, "done", finished_at=time.time(), weights=str(wpath), step=result["steps"],
-                     final_loss=result["loss"], run_s=time.time() - t0,
+                     final_loss=result["loss"], run_s=time.time() - t0, **_trained(info, control),
                      **({"final_metrics": control.last_val} if control.last_val is not None else {}))
         log(f"done: {result['steps']} steps, loss {result['loss']}, weights {wpath}")
         _export_history(store, job_id, task.name, info.get("run_id"), log)
@@ -337,6 +337,13 @@ def execute(js: JobStore, job_id: str, job: dict, *, raise_errors: bool = True, 
         if raise_errors or isinstance(err, (KeyboardInterrupt, SystemExit)):
             raise
         return {"job": job_id, "state": "failed", "error": f"{type(err).__name__}: {err}"}
+
+
+def _trained(info: dict, control: "Control") -> dict:
+    """The job's training time over all its segments (a resumed or promoted job trains in several)."""
+    if control.first_step_at is None:
+        return {}
+    return {"train_s": round(float(info.get("train_s") or 0) + time.time() - control.first_step_at, 3)}
 
 
 def _export_history(store: Store, job_id: str, task: str, run_id: Optional[str], log: "JobLog") -> None:

@@ -79,10 +79,11 @@ describe('re-planning with rungs', () => {
     }
   });
 
-  it('gives the last survivor both GPUs once the others stopped, and finishes sooner than without early stopping', async () => {
-    const es = await run(ES);
+  it('gives the last survivor both GPUs once the others stopped (SHA), and finishes sooner than without early stopping', async () => {
+    // synchronous halving: the rung at 60 is judged once all three survivors reached it, so the winner goes on alone
+    const es = await run({ ...ES, kind: 'sha' });
     const full = await run(null);
-    const last = es.launches.filter(([id]) => id === 'r-j2').pop()!;
+    const last = es.launches.filter(([id]) => id === "r-j2").pop()!;
     expect(last[2]).toEqual([0, 1]); // its last segment on two GPUs, through its checkpoint
     expect(es.makespan).toBeLessThan(full.makespan * 0.7);
     // the GPUs a judgement frees are taken by the next work in the same step (the job that lost holds none)
