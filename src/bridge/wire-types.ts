@@ -761,6 +761,10 @@ export interface ReplyInstance {
   type: 'instance';
   id?: string | number;
   instance: Instance | null;
+  /**
+   * the store's newest event id now: a page that reads the instance need not replay the events before it
+   */
+  last_event_id?: number;
 }
 export interface ReplyResults {
   v: 1;

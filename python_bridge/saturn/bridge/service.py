@@ -215,7 +215,7 @@ class BridgeService(DispatchOps):
         return {"jobs": JobStore(self.store).list()}
 
     def _on_instance(self, _req) -> dict:
-        return {"instance": self.store.latest_instance()}
+        return {"instance": self.store.latest_instance(), "last_event_id": self.store.last_event_id()}
 
     def _on_run_config(self, _req) -> dict:
         return {"early_stopping": early_stopping_mod.early_stopping(store=self.store)}

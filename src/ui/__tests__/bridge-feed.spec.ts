@@ -60,7 +60,20 @@ describe('BridgeFeed', () => {
     expect(f.state.profile).toMatchObject({ running: true, total: 2 });
   });
 
-  it('finds the latest profiled instance across pages of the store\'s history', async () => {
+  it('reads the latest profiled instance where the store keeps it, without replaying the history', async () => {
+    const b = new FakeBridge();
+    b.replies.instance = () => ({ instance: { ...smallInstance(), saturn: { run_id: 'r7' } }, last_event_id: 9000 });
+    const f = new BridgeFeed(b, hooks());
+    expect((await f.latestProfiled())!.name).toBe('small');
+    expect(b.requests.filter(r => r.type === 'events_since')).toEqual([]);
+    expect(f.state.lastEvent).toBe(9000); // the events before it count as seen after a page load
+    expect(f.state.profile!.run_id).toBe('r7');
+    const again = new BridgeFeed(b, hooks());
+    await again.latestProfiled(false); // a later look leaves the events to be applied
+    expect(again.state.lastEvent).toBe(0);
+  });
+
+  it('finds the latest profiled instance across pages of the history of a store that keeps none', async () => {
     const b = new FakeBridge();
     const page = (from: number, n: number): any[] => Array.from({ length: n }, (_, i) => ({ id: from + i, kind: 'task.registered', data: {} }));
     b.replies.events_since = req => {

@@ -16,6 +16,8 @@ export class FakeBridge implements IBridge {
     profile_status: () => ({ running: false }),
     plans: () => ({ plans: [] }),
     events_since: () => ({ events: [], last_id: 0 }),
+    // a store from before instances were kept (null): the feed reads the event history instead
+    instance: () => ({ instance: null, last_event_id: 0 }),
     profile: () => ({ run_id: 'r1', started: true }),
     plan_save: () => ({ plan_id: 1 }),
     cancel_profile: () => ({ cancelled: true }),

@@ -32,6 +32,7 @@ function fakeBridge(jobs: () => any[]): any {
         profile_status: () => ({ running: false }),
         plans: () => ({ plans: [] }),
         events_since: () => ({ events: [] }),
+        instance: () => ({ instance: null, last_event_id: 0 }),
         plan_save: () => ({ plan_id: 1 }),
         jobs: () => ({ jobs: jobs() })
       };

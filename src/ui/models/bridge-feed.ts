@@ -7,6 +7,7 @@ import type { BridgeEvent, MetricPoint } from '../../bridge/wire';
 import type { Instance } from '../../spase/types';
 import {
   EMPTY_FEED,
+  emptyProfile,
   IFeedState,
   reduceEvent,
   reduceLoad,
@@ -65,11 +66,29 @@ export class BridgeFeed {
   }
 
   /**
-   * The instance of the latest finished profile in the store's event history (null when there is none). With
-   * `advance` (after a page load) the events read count as seen; without (a later look), events that were not
-   * applied yet stay to be applied, else a task registered meanwhile would never be listed.
+   * The instance of the latest finished profile (null when there is none), as the store keeps it (`instance`). With
+   * `advance` (after a page load) the store's events so far count as seen; without (a later look), events that were
+   * not applied yet stay to be applied, else a task registered meanwhile would never be listed. A store profiled
+   * before it kept instances (schema version 2) is read the old way, from its event history.
    */
   async latestProfiled(advance = true): Promise<Instance | null> {
+    const kept = await this.bridge.request<any>({ type: 'instance' });
+    if (kept.instance) {
+      const instance = kept.instance as Instance;
+      let state = this._state;
+      if (!state.profile?.running) {
+        state = { ...state, profile: { ...emptyProfile(((instance as any).saturn?.run_id as string) ?? null) } };
+      }
+      if (advance && typeof kept.last_event_id === 'number') {
+        state = { ...state, lastEvent: Math.max(state.lastEvent, kept.last_event_id) };
+      }
+      this._state = state;
+      return instance;
+    }
+    return this.replayForProfile(advance);
+  }
+
+  private async replayForProfile(advance: boolean): Promise<Instance | null> {
     let instance: Instance | null = null;
     let since = 0;
     for (let page = 0; page < 200; page++) {
