@@ -57,7 +57,7 @@ def time_scale(inst):
 
 
 def lower_bound(inst):
-    """FORMAT.md lower bound."""
+    """The lower bound of docs/spase-format.md."""
     caps = [n['gpus'] for n in inst['cluster']['nodes']]
     mx = max(caps)
     path = max(min(dur(o) for o in j['options'] if o['gpus'] <= mx) for j in inst['jobs'])

@@ -583,7 +583,7 @@ export interface ReplyProfile {
   instance?: Instance;
 }
 /**
- * spase-instance/1 (shared/spase/FORMAT.md) plus per-option knobs, step_time_s, peak_mem_bytes and per-job infeasible[]
+ * spase-instance/1 (docs/spase-format.md) plus per-option knobs, step_time_s, peak_mem_bytes and per-job infeasible[]
  */
 export interface Instance {
   format: 'spase-instance/1';

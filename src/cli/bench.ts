@@ -141,7 +141,7 @@ export async function runBench(o: { quick: boolean }): Promise<string> {
   log(
     `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} CPUs; the hybrid runs as a portfolio of ${workers} worker thread(s). ` +
       `Load average at the start: ${load0.map(x => x.toFixed(2)).join(' / ')} (1/5/15 min). ` +
-      'Baselines: makespan / LB (FORMAT.md lower bound). References: "CP-SAT" = best makespan of the exact CP-SAT model, ' +
+      'Baselines: makespan / LB (the lower bound of docs/spase-format.md). References: "CP-SAT" = best makespan of the exact CP-SAT model, ' +
       '"CP-SAT bound" its proven lower bound (both / LB); "CBC" = Saturn\'s MILP formulation with PuLP + CBC at 5 minutes; ' +
       'hybrid ratios are makespan / CP-SAT best (< 1: better than CP-SAT found) and hybrid 10 s / CBC (< 1: the hybrid wins).'
   );

@@ -1,5 +1,5 @@
 /**
- * The Saturn paper's baselines (VLDB'24 §4.3, definitions in FORMAT.md), each
+ * The Saturn paper's baselines (VLDB'24 §4.3, definitions in docs/spase-format.md), each
  * returning a valid plan (pins, running jobs, unavailable GPUs and precedence
  * are honoured by the decoder; pinned options override a baseline's choice).
  *

@@ -259,7 +259,7 @@ export function assertInstance(x: unknown): Instance {
 }
 
 /**
- * Checks a plan against its instance: everything FORMAT.md requires, plus
+ * Checks a plan against its instance: everything docs/spase-format.md requires, plus
  * pins, running jobs, unavailable GPUs and precedence. Returns messages
  * (empty = valid).
  */

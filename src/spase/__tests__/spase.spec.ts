@@ -83,7 +83,7 @@ describe('dominance and lower bound', () => {
     ]);
   });
 
-  it('computes the FORMAT.md bound (paper-fig4: 25 h)', () => {
+  it('computes the bound of docs/spase-format.md (paper-fig4: 25 h)', () => {
     expect(lowerBound(fig4())).toBe(90000);
     // energy: a 10 (min energy 10) + b 10 + c 4 = 24 / 2 GPUs = 12 > max job 6
     expect(lowerBound(tiny())).toBe(12);
