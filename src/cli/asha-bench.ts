@@ -1,5 +1,5 @@
 /**
- * Early-stopping simulation benchmark (issue 15): time until the best configuration has finished, for
+ * Early-stopping simulation benchmark: time until the best configuration has finished, for
  *   (a) Saturn without early stopping (one SPASE plan of every job to its end),
  *   (b) Ray-Tune-like ASHA (fixed GPU count per trial, FIFO placement),
  *   (c) Saturn + ASHA (the remaining segments re-solved by SPASE at every rung event), under each re-plan policy of
@@ -539,7 +539,7 @@ function docPage(
   const perWorkload = (f: (r: IWorkloadResult, k: number) => string) => results.map((r, k) => `${r.w.name}: ${f(r, k)}`).join('; ');
   const pct = (x: number, y: number) => `${x >= y ? '+' : '−'}${Math.abs((100 * (x - y)) / y).toFixed(0)}%`;
   return [
-    '# Early stopping composed with the plan: simulation benchmark (issue 15)',
+    '# Early stopping composed with the plan: simulation benchmark',
     '',
     '<!-- written by `npm run bench:asha` (src/cli/asha-bench.ts); do not edit by hand -->',
     '',
@@ -563,7 +563,7 @@ function docPage(
       `Every (c) policy is run with solver seeds ${cSeeds.join(', ')} at the main curve seed: which of several equally good plans the ` +
       'solver returns changes which job starts first, and that moves the time to best (see Findings).',
     '',
-    '**The question** (issue 15: "(c) must beat (b) on both workloads"), and the criterion fixed before any result of the ' +
+    '**The question** ("(c) must beat (b) on both workloads"), and the criterion fixed before any result of the ' +
       're-plan policies was seen: a policy *meets* it when, on both workloads, (1) at the main curve seed ' +
       `(${d.curveSeed}) with solver seed ${cSeeds[0]} its time to best is below that of every fixed count (b), and (2) over the ` +
       'sweep of other curve seeds the median of (b) ÷ policy is above 1 for every fixed count. Workloads, curve seeds, ' +

@@ -1,5 +1,5 @@
 /**
- * Simulation of early stopping (ASHA) on a GPU cluster, for the benchmark of issue 15 (`asha-bench.ts`,
+ * Simulation of early stopping (ASHA) on a GPU cluster, for the early-stopping benchmark (`asha-bench.ts`,
  * docs/asha-bench.md). Pure and deterministic: no clock, no file system.
  *
  * A job trains `epochs` epochs of `stepsPerEpoch` steps; its SPASE options give the runtime of the whole job, so a
