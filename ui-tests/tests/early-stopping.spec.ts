@@ -7,10 +7,9 @@
  * lists the stopped jobs with their rung, draws the rungs on the curves and marks the best row among all tasks.
  * Screenshots light and dark of both. Its tasks and the early stopping are removed afterwards.
  */
-import { execFileSync } from 'child_process';
 import { expect, test } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
-import { command, load, notebookWith, openPanel, shoot } from './helpers';
+import { command, gridCell, load, notebookWith, openPanel, python, shoot } from './helpers';
 
 test.use({ autoGoto: false, kernels: null, sessions: null });
 
@@ -18,41 +17,11 @@ const TASKS = ['es-lr0.01-bs8', 'es-lr0.01-bs16', 'es-lr0.1-bs8', 'es-lr0.1-bs16
 const RUNGS = [100, 300];
 
 /** The grid of results.spec.ts (the learning rates differ in how fast the models learn), 600 steps, ASHA from Python. */
-const CELL = `import saturn, torch
-from torch import nn
-import torch.nn.functional as F
-
-W = torch.randn(16, 4, generator=torch.Generator().manual_seed(3))
-
-def es_data(batch_size):
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(512, 16, generator=g)
-    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, (x @ W).argmax(1)), batch_size=batch_size)
-
-def es_model():
-    return nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
-
-def es_validate(model):
-    g = torch.Generator().manual_seed(1)
-    x = torch.randn(256, 16, generator=g)
-    y = (x @ W).argmax(1)
-    out = model(x)
-    return {"val_loss": float(F.cross_entropy(out, y)), "val_acc": float((out.argmax(1) == y).float().mean())}
-
-for name in saturn.tasks().names():
-    saturn.unregister(name)
-saturn.grid("es", model=es_model, data=es_data, steps=600, lr=[0.01, 0.1], batch_size=[8, 16], validate=es_validate,
-            eval_every=100, gpu_range=(1, 1), hints={"techniques": ["ddp"]})
-print("early stopping:", saturn.set_early_stopping("asha", metric="val_loss", rungs=${JSON.stringify(RUNGS)}, eta=2))
-print("grid registered:", ", ".join(saturn.tasks().names()))`;
-
-/** Saturn's Python on the server's store (SATURN_ROOT), or null when the root is not known here. */
-function python(code: string): string | null {
-  if (!process.env.SATURN_ROOT) {
-    return null;
-  }
-  return execFileSync('python', ['-c', code], { env: process.env, encoding: 'utf-8', timeout: 60_000 }).trim();
-}
+const CELL = gridCell(
+  'es',
+  600,
+  `print("early stopping:", saturn.set_early_stopping("asha", metric="val_loss", rungs=${JSON.stringify(RUNGS)}, eta=2))\n`
+);
 
 test.afterAll(() => {
   python(`import saturn\nsaturn.set_early_stopping(None)\nfor n in saturn.tasks().names():\n    n.startswith("es-") and saturn.unregister(n)`);
@@ -115,7 +84,9 @@ function readRows(view: Locator): Promise<IRow[]> {
 test('ASHA from the page: jobs stop early at their rungs, the survivors finish, both views show it', async ({ page, baseURL, tmpPath }, testInfo) => {
   test.setTimeout(540_000);
   const t0 = Date.now();
-  const mark = (what: string): void => testInfo.annotations.push({ type: 'timing', description: `${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s` });
+  const mark = (what: string): void => {
+    testInfo.annotations.push({ type: 'timing', description: `${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s` });
+  };
   await load(page, baseURL);
   const panel = await openPanel(page);
   await page.contents.uploadContent(notebookWith(CELL), 'text', `${tmpPath}/asha.ipynb`);

@@ -3,6 +3,7 @@
  * up after 15 s), so specs load the page themselves with longer timeouts and do not insist on the Launcher tab (a
  * restored Gantt chart may be the active one).
  */
+import { execFileSync } from 'child_process';
 import { expect, IJupyterLabPageFixture } from '@jupyterlab/galata';
 import type { Locator, TestInfo } from '@playwright/test';
 
@@ -120,4 +121,45 @@ print("only these tasks are registered")`;
     await expect(panel.locator(`[data-saturn-task="${name}"]`)).toBeVisible({ timeout: 60_000 });
   }
   await expect(panel.locator('[data-saturn-task]')).toHaveCount(tasks.length, { timeout: 60_000 });
+}
+
+/**
+ * A notebook cell that registers a 2 × 2 grid (learning rate × batch size) with validation: labels are a fixed
+ * projection of the inputs, so the models learn and the learning rates differ. `extra` runs after it.
+ */
+export function gridCell(prefix: string, steps: number, extra = ''): string {
+  return `import saturn, torch
+from torch import nn
+import torch.nn.functional as F
+
+W = torch.randn(16, 4, generator=torch.Generator().manual_seed(3))
+
+def grid_data(batch_size):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(512, 16, generator=g)
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, (x @ W).argmax(1)), batch_size=batch_size)
+
+def grid_model():
+    return nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+
+def validate(model):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(256, 16, generator=g)
+    y = (x @ W).argmax(1)
+    out = model(x)
+    return {"val_loss": float(F.cross_entropy(out, y)), "val_acc": float((out.argmax(1) == y).float().mean())}
+
+for name in saturn.tasks().names():
+    saturn.unregister(name)
+saturn.grid("${prefix}", model=grid_model, data=grid_data, steps=${steps}, lr=[0.01, 0.1], batch_size=[8, 16],
+            validate=validate, eval_every=100, gpu_range=(1, 1), hints={"techniques": ["ddp"]})
+${extra}print("grid registered:", ", ".join(saturn.tasks().names()))`;
+}
+
+/** Saturn's Python on the server's store (SATURN_ROOT), or null when the root is not known here. */
+export function python(code: string): string | null {
+  if (!process.env.SATURN_ROOT) {
+    return null;
+  }
+  return execFileSync('python', ['-c', code], { env: process.env, encoding: 'utf-8', timeout: 60_000 }).trim();
 }

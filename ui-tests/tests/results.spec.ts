@@ -6,50 +6,15 @@
  * block selects its row; the view comes back after a reload. Screenshots light and dark. Its tasks are unregistered
  * at the end, so the specs after it find the store as they expect.
  */
-import { execFileSync } from 'child_process';
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
-import { command, load, notebookWith, openPanel, reload, shoot } from './helpers';
+import { command, gridCell, load, notebookWith, openPanel, python, reload, shoot } from './helpers';
 
 test.use({ autoGoto: false, kernels: null, sessions: null });
 
 const TASKS = ['g-lr0.01-bs8', 'g-lr0.01-bs16', 'g-lr0.1-bs8', 'g-lr0.1-bs16'];
 
-/** Labels a fixed projection of the inputs, so that the models learn and the learning rates differ. */
-const GRID_CELL = `import saturn, torch
-from torch import nn
-import torch.nn.functional as F
-
-W = torch.randn(16, 4, generator=torch.Generator().manual_seed(3))
-
-def grid_data(batch_size):
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(512, 16, generator=g)
-    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, (x @ W).argmax(1)), batch_size=batch_size)
-
-def grid_model():
-    return nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
-
-def validate(model):
-    g = torch.Generator().manual_seed(1)
-    x = torch.randn(256, 16, generator=g)
-    y = (x @ W).argmax(1)
-    out = model(x)
-    return {"val_loss": float(F.cross_entropy(out, y)), "val_acc": float((out.argmax(1) == y).float().mean())}
-
-for name in saturn.tasks().names():
-    saturn.unregister(name)
-saturn.grid("g", model=grid_model, data=grid_data, steps=1500, lr=[0.01, 0.1], batch_size=[8, 16], validate=validate,
-            eval_every=100, gpu_range=(1, 1), hints={"techniques": ["ddp"]})
-print("grid registered:", ", ".join(saturn.tasks().names()))`;
-
-/** Saturn's Python on the server's store (SATURN_ROOT), or null when the root is not known here. */
-function python(code: string): string | null {
-  if (!process.env.SATURN_ROOT) {
-    return null;
-  }
-  return execFileSync('python', ['-c', code], { env: process.env, encoding: 'utf-8', timeout: 60_000 }).trim();
-}
+const GRID_CELL = gridCell('g', 1500);
 
 test.afterAll(() => {
   python(`import saturn\nfor n in saturn.tasks().names():\n    n.startswith("g-lr") and saturn.unregister(n)`);
