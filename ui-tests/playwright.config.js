@@ -29,6 +29,12 @@ module.exports = {
         '--disable-background-networking', '--disable-component-update', '--disable-sync']
     }
   },
+  // The server (and its store) is shared by every spec. The panel spec checks what a fresh server shows (no task,
+  // no plan), so it runs first; the other specs make and run their own tasks, each on a store with earlier runs.
+  projects: [
+    { name: 'fresh-server', testMatch: /panel\.spec\.ts$/ },
+    { name: 'flows', testIgnore: /panel\.spec\.ts$/, dependencies: ['fresh-server'] }
+  ],
   webServer: {
     command: `jupyter lab --config jupyter_server_test_config.py >>'${serverLog}' 2>&1`,
     url: `${url}/lab`,
