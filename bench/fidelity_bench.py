@@ -1,6 +1,7 @@
 """Do plans come true? A workload of jobs of 10-60 s on 2 declared GPUs through `saturn run`, several times.
 
     /work/main/.venv/bin/python bench/fidelity_bench.py [--runs 3] [--jobs 5] [--ignore-startup-cost] [--port 8903]
+    /work/main/.venv/bin/python bench/fidelity_bench.py --workload demo   # the demo notebook's four tasks
 
 Starts JupyterLab (the .venv's) in a temporary root with SATURN_FAKE_GPUS=2, registers the jobs (a step takes a known
 wall time: the models sleep inside their forward pass, so the figures do not hang on how busy the 2 cores are), then
@@ -9,6 +10,8 @@ in a row against the same store: the first run profiles (each option's start-up 
 runs reuse the profile and the start-up the jobs really took. Prints per run the planned and realised makespan and
 their ratio, per job the planned vs realised start-up and end, each GPU's idle time between jobs, and the median
 ratio. With --ignore-startup-cost the plans leave start-up out (what Saturn did before), for comparison.
+With --workload demo the jobs are the four tasks of demo/saturn-demo.ipynb (its code cells up to the registration run
+in a child process): real compute, so the two declared GPUs share the machine's cores as they do for a demo user.
 Figures are printed, never asserted.
 """
 from __future__ import annotations
@@ -36,12 +39,19 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=5)
     parser.add_argument("--port", type=int, default=8903)
     parser.add_argument("--ignore-startup-cost", action="store_true")
+    parser.add_argument("--workload", choices=["sleep", "demo"], default="sleep",
+                        help="sleep: jobs whose steps take a known time (default); demo: the demo notebook's tasks")
     parser.add_argument("--keep", action="store_true", help="keep the temporary root (logs)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="saturn-fidelity-"))
     # 0.1 s a step; 100..550 steps: 10..55 s of training per job
     steps = [100 + (450 * i) // max(1, args.jobs - 1) for i in range(args.jobs)]
-    names = dispatch_bench.register_tasks(root, steps, 0.1)
+    if args.workload == "demo":
+        names = register_demo(root)
+        what = f"the demo notebook's {len(names)} tasks"
+    else:
+        names = dispatch_bench.register_tasks(root, steps, 0.1)
+        what = f"{args.jobs} jobs of {steps[0] / 10:.0f}-{steps[-1] / 10:.0f} s"
     log = open(root / "server.log", "wb")
     server = dispatch_bench.start_server(root, args.port, log, fake_gpus=2)
     ratios = []
@@ -74,7 +84,7 @@ def main() -> int:
             print("  GPU idle between jobs: " + ", ".join(f"{k} {v:.2f} s" for k, v in s["gpu_idle_s"].items()))
         print(f"median realised/planned over {len(ratios)} runs: {statistics.median(ratios):.3f} "
               f"({'start-up costs ignored' if args.ignore_startup_cost else 'start-up costs planned'}; "
-              f"{os.cpu_count()} cores, 2 declared GPUs, {args.jobs} jobs of {steps[0] / 10:.0f}-{steps[-1] / 10:.0f} s)")
+              f"{os.cpu_count()} cores, 2 declared GPUs, {what})")
         return 0
     finally:
         dispatch_bench.stop_server(server)
@@ -83,6 +93,25 @@ def main() -> int:
             subprocess.run(["rm", "-rf", str(root)], check=False)
         else:
             print(f"root: {root}")
+
+
+def register_demo(root: Path) -> list[str]:
+    """Run the demo notebook's code cells up to its task registration (IPython magics left out) against ``root``."""
+    nb = json.loads((REPO / "demo" / "saturn-demo.ipynb").read_text())
+    cells = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        cells.append("\n".join(line for line in source.splitlines() if not line.lstrip().startswith("%")))
+        if "saturn.register(" in source:
+            break
+    code = "\n\n".join(cells) + "\nimport json\nprint(json.dumps([t.name for t in tasks]))\n"
+    env = {**os.environ, "SATURN_ROOT": str(root), "SATURN_FAKE_GPUS": "2", "SATURN_TORCH_THREADS": "1"}
+    env.pop("SATURN_DB", None)
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, stdout=subprocess.PIPE, check=True,
+                         timeout=600, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _f(x) -> str:

@@ -151,3 +151,33 @@ describe('Optimize & Run with early stopping', () => {
     ]);
   });
 });
+
+describe('Optimize & Run without early stopping', () => {
+  it("warms the kernels of the jobs planned at time 0 before the plan's clock starts, then submits the plan", async () => {
+    const { store, world, starter } = setup();
+    const warmed: Array<{ job: string; jobsInStore: number }> = [];
+    // the simulated world with a launcher that can warm (as the kernel launcher can)
+    const launcher = Object.assign(Object.create(world), {
+      async prewarm(jobId: string) {
+        warmed.push({ job: jobId, jobsInStore: store.jobs.size });
+      }
+    });
+    const page = new ExecutorStarter(null as any, null, () => undefined, {
+      store,
+      launcher,
+      runConfig: async () => null,
+      dispatcher: { clock: (starter as any)._dispatcherOptions.clock, autopilot: false, prewarm: 0 }
+    });
+    const inst = instance();
+    const plan = await fullPlan(inst);
+    const runId = await page.start(plan, inst, { ...DEFAULT_SETTINGS, solverTimeLimitS: 1 });
+    page.stop();
+    const atZero = plan.jobs.filter(j => j.start_s <= 1e-6).map(j => `${runId}-${j.id}`).sort();
+    expect(atZero.length).toBeGreaterThan(0);
+    expect(atZero.length).toBeLessThan(plan.jobs.length);
+    // exactly the first wave, and before any job record existed (the clock had not started)
+    expect(warmed.map(w => w.job).sort()).toEqual(atZero);
+    expect(warmed.every(w => w.jobsInStore === 0)).toBe(true);
+    expect(store.jobs.size).toBe(plan.jobs.length);
+  });
+});

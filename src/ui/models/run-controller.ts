@@ -194,7 +194,22 @@ export class StoreRunController implements IRunController {
     if (!this.starter) {
       throw new Error('Running plans needs the Saturn executor, which is not available in this build.');
     }
-    this._runId = await this.starter.start(plan, instance, settings);
+    // 'starting' while the starter prepares the run (the first jobs' kernels boot before the plan's clock starts)
+    const before = this._snapshot;
+    this._snapshot = { phase: 'starting', started_at_ms: Date.now(), plan, jobs: plan.jobs.map(j => ({ job: j.id, state: 'pending' })) };
+    this._changed.emit(this._snapshot);
+    this._starting = true;
+    try {
+      this._runId = await this.starter.start(plan, instance, settings);
+    } catch (err) {
+      this._snapshot = before;
+      if (before) {
+        this._changed.emit(before);
+      }
+      throw err;
+    } finally {
+      this._starting = false;
+    }
     this._snapshot = { phase: 'starting', started_at_ms: Date.now(), plan, jobs: plan.jobs.map(j => ({ job: j.id, state: 'pending' })) };
     this._changed.emit(this._snapshot);
     await this.refresh();
@@ -252,7 +267,8 @@ export class StoreRunController implements IRunController {
   async refresh(): Promise<void> {
     const r = await this.bridge.request<any>({ type: 'jobs' });
     const snap = snapshotFromJobs((r.jobs ?? []) as IStoreJob[]);
-    if (snap && JSON.stringify(snap) !== JSON.stringify(this._snapshot)) {
+    // while a run is being started the store's latest run is still the one before: keep showing 'starting'
+    if (snap && !this._starting && JSON.stringify(snap) !== JSON.stringify(this._snapshot)) {
       this._snapshot = snap;
       this._runId = snap.message ?? this._runId;
       this._changed.emit(snap);
@@ -270,6 +286,7 @@ export class StoreRunController implements IRunController {
 
   private _snapshot: IRunSnapshot | null = null;
   private _runId: string | null = null;
+  private _starting = false;
   private _timer: any = null;
   private _changed = new Signal<IRunController, IRunSnapshot>(this);
 }
