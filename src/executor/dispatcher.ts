@@ -537,17 +537,23 @@ export class Dispatcher {
   }
 
   /**
-   * Start and warm the kernels of the jobs planned at time 0 (before `submit`: warming touches no job record), so that they start
-   * as warm as every later job (whose kernels `prewarm` readies while GPUs are busy). Returns how many.
+   * Start and warm, before the run (before `submit`: warming touches no job record), the kernels of the jobs planned
+   * at time 0 and of the next `prewarm` jobs in plan order, so that the first wave starts as warm as every later job
+   * and the first kernels the dispatcher would warm while GPUs are busy do not boot beside the first wave's training
+   * (on a machine whose cores are all declared as GPUs a kernel boot slows the running jobs). Returns how many.
    */
   async warmFirstWave(jobs: INewJob[]): Promise<number> {
-    const first = jobs.filter(j => (j.assignment.planned_start_s ?? 0) <= 1e-6).map(j => j.id);
-    if (!this.launcher.prewarm || !first.length) {
+    if (!this.launcher.prewarm || !jobs.length) {
       return 0;
     }
-    first.forEach(id => this.warmed.add(id));
-    await Promise.all(first.map(id => this.launcher.prewarm!(id)));
-    return first.length;
+    const start = (j: INewJob): number => j.assignment.planned_start_s ?? 0;
+    const ordered = [...jobs].sort((a, b) => start(a) - start(b) || (a.order ?? 0) - (b.order ?? 0));
+    const first = ordered.filter(j => start(j) <= 1e-6);
+    const next = ordered.filter(j => start(j) > 1e-6).slice(0, this.opts.prewarm ?? 0);
+    const ids = [...first, ...next].map(j => j.id);
+    ids.forEach(id => this.warmed.add(id));
+    await Promise.all(ids.map(id => this.launcher.prewarm!(id)));
+    return ids.length;
   }
 
   /** Planned vs realised, per job and overall; `t0` is when the run started (store clock). */

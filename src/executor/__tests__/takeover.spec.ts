@@ -97,21 +97,36 @@ describe('takeover support in the dispatcher', () => {
 });
 
 describe('the first wave', () => {
-  it('warms the kernels of the jobs planned at time 0 before the run, once, and launches them warm', async () => {
+  it('warms the kernels of the jobs planned at time 0 and of the next two before the run, once, and launches them warm', async () => {
     const { clock, world, d } = setup();
-    const jobs = jobsFromPlan(plan, instance, 'r1');
+    // the plan above and a fifth job after d: one job is left for the dispatcher to warm during the run
+    const five: IPlanLike = { ...plan, jobs: [...plan.jobs, entry('e', [1], 50, 150)] };
+    const jobs = jobsFromPlan(five, { jobs: [...instance.jobs, { ...instance.jobs[0], id: 'e' }] }, 'r1');
     const firsts = jobs.filter(j => j.assignment.planned_start_s === 0).map(j => j.id).sort();
+    const later = jobs.filter(j => j.assignment.planned_start_s! > 0).sort((a, b) => a.assignment.planned_start_s! - b.assignment.planned_start_s!);
     expect(firsts.length).toBeGreaterThan(0);
-    expect(await d.warmFirstWave(jobs)).toBe(firsts.length);
-    expect([...world.warmed].sort()).toEqual(firsts);
+    expect(later.length).toBeGreaterThan(2);
+    // the next two (the dispatcher's prewarm default) are warm before the clock starts too: they do not boot
+    // beside the first wave's training
+    const early = [...firsts, ...later.slice(0, 2).map(j => j.id)].sort();
+    expect(await d.warmFirstWave(jobs)).toBe(early.length);
+    expect([...world.warmed].sort()).toEqual(early);
     await d.submit(jobs); // warming needs no job record: it comes before the submit
     await d.tick();
     expect(world.launches.sort()).toEqual(firsts);
     world.advanceTo(clock.t + 1.5);
     clock.t += 1.5;
     await d.tick();
-    // the dispatcher's own pre-warming goes on with the next jobs and does not warm the first wave again
-    expect(world.warmed.filter(id => firsts.includes(id))).toHaveLength(firsts.length);
+    // once d is over and e has started, the dispatcher's own pre-warming goes on with the next job (c) and warms
+    // none of these again
+    for (let t = 0; t < 60 && !world.warmed.includes('r1-c'); t++) {
+      world.advanceTo(clock.t + 1);
+      clock.t += 1;
+      await d.tick();
+    }
+    expect(world.warmed).toContain('r1-c');
+    expect(world.warmed.filter(id => early.includes(id))).toHaveLength(early.length);
+    expect(world.warmed.length).toBeGreaterThan(early.length);
   });
 });
 
