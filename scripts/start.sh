@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts JupyterLab 4.6 (`jupyter lab` from .venv) with Saturn and the demo notebook (local kernels;
 # declared CPU "GPUs" when there is no GPU). Environment: SATURN_PORT (8888), SATURN_TOKEN (random),
-# SATURN_ROOT (~/saturn-demo), SATURN_FAKE_GPUS (4 when no NVIDIA GPU is found).
+# SATURN_ROOT (~/saturn-demo), SATURN_FAKE_GPUS (when no NVIDIA GPU is found: one per core, at most 4, so that
+# jobs running at once do not share a core and the plans come true).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$REPO/scripts/lib.sh"
@@ -11,7 +12,8 @@ PORT="${SATURN_PORT:-8888}"
 ROOT="${SATURN_ROOT:-$HOME/saturn-demo}"
 TOKEN="${SATURN_TOKEN-$("$REPO/.venv/bin/python" -c 'import secrets; print(secrets.token_hex(24))')}"
 if [[ -z "${SATURN_FAKE_GPUS:-}" ]] && ! command -v nvidia-smi >/dev/null 2>&1; then
-  export SATURN_FAKE_GPUS=4
+  cores="$(nproc 2>/dev/null || echo 1)"
+  export SATURN_FAKE_GPUS=$((cores > 4 ? 4 : cores))
 fi
 export SATURN_ROOT="$ROOT"
 

@@ -168,9 +168,21 @@ describe('GanttView', () => {
       run: null,
       solving: false,
       activity: 'idle',
-      selection: new JobSelection()
+      selection: new JobSelection(),
+      deviceNotices: []
     };
   }
+
+  it('says beside the plan why real bars may not meet it (more CPU devices than cores), and nothing otherwise', () => {
+    const pm = new PlanModel(smallInstance(), smallPlan());
+    const commands = { execute: async () => undefined, isEnabled: () => true };
+    const r = render(<GanttView model={fakeModel(pm)} commands={commands} />);
+    expect(r.container.querySelector('[aria-label="Device notice"]')).toBeNull();
+    const notice = '4 CPU devices are declared (1 thread each) on a machine with 2 cores: runs will take longer than planned.';
+    r.rerender(<GanttView model={{ ...fakeModel(pm), deviceNotices: [notice] }} commands={commands} />);
+    expect(r.container.querySelector('[role="note"][aria-label="Device notice"]')!.textContent).toBe(notice);
+    r.unmount();
+  });
 
   it('empty state explains the next step', () => {
     const r = render(<GanttView model={fakeModel(null)} commands={{ execute: async () => undefined, isEnabled: () => true }} />);

@@ -130,6 +130,14 @@ export function GanttView(props: IGanttViewProps): JSX.Element {
           </button>
         </div>
       </div>
+      {model.deviceNotices.length ? (
+        // where planned and real bars are compared: why they may not meet (e.g. more CPU devices than cores)
+        <div className="jp-Saturn-notice" role="note" aria-label="Device notice">
+          {model.deviceNotices.map(n => (
+            <p key={n}>{n}</p>
+          ))}
+        </div>
+      ) : null}
       <div className="jp-Saturn-ganttBody">
         {view === 'chart' ? (
           <GanttChart
