@@ -160,7 +160,8 @@ describe('GanttView and the shared selection', () => {
       run: null,
       solving: false,
       activity: 'idle',
-      selection
+      selection,
+      deviceNotices: []
     };
     const r = render(<GanttView model={model} commands={commands} />);
     act(() => selection.select('B', 'results'));
