@@ -9,7 +9,7 @@
  */
 import { expect, test } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
-import { command, gridCell, load, notebookWith, openPanel, python, shoot } from './helpers';
+import { command, gridCell, load, openPanel, optimizeAndRun, profileTasks, python, runCell, shoot } from './helpers';
 
 test.use({ autoGoto: false, kernels: null, sessions: null });
 
@@ -89,31 +89,17 @@ test('ASHA from the page: jobs stop early at their rungs, the survivors finish, 
   };
   await load(page, baseURL);
   const panel = await openPanel(page);
-  await page.contents.uploadContent(notebookWith(CELL), 'text', `${tmpPath}/asha.ipynb`);
-  await command(page, 'docmanager:open', { path: `${tmpPath}/asha.ipynb` });
-  const nb = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
-  await expect(nb.locator('.jp-Notebook-cell').first()).toBeVisible({ timeout: 60_000 });
-  await page.notebook.activate('asha.ipynb');
-  await page.notebook.run();
-  await expect(nb.locator('.jp-OutputArea-output').first()).toContainText('grid registered', { timeout: 180_000 });
-  await expect(nb.locator('.jp-OutputArea-output').first()).toContainText("'kind': 'asha'");
+  const output = await runCell(page, tmpPath, 'asha.ipynb', CELL, 'grid registered');
+  await expect(output).toContainText("'kind': 'asha'");
   for (const name of TASKS) {
     await expect(panel.locator(`[data-saturn-task="${name}"]`)).toBeVisible({ timeout: 60_000 });
   }
   mark('grid registered');
 
   // Profile, then Optimize & Run (the page asks Python for the early stopping: the default setting)
-  await panel.getByRole('button', { name: 'Profile', exact: true }).click();
-  for (const name of TASKS) {
-    await expect(panel.locator(`[data-saturn-profile-job="${name}"] .jp-Saturn-cell-feasible`).first()).toBeVisible({ timeout: 180_000 });
-  }
+  await profileTasks(panel, TASKS);
   mark('profiled');
-  const run = panel.getByRole('button', { name: 'Optimize & Run', exact: true });
-  await expect(run).toBeEnabled({ timeout: 60_000 });
-  await run.click();
-  const dialog = page.locator('.jp-Dialog');
-  await expect(dialog).toBeVisible({ timeout: 60_000 });
-  await dialog.getByRole('button', { name: 'Run', exact: true }).click();
+  await optimizeAndRun(page, panel);
 
   // The Gantt chart of the run: the first plan is each job's work to its first rung, every block carries the rungs
   await command(page, 'saturn:open-gantt');

@@ -98,6 +98,40 @@ export function notebookWith(source: string): string {
 }
 
 /**
+ * Upload a one-cell notebook with this source as `file`, open it, run it, and wait until its output contains
+ * `printed`; returns the cell's output.
+ */
+export async function runCell(page: IJupyterLabPageFixture, tmpPath: string, file: string, source: string, printed: string): Promise<Locator> {
+  await page.contents.uploadContent(notebookWith(source), 'text', `${tmpPath}/${file}`);
+  await command(page, 'docmanager:open', { path: `${tmpPath}/${file}` });
+  const nb = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  await expect(nb.locator('.jp-Notebook-cell').first()).toBeVisible({ timeout: 60_000 });
+  await page.notebook.activate(file);
+  await page.notebook.run();
+  const output = nb.locator('.jp-OutputArea-output').first();
+  await expect(output).toContainText(printed, { timeout: 180_000 });
+  return output;
+}
+
+/** Press Profile in the panel and wait until every one of these tasks has a feasible option. */
+export async function profileTasks(panel: Locator, names: readonly string[]): Promise<void> {
+  await panel.getByRole('button', { name: 'Profile', exact: true }).click();
+  for (const name of names) {
+    await expect(panel.locator(`[data-saturn-profile-job="${name}"] .jp-Saturn-cell-feasible`).first()).toBeVisible({ timeout: 180_000 });
+  }
+}
+
+/** Press Optimize & Run and confirm the run ("Confirm before running a plan" is on by default). */
+export async function optimizeAndRun(page: IJupyterLabPageFixture, panel: Locator, enabledWithinMs = 60_000): Promise<void> {
+  const run = panel.getByRole('button', { name: 'Optimize & Run', exact: true });
+  await expect(run).toBeEnabled({ timeout: enabledWithinMs });
+  await run.click();
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog).toBeVisible({ timeout: 60_000 });
+  await dialog.getByRole('button', { name: 'Run', exact: true }).click();
+}
+
+/**
  * Only these tasks are registered: every other one is unregistered, then one per (name, steps), each on one GPU
  * with DDP. The model, batch size and data are those of saturn-flow's ui-a, so Profile reuses its measurement.
  */
@@ -109,13 +143,7 @@ for name, steps in ${JSON.stringify(tasks)}:
     saturn.register(saturn.Task(name, model=mlp(32), data=ui_data, batch_size=16, steps=steps, gpu_range=(1, 1),
                                 hints={"techniques": ["ddp"]}))
 print("only these tasks are registered")`;
-  await page.contents.uploadContent(notebookWith(source), 'text', `${tmpPath}/${file}`);
-  await command(page, 'docmanager:open', { path: `${tmpPath}/${file}` });
-  const nb = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
-  await expect(nb.locator('.jp-Notebook-cell').first()).toBeVisible({ timeout: 60_000 });
-  await page.notebook.activate(file);
-  await page.notebook.run();
-  await expect(nb.locator('.jp-OutputArea-output').first()).toContainText('only these tasks are registered', { timeout: 180_000 });
+  await runCell(page, tmpPath, file, source, 'only these tasks are registered');
   const panel = await openPanel(page);
   for (const [name] of tasks) {
     await expect(panel.locator(`[data-saturn-task="${name}"]`)).toBeVisible({ timeout: 60_000 });

@@ -6,9 +6,9 @@
  * block selects its row; the view comes back after a reload. Screenshots light and dark. Its tasks are unregistered
  * at the end, so the specs after it find the store as they expect.
  */
-import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { expect, test } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
-import { command, gridCell, load, notebookWith, openPanel, python, reload, shoot } from './helpers';
+import { gridCell, load, openPanel, optimizeAndRun, profileTasks, python, runCell, reload, shoot } from './helpers';
 
 test.use({ autoGoto: false, kernels: null, sessions: null });
 
@@ -49,18 +49,6 @@ function curvePoints(view: Locator): Promise<number> {
   return view.locator('[data-saturn-curve]').evaluateAll(els => els.reduce((n, e) => n + Number(e.getAttribute('data-saturn-points')), 0));
 }
 
-async function startRun(page: IJupyterLabPageFixture, panel: Locator): Promise<void> {
-  await panel.getByRole('button', { name: 'Profile', exact: true }).click();
-  for (const name of TASKS) {
-    await expect(panel.locator(`[data-saturn-profile-job="${name}"] .jp-Saturn-cell-feasible`).first()).toBeVisible({ timeout: 180_000 });
-  }
-  const run = panel.getByRole('button', { name: 'Optimize & Run', exact: true });
-  await expect(run).toBeEnabled({ timeout: 60_000 });
-  await run.click();
-  const dialog = page.locator('.jp-Dialog');
-  await expect(dialog).toBeVisible({ timeout: 60_000 });
-  await dialog.getByRole('button', { name: 'Run', exact: true }).click();
-}
 
 test('a grid with validation: the Results view ranks it live, marks the best, and is linked with the Gantt chart', async ({
   page,
@@ -70,17 +58,12 @@ test('a grid with validation: the Results view ranks it live, marks the best, an
   test.setTimeout(540_000);
   await load(page, baseURL);
   const panel = await openPanel(page);
-  await page.contents.uploadContent(notebookWith(GRID_CELL), 'text', `${tmpPath}/grid.ipynb`);
-  await command(page, 'docmanager:open', { path: `${tmpPath}/grid.ipynb` });
-  const nb = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
-  await expect(nb.locator('.jp-Notebook-cell').first()).toBeVisible({ timeout: 60_000 });
-  await page.notebook.activate('grid.ipynb');
-  await page.notebook.run();
-  await expect(nb.locator('.jp-OutputArea-output').first()).toContainText('grid registered', { timeout: 180_000 });
+  await runCell(page, tmpPath, 'grid.ipynb', GRID_CELL, 'grid registered');
   for (const name of TASKS) {
     await expect(panel.locator(`[data-saturn-task="${name}"]`)).toBeVisible({ timeout: 60_000 });
   }
-  await startRun(page, panel);
+  await profileTasks(panel, TASKS);
+  await optimizeAndRun(page, panel);
 
   // The Results view, from the panel's button: a row per task of the run.
   await panel.getByRole('button', { name: 'Results', exact: true }).click();

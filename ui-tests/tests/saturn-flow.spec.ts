@@ -5,7 +5,7 @@
  */
 import * as os from 'os';
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import { command, load, notebookWith, openPanel, openSaturnMenu, reload, shoot, TASK_DEFS } from './helpers';
+import { command, load, notebookWith, openPanel, openSaturnMenu, optimizeAndRun, reload, shoot, TASK_DEFS } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 // Keep the bridge and notebook kernels between tests: the flow lives in the server's Saturn store.
@@ -374,13 +374,7 @@ test('the main flows work with the keyboard alone: palette commands, moving and 
 test('Optimize & Run: blocks turn running then done, the panel shows completion; a reload mid-run shows the true state', async ({ page }, testInfo) => {
   test.setTimeout(360_000);
   const panel = await openPanel(page);
-  const run = panel.getByRole('button', { name: 'Optimize & Run', exact: true });
-  await expect(run).toBeEnabled({ timeout: 120_000 });
-  await run.click();
-  // "Confirm before running a plan" is on by default.
-  const dialog = page.locator('.jp-Dialog');
-  await expect(dialog).toBeVisible({ timeout: 60_000 });
-  await dialog.getByRole('button', { name: 'Run', exact: true }).click();
+  await optimizeAndRun(page, panel, 120_000);
   const chart = page.locator('#jp-saturn-gantt');
   await expect(chart.locator('[data-saturn-state="running"]').first()).toBeVisible({ timeout: 180_000 });
   checkPlanGeometry(await readBlocks(page));

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'child_process';
 import { expect, test } from '@jupyterlab/galata';
-import { command, load, openPanel, registerOnly } from './helpers';
+import { command, load, openPanel, optimizeAndRun, profileTasks, registerOnly } from './helpers';
 
 test.use({ autoGoto: false, kernels: null, sessions: null });
 
@@ -47,16 +47,8 @@ test('a run goes on when its tab is closed: the autopilot finishes it and a reop
   await load(page, baseURL);
   await registerOnly(page, tmpPath, 'takeover-tasks.ipynb', TASKS);
   const panel = await openPanel(page);
-  await panel.getByRole('button', { name: 'Profile', exact: true }).click();
-  for (const [name] of TASKS) {
-    await expect(panel.locator(`[data-saturn-profile-job="${name}"] .jp-Saturn-cell-feasible`).first()).toBeVisible({ timeout: 180_000 });
-  }
-  const run = panel.getByRole('button', { name: 'Optimize & Run', exact: true });
-  await expect(run).toBeEnabled({ timeout: 60_000 });
-  await run.click();
-  const dialog = page.locator('.jp-Dialog');
-  await expect(dialog).toBeVisible({ timeout: 60_000 });
-  await dialog.getByRole('button', { name: 'Run', exact: true }).click();
+  await profileTasks(panel, TASKS.map(([n]) => n));
+  await optimizeAndRun(page, panel);
 
   // Close the tab as soon as a job runs; at most four can have started (four GPUs), the others wait.
   const chart = page.locator('#jp-saturn-gantt');

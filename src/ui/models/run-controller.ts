@@ -196,8 +196,9 @@ export class StoreRunController implements IRunController {
     }
     // 'starting' while the starter prepares the run (the first jobs' kernels boot before the plan's clock starts)
     const before = this._snapshot;
-    this._snapshot = { phase: 'starting', started_at_ms: Date.now(), plan, jobs: plan.jobs.map(j => ({ job: j.id, state: 'pending' })) };
-    this._changed.emit(this._snapshot);
+    const starting: IRunSnapshot = { phase: 'starting', started_at_ms: Date.now(), plan, jobs: plan.jobs.map(j => ({ job: j.id, state: 'pending' })) };
+    this._snapshot = starting;
+    this._changed.emit(starting);
     this._starting = true;
     try {
       this._runId = await this.starter.start(plan, instance, settings);
@@ -210,7 +211,8 @@ export class StoreRunController implements IRunController {
     } finally {
       this._starting = false;
     }
-    this._snapshot = { phase: 'starting', started_at_ms: Date.now(), plan, jobs: plan.jobs.map(j => ({ job: j.id, state: 'pending' })) };
+    // the plan's clock starts now, once the kernels are warm
+    this._snapshot = { ...starting, started_at_ms: Date.now() };
     this._changed.emit(this._snapshot);
     await this.refresh();
   }
