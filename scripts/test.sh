@@ -112,11 +112,14 @@ stop_cluster() {
 trap stop_cluster EXIT
 
 run_ui() {
-  local port root rc why
+  local port root fport froot rc why
   [[ -x "${SATURN_CHROMIUM:-/usr/bin/chromium}" ]] || { echo "Chromium is missing: apt-get install chromium (or set SATURN_CHROMIUM)" >&2; return 1; }
   port="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   root="$(mktemp -d /tmp/saturn-ui-XXXX)"
   cp demo/*.ipynb "$root/" 2>/dev/null || true
+  # the fidelity spec's own server: 2 declared GPUs, its own root and store (ui-tests/playwright.config.js)
+  fport="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  froot="$(mktemp -d /tmp/saturn-ui-fidelity-XXXX)"
   # a real 2-node SLURM cluster for the SLURM UI spec
   if ! ensure_slurm; then
     slurm_unavailable "the SLURM packages could not be installed" || return 1
@@ -136,13 +139,15 @@ run_ui() {
   fi
   # Playwright starts `jupyter lab` (ui-tests/playwright.config.js webServer) with this environment.
   (cd ui-tests && SATURN_UI_PORT="$port" JUPYTERLAB_GALATA_ROOT_DIR="$root" SATURN_ROOT="$root" SATURN_FAKE_GPUS=4 \
-     SATURN_UI_SERVER_LOG="$root/server.log" npx playwright test)
+     SATURN_UI_SERVER_LOG="$root/server.log" SATURN_UI_FIDELITY_PORT="$fport" SATURN_UI_FIDELITY_ROOT="$froot" \
+     npx playwright test)
   rc=$?
   stop_cluster
   mkdir -p artifacts && cp "$root/server.log" artifacts/ui-server.log 2>/dev/null
+  cp "$froot/server.log" artifacts/ui-fidelity-server.log 2>/dev/null
   find ui-tests/test-results -name '*.png' -exec cp {} artifacts/ \; 2>/dev/null
   [[ $rc -ne 0 ]] && note "server log: artifacts/ui-server.log; screenshots and traces: ui-tests/test-results/"
-  rm -rf "$root"
+  rm -rf "$root" "$froot"
   return $rc
 }
 

@@ -8,6 +8,21 @@ const port = process.env.SATURN_UI_PORT || '8888';
 const url = `http://127.0.0.1:${port}`;
 const serverLog = process.env.SATURN_UI_SERVER_LOG || '/tmp/saturn-ui-server.log';
 
+// A second server for the fidelity spec: as many declared CPU GPUs as the demo gets on a 2-core machine (one per
+// core), its own Jupyter root and store, so that the jobs that run at once do not share cores and the plan can
+// come true. scripts/test.sh gives it a free port and a root; the fallbacks serve a run by hand.
+const fidelityPort = process.env.SATURN_UI_FIDELITY_PORT || String(Number(port) + 1);
+const fidelityURL = `http://127.0.0.1:${fidelityPort}`;
+const fidelityRoot = process.env.SATURN_UI_FIDELITY_ROOT || require('path').join(require('os').tmpdir(), `saturn-ui-fidelity-${fidelityPort}`);
+require('fs').mkdirSync(fidelityRoot, { recursive: true });
+const fidelityEnv = {
+  ...process.env,
+  SATURN_UI_PORT: fidelityPort,
+  JUPYTERLAB_GALATA_ROOT_DIR: fidelityRoot,
+  SATURN_ROOT: fidelityRoot,
+  SATURN_FAKE_GPUS: '2'
+};
+
 module.exports = {
   ...base,
   testDir: './tests',
@@ -31,14 +46,25 @@ module.exports = {
   },
   // The server (and its store) is shared by every spec. The panel spec checks what a fresh server shows (no task,
   // no plan), so it runs first; the other specs make and run their own tasks, each on a store with earlier runs.
+  // The fidelity spec has its own server (2 declared GPUs) and runs alone, before the others load the machine.
   projects: [
+    { name: 'fidelity', testMatch: /fidelity\.spec\.ts$/, use: { baseURL: fidelityURL } },
     { name: 'fresh-server', testMatch: /panel\.spec\.ts$/ },
-    { name: 'flows', testIgnore: /panel\.spec\.ts$/, dependencies: ['fresh-server'] }
+    { name: 'flows', testIgnore: /(panel|fidelity)\.spec\.ts$/, dependencies: ['fresh-server'] }
   ],
-  webServer: {
-    command: `jupyter lab --config jupyter_server_test_config.py >>'${serverLog}' 2>&1`,
-    url: `${url}/lab`,
-    timeout: 180000,
-    reuseExistingServer: false
-  }
+  webServer: [
+    {
+      command: `jupyter lab --config jupyter_server_test_config.py >>'${serverLog}' 2>&1`,
+      url: `${url}/lab`,
+      timeout: 180000,
+      reuseExistingServer: false
+    },
+    {
+      command: `jupyter lab --config jupyter_server_test_config.py >>'${fidelityRoot}/server.log' 2>&1`,
+      url: `${fidelityURL}/lab`,
+      env: fidelityEnv,
+      timeout: 180000,
+      reuseExistingServer: false
+    }
+  ]
 };

@@ -17,7 +17,7 @@ import { solve } from '../spase/solve';
 import { Dispatcher, IPlanLike, jobsFromPlan } from './dispatcher';
 import { IInstanceLike, Introspector, SolveFn } from './introspection';
 import { KernelJobLauncher, KernelJobStore, StoreRequestError } from './kernel-backend';
-import { firstSegments, RunLoop } from './run-loop';
+import { firstSegments, nextStepInS, RunLoop } from './run-loop';
 import { IEarlyStopping, rungSteps } from './rungs';
 import { systemClock } from './types';
 
@@ -343,6 +343,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     let lost = false;
     const start = systemClock.now();
     let lastOk = start;
+    let waitS = args.pollS;
     while (!d.finished) {
       if (systemClock.now() - start > args.maxWaitS) {
         err(`--max-wait ${args.maxWaitS} s reached; jobs keep running in their kernels`);
@@ -351,6 +352,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       try {
         // after a lost server the store's connection is made anew: the tick itself forgets the launches and reconciles
         const snap = await loop.step();
+        waitS = nextStepInS(snap, args.pollS, Math.min(0.2, args.pollS));
         lost = false;
         lastOk = systemClock.now();
         if (process.env.SATURN_DEBUG) {
@@ -368,7 +370,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         await sleep(Math.max(args.pollS, 2));
         continue;
       }
-      await sleep(args.pollS);
+      await sleep(waitS);
     }
     const summary = {
       ...d.summary(plan, t0),

@@ -45,6 +45,24 @@ export interface IRungEvent {
   next: number | null;
 }
 
+/**
+ * Seconds until the loop should step again: `idleS`, or sooner when a running job's reported ETA (its progress, on
+ * the store's clock) says it ends before then, and then every `soonS` until it has: the GPUs it frees go to the next
+ * job without waiting out a whole poll interval.
+ */
+export function nextStepInS(snap: ISnapshot, idleS: number, soonS = 0.2): number {
+  let wait = idleS;
+  for (const j of snap.jobs) {
+    const p = j.info.progress;
+    if (j.state !== JobState.Running || typeof p?.eta_s !== 'number') {
+      continue;
+    }
+    const left = p.eta_s - (typeof p.at === 'number' ? Math.max(0, snap.now - p.at) : 0);
+    wait = Math.min(wait, Math.max(soonS, left));
+  }
+  return Math.max(Math.min(soonS, idleS), wait);
+}
+
 export class RunLoop {
   constructor(
     readonly dispatcher: Dispatcher,

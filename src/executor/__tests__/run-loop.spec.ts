@@ -6,7 +6,7 @@ import { solve } from '../../spase/solve';
 import { Dispatcher, IPlanLike, jobsFromPlan } from '../dispatcher';
 import { IInstanceLike, Introspector, SolveFn } from '../introspection';
 import { JobState } from '../job-state';
-import { RunLoop } from '../run-loop';
+import { nextStepInS, RunLoop } from '../run-loop';
 import { INodeState, ISnapshot } from '../types';
 import { MemoryJobStore, SimClock, SimWorld } from './sim';
 
@@ -89,5 +89,31 @@ describe('the run loop', () => {
       [JobState.Done, 'n2']
     ]);
     expect(d.finished).toBe(true);
+  });
+});
+
+describe('when the loop steps again (nextStepInS)', () => {
+  const job = (id: string, state: JobState, progress?: { eta_s?: number | null; at?: number }): any => ({
+    id,
+    task: id,
+    state,
+    info: { assignment: { parallelism: 'ddp', gpus: 1, node: 'n0', gpu_ids: [0] }, ...(progress ? { progress: { step: 1, total_steps: 10, ...progress } } : {}) }
+  });
+  const snap = (now: number, ...jobs: any[]): ISnapshot => ({ jobs, leases: [], now });
+
+  it('waits the whole interval while no running job is about to end', () => {
+    expect(nextStepInS(snap(100, job('a', JobState.Running, { eta_s: 30, at: 99 }), job('b', JobState.Pending)), 1)).toBe(1);
+    expect(nextStepInS(snap(100), 1)).toBe(1);
+    // an ETA of a job that is not running says nothing about GPUs freeing up
+    expect(nextStepInS(snap(100, job('c', JobState.Done, { eta_s: 0, at: 99 })), 1)).toBe(1);
+  });
+
+  it('wakes when a running job should end, counting the age of its report, and then polls every soonS', () => {
+    expect(nextStepInS(snap(100, job('a', JobState.Running, { eta_s: 0.9, at: 100 })), 1)).toBeCloseTo(0.9);
+    expect(nextStepInS(snap(100, job('a', JobState.Running, { eta_s: 0.9, at: 99.5 })), 1)).toBeCloseTo(0.4);
+    expect(nextStepInS(snap(100, job('a', JobState.Running, { eta_s: 5, at: 90 })), 1, 0.2)).toBe(0.2);
+    // the soonest of several jobs; an interval shorter than soonS is kept
+    expect(nextStepInS(snap(100, job('a', JobState.Running, { eta_s: 0.7, at: 100 }), job('b', JobState.Running, { eta_s: 0.5, at: 100 })), 1)).toBeCloseTo(0.5);
+    expect(nextStepInS(snap(100, job('a', JobState.Running, { eta_s: 0.7, at: 100 })), 0.1)).toBe(0.1);
   });
 });

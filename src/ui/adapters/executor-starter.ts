@@ -13,7 +13,7 @@
 import type { Session } from '@jupyterlab/services';
 import { Dispatcher, IDispatcherOptions, IPlanLike, jobsFromPlan } from '../../executor/dispatcher';
 import { IInstanceLike, Introspector, knobsOf, SolveFn } from '../../executor/introspection';
-import { firstSegments, RunLoop } from '../../executor/run-loop';
+import { firstSegments, nextStepInS, RunLoop } from '../../executor/run-loop';
 import { IEarlyStopping, rungSteps } from '../../executor/rungs';
 import { KernelJobLauncher, KernelJobStore } from '../../executor/kernel-backend';
 import type { IJobLauncher, IJobStore } from '../../executor/types';
@@ -196,8 +196,9 @@ export class ExecutorStarter implements IRunStarter {
       if (this._d !== d) {
         return;
       }
+      let delayS = 1;
       try {
-        await loop.step();
+        delayS = nextStepInS(await loop.step(), 1);
         if (loop.finished) {
           this.stop();
           return;
@@ -206,7 +207,7 @@ export class ExecutorStarter implements IRunStarter {
         this.log(`dispatcher: ${(err as Error).message}`); // a lost server: the next step reconnects and reconciles
       }
       if (this._d === d) {
-        this._timer = setTimeout(() => void step(), 1000);
+        this._timer = setTimeout(() => void step(), delayS * 1000);
       }
     };
     void step();
