@@ -82,3 +82,20 @@ def test_failing_trials_are_infeasible_and_profiling_goes_on(saturn_env):
     # only the out-of-memory verdicts are cached with the feasible ones; errors and timeouts are retried
     assert saturn_env.count_profiles() == 4
 
+
+
+def test_a_trial_times_its_measuring_seconds_of_steps_but_never_more_steps_than_the_task_trains(saturn_env):
+    """Millisecond steps: three of them say little. A trial keeps timing until measure_s seconds are measured, and
+    a task that trains fewer steps than that takes is timed over all of them, not more."""
+    saturn.register(saturn.Task("long", model=tm.make_mlp, data=tm.mlp_data, batch_size=8, steps=200000))
+    saturn.register(saturn.Task("short", model=tm.make_mlp, data=tm.mlp_data, batch_size=4, steps=40))
+    instance = saturn.profile(techniques=["ddp"], measure=3, measure_s=0.5, use_cache=False)
+    long_opt, short_opt = _options(instance, "long")[0][("ddp", 1)], _options(instance, "short")[0][("ddp", 1)]
+    # about 0.5 s of millisecond steps: hundreds, where 3 were asked for
+    assert long_opt["measured_steps"] > 50
+    assert long_opt["measured_steps"] * long_opt["step_time_s"] >= 0.45
+    # the short task trains 40 steps: the second run times at most 40 more (3 + 40 in all)
+    assert 3 < short_opt["measured_steps"] <= 43
+    # measure_s=0: the few steps asked for, their median
+    few = saturn.profile(["short"], techniques=["ddp"], measure=3, measure_s=0, use_cache=False)
+    assert _options(few, "short")[0][("ddp", 1)]["measured_steps"] == 3

@@ -196,6 +196,7 @@ export interface RequestProfile {
   use_cache?: boolean;
   warmup?: number;
   measure?: number;
+  measure_s?: number;
   techniques?: string[] | null;
   /**
    * where jobs run: this machine's GPUs (local) or SLURM nodes (slurm); null = SATURN_BACKEND or local

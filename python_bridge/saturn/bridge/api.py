@@ -115,7 +115,7 @@ def unregister(name: str, *, store: Optional[Store] = None) -> bool:
 
 def profile(names=None, **options) -> dict:
     """Profile the registered tasks ``names`` (all when None) on this machine's devices; returns a
-    ``spase-instance/1`` document. Options: see ``saturn.profiling.profiler.Profiler`` (warmup, measure, trial_timeout,
-    max_parallel, use_cache, techniques, progress, cancel)."""
+    ``spase-instance/1`` document. Options: see ``saturn.profiling.profiler.Profiler`` (warmup, measure, measure_s,
+    trial_timeout, max_parallel, use_cache, techniques, progress, cancel)."""
     from ..profiling.profiler import Profiler
     return Profiler(**options).run(names)

@@ -145,7 +145,7 @@ class BridgeService(DispatchOps):
 
     def _on_profile(self, req) -> dict:
         options = {k: req[k] for k in ("trial_timeout", "max_parallel", "use_cache", "warmup", "measure",
-                                        "techniques") if req.get(k) is not None}
+                                        "measure_s", "techniques") if req.get(k) is not None}
         names = req.get("names")
         with self._lock:
             if self._run is not None and self._run.running:

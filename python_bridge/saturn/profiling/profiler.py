@@ -1,12 +1,14 @@
 """The empirical profiler: every task x technique x GPU count, measured in child processes, cached in the store.
 
-A trial is ``technique.search`` then a few real training steps (``warmup`` untimed-for-the-result, ``measure``
-timed; the median is the step time) in a Saturn child process with its own process group, pinned to its devices by
+A trial is ``technique.search`` then real training steps (``warmup`` untimed-for-the-result, then at least
+``measure`` timed and at least ``measure_s`` seconds of them, never more than the task trains; see
+``saturn.profiling.trial``) in a Saturn child process with its own process group, pinned to its devices by
 environment. Out-of-memory, exceptions, crashes and timeouts (the group is killed) make the option infeasible with the
 reason kept; profiling goes on. Total runtime = step time x the task's total steps. Trials run in parallel on
 disjoint devices, at most ``max_parallel`` at once.
 
 Cache key: model signature, batch size, technique (and its version), GPU count, device type, software versions,
+how a trial measures (``MEASUREMENT``: results timed over a few steps only are not reused),
 plus the task's hints, the names of its data/loss/optimizer/validate callables and a hash of its model/data/loss/
 validate callables as they travel (two closures of one factory differ), not the learning rate: LR variants share a
 profile. Feasible and out-of-memory results are cached; errors and timeouts are retried next time. Within
@@ -72,8 +74,13 @@ class Trial:
     ids: list = field(default_factory=list)
 
 
+#: How a trial measures; a change here makes earlier cached results stale. 2: at least ``measure_s`` seconds of steps.
+MEASUREMENT = 2
+
+
 def cache_key(spec: dict, technique: Technique, gpus: int, device_type: str, versions: dict) -> str:
-    parts = {"signature": spec.get("signature"), "batch_size": spec["batch_size"], "technique": technique.name,
+    parts = {"measurement": MEASUREMENT,
+             "signature": spec.get("signature"), "batch_size": spec["batch_size"], "technique": technique.name,
              "technique_version": getattr(technique, "version", 1), "gpus": gpus, "device_type": device_type,
              "versions": versions,
              "hints": {k: v for k, v in sorted((spec.get("hints") or {}).items()) if k not in _HINTS_NOT_IN_KEY},
@@ -95,14 +102,14 @@ def _reason_from_child(res: ChildResult, timeout: float) -> tuple[str, bool]:
 
 class Profiler:
     def __init__(self, store: Optional[Store] = None, devices: Optional[list] = None, warmup: int = 2,
-                 measure: int = 3, trial_timeout: Optional[float] = None, max_parallel: Optional[int] = None,
+                 measure: int = 3, measure_s: float = 1.0, trial_timeout: Optional[float] = None, max_parallel: Optional[int] = None,
                  use_cache: bool = True, techniques: Optional[list[str]] = None,
                  progress: Optional[Callable[[dict], None]] = None, cancel: Optional[threading.Event] = None,
                  run_id: Optional[str] = None, launcher: Optional[Callable[["Trial"], list]] = None,
                  node_id: str = NODE_ID, child_tmp: Optional[str] = None, announce_finish: bool = True):
         self.store = store or default_store()
         self.devices = devices_mod.detect() if devices is None else devices
-        self.warmup, self.measure = warmup, measure
+        self.warmup, self.measure, self.measure_s = warmup, measure, float(measure_s)
         self.trial_timeout = float(trial_timeout or os.environ.get("SATURN_TRIAL_TIMEOUT", "600"))
         self.max_parallel = max(1, max_parallel or min(max(len(self.devices), 1), os.cpu_count() or 1))
         self.use_cache = use_cache
@@ -229,7 +236,7 @@ class Profiler:
 
     def _start(self, trial: Trial, kind: str) -> Child:
         job = {**trial.record, "technique": trial.tech, "devices": trial.ids, "warmup": self.warmup,
-               "measure": self.measure, "spawned_at": time.time()}
+               "measure": self.measure, "measure_s": self.measure_s, "spawned_at": time.time()}
         prefix = self.launcher(trial) if self.launcher is not None else []
         # behind a prefix (srun) SLURM sets CUDA_VISIBLE_DEVICES for the step's GPUs
         env = devices_mod.assignment_env(kind, trial.ids, scheduler_sets_cuda=bool(prefix))
@@ -308,6 +315,7 @@ class Profiler:
                                     **({"eval_s": eval_s, "evals": evals} if evals else {}),
                                     **({"startup_s": startup} if startup is not None else {}),
                                     "knobs": r.get("knobs", {}), "step_time_s": r["step_time_s"],
+                                    **({"measured_steps": r["measured_steps"]} if r.get("measured_steps") else {}),
                                     "peak_mem_bytes": r.get("peak_mem_bytes", 0), "cached": r.get("cached", False)})
                 else:
                     infeasible.append({"parallelism": trial.technique, "gpus": trial.gpus,
@@ -331,7 +339,7 @@ class Profiler:
                        "trials_run": len(trials) - state["cached"] - state.get("shared", 0),
                        "wall_s": round(wall_s, 3),
                        "cancelled": self.cancel.is_set(), "warmup_steps": self.warmup,
-                       "measured_steps": self.measure},
+                       "measured_steps": self.measure, "measured_s": self.measure_s},
         }
 
 

@@ -1,4 +1,10 @@
-"""One profiling trial, run inside a Saturn child process: search, then warm up and time a few real steps.
+"""One profiling trial, run inside a Saturn child process: search, then warm up and time real steps.
+
+A trial times at least ``measure`` steps after ``warmup`` and, when those take less than ``measure_s`` seconds, runs
+again for as many steps as fill that time (never more than the task trains): on a CPU device a step can take a
+millisecond, and three of them say little about the thousands a job runs (one scheduler hiccup is a third of the
+figure). With enough steps the runtime estimate is their mean (a job's runtime is the sum of its steps, hiccups
+included); with a handful it is their median.
 
 The steps run through the same driver as a job (``saturn.techniques._driver``): the technique's ``prepare`` and
 executor, its processes, its knobs. ``search`` runs in the same session, so timing experiments reuse the trial's
@@ -6,6 +12,7 @@ processes. A technique that only implements the older ``execute`` is timed by th
 """
 from __future__ import annotations
 
+import math
 import statistics
 import time
 
@@ -27,6 +34,8 @@ def run_trial(job: dict) -> dict:
     technique = job["technique"]
     devices = list(job["devices"])
     warmup, measure = int(job["warmup"]), int(job["measure"])
+    measure_s = float(job.get("measure_s") or 0.0)
+    cap = int(task.total_steps or 0) or MAX_EXTRA_STEPS
     t0 = time.perf_counter()
     if is_legacy(technique):
         knobs = technique.search(task, devices)
@@ -39,6 +48,8 @@ def run_trial(job: dict) -> dict:
         session_s = 0.0
         times, peak, loss, applied = result.step_times, result.peak_mem_bytes, result.last_loss, dict(knobs)
         eval_times = []
+        extra = _extra_steps(times, warmup, measure_s, cap)
+        more = list(technique.execute(task, devices, dict(knobs), warmup + extra).step_times[warmup:]) if extra else []
     else:
         with _driver.Session(technique, task, devices) as session, _driver.active(session):
             t_session = time.perf_counter()
@@ -52,17 +63,39 @@ def run_trial(job: dict) -> dict:
             t_run = time.perf_counter()
             res = session.run(dict(knobs), warmup + measure, evaluate="end")  # one validation, timed
             run_wall = time.perf_counter() - t_run
+            extra = _extra_steps(res["step_times"], warmup, measure_s, cap)
+            more = list(session.run(dict(knobs), warmup + extra)["step_times"][warmup:]) if extra else []
         times, peak, loss, applied = res["step_times"], res["peak_mem_bytes"], res["loss"], res["applied_knobs"]
         eval_times = res["eval_times"]
-    measured = list(times[warmup:]) or list(times)
+    measured = (list(times[warmup:]) or list(times)) + more
     if not measured:
         raise RuntimeError(f"technique {technique.name} ran no steps")
     spawned = job.get("spawned_at")
     process_s = max(0.0, entered - float(spawned)) if spawned else 0.0
     setup_s = max(0.0, run_wall - sum(times) - sum(eval_times))
-    return {"feasible": True, "knobs": knobs, "applied_knobs": applied, "step_time_s": statistics.median(measured),
-            "step_times": measured, "peak_mem_bytes": int(peak or 0), "last_loss": loss, "search_s": search_s,
+    step_time = statistics.fmean(measured) if len(measured) >= MEAN_FROM_STEPS else statistics.median(measured)
+    return {"feasible": True, "knobs": knobs, "applied_knobs": applied, "step_time_s": step_time,
+            "measured_steps": len(measured), "measured_s": round(sum(measured), 4),
+            "step_times": measured[:MAX_KEPT_TIMES], "peak_mem_bytes": int(peak or 0), "last_loss": loss, "search_s": search_s,
             "startup_s": round(process_s + session_s + setup_s, 4),
             **({"eval_s": round(statistics.median(eval_times), 6)} if eval_times else {}),
             "startup": {"process_s": round(process_s, 4), "processes_s": round(session_s, 4),
                         "setup_s": round(setup_s, 4)}}
+
+
+#: At least this many measured steps: the estimate is their mean, else their median.
+MEAN_FROM_STEPS = 20
+#: A second run measures at most this many steps (when the task does not say how many it trains).
+MAX_EXTRA_STEPS = 20000
+#: Step times kept in the result (the cache and the wire carry it).
+MAX_KEPT_TIMES = 50
+
+
+def _extra_steps(times, warmup: int, measure_s: float, cap: int) -> int:
+    """Steps a second run must time so that the measured steps fill ``measure_s`` seconds (0: enough already)."""
+    first = list(times[warmup:]) or list(times)
+    have = sum(first)
+    if not first or measure_s <= 0 or have >= measure_s:
+        return 0
+    step = max(statistics.median(first), 1e-6)
+    return max(0, min(cap, MAX_EXTRA_STEPS, math.ceil((measure_s - have) / step)))

@@ -164,6 +164,7 @@ export class BridgeFeed {
         names: names ?? null,
         warmup: settings.profileWarmupSteps,
         measure: settings.profileMeasureSteps,
+        measure_s: settings.profileMeasureSeconds,
         use_cache: settings.profileUseCache,
         ...backendRequest(settings)
       });

@@ -96,6 +96,7 @@ export interface ISaturnSettings {
   confirmBeforeRun: boolean;
   profileWarmupSteps: number;
   profileMeasureSteps: number;
+  profileMeasureSeconds: number;
   profileUseCache: boolean;
   eventPollIntervalS: number;
   /** Where jobs run: this machine (local), SLURM nodes (slurm), or what the server's SATURN_BACKEND says. */
@@ -126,6 +127,7 @@ export const DEFAULT_SETTINGS: ISaturnSettings = {
   confirmBeforeRun: true,
   profileWarmupSteps: 2,
   profileMeasureSteps: 3,
+  profileMeasureSeconds: 1,
   profileUseCache: true,
   eventPollIntervalS: 2,
   backend: 'default',
