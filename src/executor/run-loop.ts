@@ -6,7 +6,9 @@
  *
  * Jobs stranded on a node the cluster reports unusable, and jobs given up, force a re-plan of the remaining work
  * whatever the introspection setting (the threshold is 0 then: the rest must be planned again); the periodic
- * introspection runs every `introspectionIntervalS` (0 = never) and switches only when better by `thresholdS`.
+ * introspection runs every `introspectionIntervalS` (0 = never) and switches only when better by `thresholdS`; with
+ * it on, a job that finishes while others still wait to start also re-plans at once, switching only for a plan
+ * shorter by `EVENT_SWITCH_FRAC` (and `EVENT_SWITCH_S`): a job that ran shorter than profiled frees its GPUs early.
  *
  * With early stopping (`earlyStopping`: SHA or ASHA, `rungs.ts`), every job trains to its next rung (`info.rung_at`),
  * validates and pauses there; each step judges the jobs waiting at a rung: a promoted job gets its next rung (or runs
@@ -21,9 +23,9 @@ import { atRung, unusableNodes } from './rules';
 import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungSteps } from './rungs';
 import { ISnapshot } from './types';
 
-/** A rung's re-plan switches when it finishes at least this share sooner than carrying on (and `RUNG_SWITCH_S`). */
-const RUNG_SWITCH_FRAC = 0.03;
-const RUNG_SWITCH_S = 1;
+/** A re-plan at an event (a rung's judgement, a job's end) switches when at least this share sooner than carrying on (and `EVENT_SWITCH_S`). */
+const EVENT_SWITCH_FRAC = 0.03;
+const EVENT_SWITCH_S = 1;
 
 export interface IRunLoopOptions {
   /** Seconds between periodic re-plans; 0 = only the forced ones (lost nodes, give-ups). */
@@ -98,14 +100,19 @@ export class RunLoop {
       this.log(`job(s) ${asked.jobs.join(', ')} given up: re-planning the rest`);
       force = true;
     }
-    const periodic = this.options.introspectionIntervalS > 0 && !!intro?.due(snap.now);
-    if (intro && !d.finished && (force || judged || periodic)) {
+    const on = this.options.introspectionIntervalS > 0;
+    const periodic = on && !!intro?.due(snap.now);
+    // a job that just finished freed its GPUs: with work still waiting to start, plan it again now (a job that ran
+    // shorter than profiled leaves its GPUs idle until the next periodic re-plan otherwise); as at a rung, the new
+    // plan is taken only when it is really shorter
+    const freed = this.newlyDone(snap) && snap.jobs.some(j => j.state === JobState.Pending);
+    if (intro && !d.finished && (force || judged || periodic || (on && freed))) {
       // after a judgement, plan from the store as it is now: the promoted jobs' next segments, the stopped ones gone
       const now = judged ? await d.store.snapshot(d.runId) : snap;
       const decision = force
         ? await intro.check(now, snap.now, 0)
-        : judged
-          ? await intro.check(now, snap.now, Math.min(this.options.thresholdS, RUNG_SWITCH_S), RUNG_SWITCH_FRAC)
+        : judged || (freed && !periodic)
+          ? await intro.check(now, snap.now, Math.min(this.options.thresholdS, EVENT_SWITCH_S), EVENT_SWITCH_FRAC)
           : await intro.check(now, snap.now, this.options.thresholdS);
       this.log(`introspection: ${decision.reason}`);
       if (decision.switched && decision.plan) {
@@ -116,6 +123,20 @@ export class RunLoop {
     }
     return snap;
   }
+
+  /** True when a job is done that was not at the previous step. */
+  private newlyDone(snap: ISnapshot): boolean {
+    let fresh = false;
+    for (const j of snap.jobs) {
+      if (j.state === JobState.Done && !this.done.has(j.id)) {
+        this.done.add(j.id);
+        fresh = true;
+      }
+    }
+    return fresh;
+  }
+
+  private readonly done = new Set<string>();
 
   /** Judge the jobs waiting at a rung; true when a job was promoted or stopped. */
   private async judgeRungs(snap: ISnapshot, es: IEarlyStopping): Promise<boolean> {

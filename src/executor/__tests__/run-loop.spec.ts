@@ -92,6 +92,47 @@ describe('the run loop', () => {
   });
 });
 
+describe('a job that ends before its plan said', () => {
+  const t0 = new SimClock().now();
+  // 'a' and 'b' first, 'c' after 'b' on GPU 1; 'a' really trains 3× faster than profiled and frees GPU 0 early
+  const run = async (introspectionIntervalS: number) => {
+    const instance = instanceOf([{ id: 'node0', gpus: 2 }], ['a', 'b', 'c']);
+    const clock = new SimClock();
+    const store = new MemoryJobStore(clock);
+    const entry = (id: string, gpu: number, start: number) => ({ id, parallelism: 'ddp', gpus: 1, node: 'node0', gpu_ids: [gpu], start_s: start, end_s: start + 100 });
+    const plan: IPlanLike = { makespan_s: 200, jobs: [entry('a', 0, 0), entry('b', 1, 0), entry('c', 1, 100)] };
+    const w = new SimWorld(store, clock, task => (task === 'a' ? 0.3 : 1), {});
+    const d = new Dispatcher(store, w, 'r', { clock, maxRetries: 0, autopilot: false });
+    await d.submit(jobsFromPlan(plan, instance, 'r'));
+    const logs: string[] = [];
+    const intro = new Introspector(instance, { intervalS: Math.max(introspectionIntervalS, 1), thresholdS: 500, solve: solveFast });
+    const loop = new RunLoop(d, intro, { introspectionIntervalS, thresholdS: 500, log: m => logs.push(m) });
+    for (let i = 0; i < 600 && !loop.finished; i++) {
+      await loop.step();
+      w.advanceTo(clock.t + 1);
+    }
+    expect(loop.finished).toBe(true);
+    return { c: store.jobs.get('r-c')!, logs, decisions: loop.decisions };
+  };
+
+  it('re-plans when it ends: the waiting job moves to the GPU it freed (the periodic re-plan is 1000 s away)', async () => {
+    const { c, logs, decisions } = await run(1000);
+    expect(c.state).toBe(JobState.Done);
+    expect(c.info.assignment.gpu_ids).toEqual([0]);
+    // launched when 'a' ended (about 30 s into the run), not after 'b' (about 100 s); the sim clock starts at t0
+    expect(c.info.launched_at! - t0).toBeLessThan(60);
+    expect(decisions.filter(x => x.switched)).toHaveLength(1);
+    expect(logs.some(l => /introspection: new plan .* sooner/.test(l))).toBe(true);
+  });
+
+  it('with introspection off (interval 0) the plan runs as it was', async () => {
+    const { c, decisions } = await run(0);
+    expect(c.state).toBe(JobState.Done);
+    expect(c.info.assignment.gpu_ids).toEqual([1]);
+    expect(decisions).toHaveLength(0);
+  });
+});
+
 describe('when the loop steps again (nextStepInS)', () => {
   const job = (id: string, state: JobState, progress?: { eta_s?: number | null; at?: number }): any => ({
     id,
