@@ -109,6 +109,10 @@ test('a finished run on as many declared GPUs as cores: each job\'s real bar is 
   }
   const planned = Math.max(...bars.map(b => b.plannedEnd));
   const realised = Math.max(...bars.map(b => b.end!));
+  // the chart's header says when the run really ended, as its bars do
+  const ended = chart.locator('[data-saturn-run="done"] [data-saturn-realised-end]');
+  expect(Number(await ended.getAttribute('data-saturn-realised-end'))).toBeCloseTo(realised, 3);
+  await expect(ended).toContainText(`× the plan's makespan`);
   const f = (x: number | null): string => (x === null ? '-' : x.toFixed(1));
   const lines = [
     `planned makespan ${planned.toFixed(1)} s, realised ${realised.toFixed(1)} s: ratio ${(realised / planned).toFixed(3)} (${os.cpus().length} cores, 2 declared GPUs)`,

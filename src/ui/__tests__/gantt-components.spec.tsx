@@ -184,6 +184,23 @@ describe('GanttView', () => {
     r.unmount();
   });
 
+  it('a finished run says when its last job really ended, against the plan', () => {
+    const pm = new PlanModel(smallInstance(), smallPlan());
+    const commands = { execute: async () => undefined, isEnabled: () => true };
+    const jobs = [
+      { job: 'A', state: 'done', actual_start_s: 10, actual_end_s: 140 },
+      { job: 'B', state: 'done', actual_start_s: 20, actual_end_s: 165 }
+    ];
+    const running = { phase: 'running', started_at_ms: 0, plan: null, jobs: [{ ...jobs[0] }, { job: 'B', state: 'running', actual_start_s: 20 }] };
+    const r = render(<GanttView model={{ ...fakeModel(pm), run: running }} commands={commands} />);
+    expect(r.container.querySelector('[data-saturn-realised-end]')).toBeNull(); // not over yet
+    r.rerender(<GanttView model={{ ...fakeModel(pm), run: { ...running, phase: 'done', jobs } }} commands={commands} />);
+    const end = r.container.querySelector('[data-saturn-run="done"] [data-saturn-realised-end]')!;
+    expect(end.getAttribute('data-saturn-realised-end')).toBe('165');
+    expect(end.textContent).toBe(" · ended at 2m 45s (1.10× the plan's makespan)");
+    r.unmount();
+  });
+
   it('empty state explains the next step', () => {
     const r = render(<GanttView model={fakeModel(null)} commands={{ execute: async () => undefined, isEnabled: () => true }} />);
     expect(r.container.textContent).toContain('No plan yet');

@@ -63,6 +63,9 @@ export function GanttView(props: IGanttViewProps): JSX.Element {
   const statuses = new Map<string, IJobStatus>((run?.jobs ?? []).map(j => [j.job, j]));
   const hasRungs = (run?.jobs ?? []).some(j => j.rungs);
   const stopped = (run?.jobs ?? []).filter(j => j.state === 'stopped_early').length;
+  // a finished run: when its last job really ended, against the plan's makespan
+  const ends = (run?.jobs ?? []).map(j => j.actual_end_s).filter((x): x is number => typeof x === 'number');
+  const realised = run?.phase === 'done' && ends.length ? Math.max(...ends) : null;
   const y = model.yardsticks;
   const gain = gainText(plan.makespan_s, y.currentPractice);
   const exec = (id: string) => () => void commands.execute(id);
@@ -97,6 +100,11 @@ export function GanttView(props: IGanttViewProps): JSX.Element {
                 {run.phase}
                 {now_s !== null && running ? ` · ${formatDuration(now_s)} elapsed` : ''}
                 {stopped ? ` · ${stopped} stopped early` : ''}
+                {realised !== null ? (
+                  <span data-saturn-realised-end={realised}>
+                    {` · ended at ${formatDuration(realised)} (${(realised / plan.makespan_s).toFixed(2)}× the plan's makespan)`}
+                  </span>
+                ) : null}
               </dd>
             </>
           ) : null}
