@@ -22,8 +22,8 @@ STEPS, EVERY = 20, 5
 TECHNIQUES = [("ddp", 2, {}), ("fsdp", 2, {}), ("pipeline", 2, {}), ("spilling", 1, {"partitions": 2})]
 
 
-def _register(name, lr, gpus):
-    saturn.register(saturn.Task(name, model=tm.make_residual, data=tm.residual_data, batch_size=8, steps=STEPS,
+def _register(name, lr, gpus, model=tm.make_residual):
+    saturn.register(saturn.Task(name, model=model, data=tm.residual_data, batch_size=8, steps=STEPS,
                                 optimizer="adam", lr=lr, gpu_range=gpus, validate=tm.residual_validate,
                                 eval_every=EVERY, keep_best="val_loss"))
 
@@ -90,7 +90,7 @@ def test_a_resumed_job_keeps_its_history_and_computes_the_same_points(saturn_env
     from saturn.runner import run_job
     from techjobs import pause_then_resume
     js = JobStore(saturn_env)
-    _register("t", 0.01, 1)
+    _register("t", 0.01, 1, model=tm.make_residual_paused)  # slow steps (SATURN_TEST_STEP_DELAY): the pause lands mid-run
     for job in ("ref", "j"):
         js.create(job, "t", {"parallelism": "spilling", "gpus": 1, "gpu_ids": [0], "knobs": {"partitions": 2},
                              "node": "node0"}, run_id="r", settings={"checkpoint_every_steps": 4})

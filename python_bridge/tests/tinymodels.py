@@ -100,6 +100,11 @@ def make_residual(dim=16, blocks=4, classes=4, dropout=0.0):
     return nn.Sequential(*[Residual(dim, dropout=dropout) for _ in range(blocks)], nn.Linear(dim, classes))
 
 
+def make_residual_paused():
+    """``make_residual`` with a ``Pause`` first: the same function, steps as slow as SATURN_TEST_STEP_DELAY says."""
+    return nn.Sequential(Pause(), *make_residual())
+
+
 def make_residual_dropout():
     return make_residual(dropout=0.3)
 
