@@ -111,14 +111,16 @@ stop_cluster() {
 }
 trap stop_cluster EXIT
 
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
 run_ui() {
   local port root fport froot rc why
   [[ -x "${SATURN_CHROMIUM:-/usr/bin/chromium}" ]] || { echo "Chromium is missing: apt-get install chromium (or set SATURN_CHROMIUM)" >&2; return 1; }
-  port="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  port="$(free_port)"
   root="$(mktemp -d /tmp/saturn-ui-XXXX)"
   cp demo/*.ipynb "$root/" 2>/dev/null || true
   # the fidelity spec's own server: 2 declared GPUs, its own root and store (ui-tests/playwright.config.js)
-  fport="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  fport="$(free_port)"
   froot="$(mktemp -d /tmp/saturn-ui-fidelity-XXXX)"
   # a real 2-node SLURM cluster for the SLURM UI spec
   if ! ensure_slurm; then

@@ -90,7 +90,8 @@ def test_a_resumed_job_keeps_its_history_and_computes_the_same_points(saturn_env
     from saturn.runner import run_job
     from techjobs import pause_then_resume
     js = JobStore(saturn_env)
-    _register("t", 0.01, 1, model=tm.make_residual_paused)  # slow steps (SATURN_TEST_STEP_DELAY): the pause lands mid-run
+    # slow steps (SATURN_TEST_STEP_DELAY): the pause lands mid-run
+    _register("t", 0.01, 1, model=tm.make_residual_paused)
     for job in ("ref", "j"):
         js.create(job, "t", {"parallelism": "spilling", "gpus": 1, "gpu_ids": [0], "knobs": {"partitions": 2},
                              "node": "node0"}, run_id="r", settings={"checkpoint_every_steps": 4})

@@ -352,7 +352,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       try {
         // after a lost server the store's connection is made anew: the tick itself forgets the launches and reconciles
         const snap = await loop.step();
-        waitS = nextStepInS(snap, args.pollS, Math.min(0.2, args.pollS));
+        waitS = nextStepInS(snap, args.pollS);
         lost = false;
         lastOk = systemClock.now();
         if (process.env.SATURN_DEBUG) {

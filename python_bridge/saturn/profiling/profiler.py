@@ -102,7 +102,8 @@ def _reason_from_child(res: ChildResult, timeout: float) -> tuple[str, bool]:
 
 class Profiler:
     def __init__(self, store: Optional[Store] = None, devices: Optional[list] = None, warmup: int = 2,
-                 measure: int = 3, measure_s: float = 1.0, trial_timeout: Optional[float] = None, max_parallel: Optional[int] = None,
+                 measure: int = 3, measure_s: float = 1.0, trial_timeout: Optional[float] = None,
+                 max_parallel: Optional[int] = None,
                  use_cache: bool = True, techniques: Optional[list[str]] = None,
                  progress: Optional[Callable[[dict], None]] = None, cancel: Optional[threading.Event] = None,
                  run_id: Optional[str] = None, launcher: Optional[Callable[["Trial"], list]] = None,

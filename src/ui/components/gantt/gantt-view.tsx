@@ -64,8 +64,7 @@ export function GanttView(props: IGanttViewProps): JSX.Element {
   const hasRungs = (run?.jobs ?? []).some(j => j.rungs);
   const stopped = (run?.jobs ?? []).filter(j => j.state === 'stopped_early').length;
   // a finished run: when its last job really ended, against the plan's makespan
-  const ends = (run?.jobs ?? []).map(j => j.actual_end_s).filter((x): x is number => typeof x === 'number');
-  const realised = run?.phase === 'done' && ends.length ? Math.max(...ends) : null;
+  const realised = run?.phase === 'done' ? lastMoment(statuses, null) : null;
   const y = model.yardsticks;
   const gain = gainText(plan.makespan_s, y.currentPractice);
   const exec = (id: string) => () => void commands.execute(id);
