@@ -35,7 +35,7 @@ def run_trial(job: dict) -> dict:
     devices = list(job["devices"])
     warmup, measure = int(job["warmup"]), int(job["measure"])
     measure_s = float(job.get("measure_s") or 0.0)
-    cap = int(task.total_steps or 0) or MAX_EXTRA_STEPS
+    cap = min(int(task.total_steps or 0) or MAX_EXTRA_STEPS, MAX_EXTRA_STEPS)
     t0 = time.perf_counter()
     if is_legacy(technique):
         knobs = technique.search(task, devices)
@@ -48,8 +48,8 @@ def run_trial(job: dict) -> dict:
         session_s = 0.0
         times, peak, loss, applied = result.step_times, result.peak_mem_bytes, result.last_loss, dict(knobs)
         eval_times = []
-        extra = _extra_steps(times, warmup, measure_s, cap)
-        more = list(technique.execute(task, devices, dict(knobs), warmup + extra).step_times[warmup:]) if extra else []
+        more = _more_times(times, warmup, measure_s, cap,
+                           lambda n: technique.execute(task, devices, dict(knobs), n).step_times)
     else:
         with _driver.Session(technique, task, devices) as session, _driver.active(session):
             t_session = time.perf_counter()
@@ -63,11 +63,11 @@ def run_trial(job: dict) -> dict:
             t_run = time.perf_counter()
             res = session.run(dict(knobs), warmup + measure, evaluate="end")  # one validation, timed
             run_wall = time.perf_counter() - t_run
-            extra = _extra_steps(res["step_times"], warmup, measure_s, cap)
-            more = list(session.run(dict(knobs), warmup + extra)["step_times"][warmup:]) if extra else []
+            more = _more_times(res["step_times"], warmup, measure_s, cap,
+                               lambda n: session.run(dict(knobs), n)["step_times"])
         times, peak, loss, applied = res["step_times"], res["peak_mem_bytes"], res["loss"], res["applied_knobs"]
         eval_times = res["eval_times"]
-    measured = (list(times[warmup:]) or list(times)) + more
+    measured = _measured(times, warmup) + more
     if not measured:
         raise RuntimeError(f"technique {technique.name} ran no steps")
     spawned = job.get("spawned_at")
@@ -76,7 +76,8 @@ def run_trial(job: dict) -> dict:
     step_time = statistics.fmean(measured) if len(measured) >= MEAN_FROM_STEPS else statistics.median(measured)
     return {"feasible": True, "knobs": knobs, "applied_knobs": applied, "step_time_s": step_time,
             "measured_steps": len(measured), "measured_s": round(sum(measured), 4),
-            "step_times": measured[:MAX_KEPT_TIMES], "peak_mem_bytes": int(peak or 0), "last_loss": loss, "search_s": search_s,
+            "step_times": measured[:MAX_KEPT_TIMES], "peak_mem_bytes": int(peak or 0), "last_loss": loss,
+            "search_s": search_s,
             "startup_s": round(process_s + session_s + setup_s, 4),
             **({"eval_s": round(statistics.median(eval_times), 6)} if eval_times else {}),
             "startup": {"process_s": round(process_s, 4), "processes_s": round(session_s, 4),
@@ -85,17 +86,30 @@ def run_trial(job: dict) -> dict:
 
 #: At least this many measured steps: the estimate is their mean, else their median.
 MEAN_FROM_STEPS = 20
-#: A second run measures at most this many steps (when the task does not say how many it trains).
+#: A second run measures at most this many steps (fewer when the task trains fewer).
 MAX_EXTRA_STEPS = 20000
 #: Step times kept in the result (the cache and the wire carry it).
 MAX_KEPT_TIMES = 50
+#: At most this many runs after the first to fill the measuring time.
+MORE_RUNS = 4
 
 
-def _extra_steps(times, warmup: int, measure_s: float, cap: int) -> int:
-    """Steps a second run must time so that the measured steps fill ``measure_s`` seconds (0: enough already)."""
-    first = list(times[warmup:]) or list(times)
-    have = sum(first)
-    if not first or measure_s <= 0 or have >= measure_s:
-        return 0
-    step = max(statistics.median(first), 1e-6)
-    return max(0, min(cap, MAX_EXTRA_STEPS, math.ceil((measure_s - have) / step)))
+def _measured(times, warmup: int) -> list:
+    """The step times after the warm-up (all of them when there are no more)."""
+    return list(times[warmup:]) or list(times)
+
+
+def _more_times(times, warmup: int, measure_s: float, cap: int, run) -> list:
+    """Step times of more runs, ``run(steps)`` (each one's warm-up dropped), until the measured steps fill
+    ``measure_s`` seconds or ``cap`` more steps were timed (at most ``MORE_RUNS`` runs); none when the first run's
+    measured steps already fill it. A run's length is estimated from the median step so far, so a run of steps
+    faster than that leaves a remainder for the next."""
+    first = _measured(times, warmup)
+    more: list = []
+    for _ in range(MORE_RUNS):
+        have, left = sum(first) + sum(more), cap - len(more)
+        if not first or measure_s <= 0 or have >= measure_s or left <= 0:
+            break
+        n = min(left, math.ceil((measure_s - have) / max(statistics.median(first + more), 1e-6)))
+        more += list(run(warmup + n)[warmup:])
+    return more
