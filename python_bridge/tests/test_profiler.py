@@ -92,10 +92,10 @@ def test_a_trial_times_its_measuring_seconds_of_steps_but_never_more_steps_than_
     instance = saturn.profile(techniques=["ddp"], measure=3, measure_s=0.5, use_cache=False)
     long_opt, short_opt = _options(instance, "long")[0][("ddp", 1)], _options(instance, "short")[0][("ddp", 1)]
     # about 0.5 s of millisecond steps: hundreds, where 3 were asked for
-    assert long_opt["measured_steps"] > 50
-    assert long_opt["measured_steps"] * long_opt["step_time_s"] >= 0.45
+    assert long_opt["timed_steps"] > 50
+    assert long_opt["timed_steps"] * long_opt["step_time_s"] >= 0.45
     # the short task trains 40 steps: the second run times at most 40 more (3 + 40 in all)
-    assert 3 < short_opt["measured_steps"] <= 43
+    assert 3 < short_opt["timed_steps"] <= 43
     # measure_s=0: the few steps asked for, their median
     few = saturn.profile(["short"], techniques=["ddp"], measure=3, measure_s=0, use_cache=False)
-    assert _options(few, "short")[0][("ddp", 1)]["measured_steps"] == 3
+    assert _options(few, "short")[0][("ddp", 1)]["timed_steps"] == 3

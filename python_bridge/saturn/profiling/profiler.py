@@ -316,7 +316,7 @@ class Profiler:
                                     **({"eval_s": eval_s, "evals": evals} if evals else {}),
                                     **({"startup_s": startup} if startup is not None else {}),
                                     "knobs": r.get("knobs", {}), "step_time_s": r["step_time_s"],
-                                    **({"measured_steps": r["measured_steps"]} if r.get("measured_steps") else {}),
+                                    **({"timed_steps": r["timed_steps"]} if r.get("timed_steps") else {}),
                                     "peak_mem_bytes": r.get("peak_mem_bytes", 0), "cached": r.get("cached", False)})
                 else:
                     infeasible.append({"parallelism": trial.technique, "gpus": trial.gpus,

@@ -75,7 +75,7 @@ def run_trial(job: dict) -> dict:
     setup_s = max(0.0, run_wall - sum(times) - sum(eval_times))
     step_time = statistics.fmean(measured) if len(measured) >= MEAN_FROM_STEPS else statistics.median(measured)
     return {"feasible": True, "knobs": knobs, "applied_knobs": applied, "step_time_s": step_time,
-            "measured_steps": len(measured), "measured_s": round(sum(measured), 4),
+            "timed_steps": len(measured), "timed_s": round(sum(measured), 4),
             "step_times": measured[:MAX_KEPT_TIMES], "peak_mem_bytes": int(peak or 0), "last_loss": loss,
             "search_s": search_s,
             "startup_s": round(process_s + session_s + setup_s, 4),
