@@ -474,10 +474,18 @@ export async function fixedFifo(w: IWorkload, g: number): Promise<IStrategyResul
  *   that rung, then job order), each job alone in its instance with every GPU already taken (jobs mid-segment, the
  *   promoted jobs placed before it) marked `unavailable` until it frees, so that the makespan is that job's own
  *   finish, planned exactly (`earliestFinish`); then the new trials by SPASE as in 'survivors' (see `aloneInstance`).
+ * - 'in-order': as 'earliest-finish', but the new trials keep the technique and GPU count the SPASE solve gave them
+ *   and are placed in job order, each at the earliest start it has after the ones before it (`inJobOrder`), as
+ *   ASHA starts new trials; the SPASE solve's order of new trials is arbitrary (a makespan does not care).
+ * - 'marginal': as 'in-order', but a promoted job's placement minimises its finish plus what its GPU-seconds cost
+ *   the jobs placed after it (`marginalCharge`): the first when few wait, the second when many do.
  */
-export type PlanPolicy = 'makespan' | 'survivors' | 'by-rung' | 'earliest-finish';
+export type PlanPolicy = 'makespan' | 'survivors' | 'by-rung' | 'earliest-finish' | 'in-order' | 'marginal';
 
-export const PLAN_POLICIES: readonly PlanPolicy[] = ['makespan', 'survivors', 'by-rung', 'earliest-finish'];
+export const PLAN_POLICIES: readonly PlanPolicy[] = ['makespan', 'survivors', 'by-rung', 'earliest-finish', 'in-order', 'marginal'];
+
+/** The policies that plan each promoted job alone, in ASHA's priority, before the new trials. */
+const ONE_BY_ONE: ReadonlySet<PlanPolicy> = new Set<PlanPolicy>(['earliest-finish', 'in-order', 'marginal']);
 
 export interface ISaturnAshaOptions {
   /** Every segment is a fresh start (start-up + restore), even for a job promoted the moment it reached its rung. */
@@ -505,7 +513,7 @@ export function planStages(jobs: IJobState[], policy: PlanPolicy, mode: 'min' | 
     groups = [free];
   } else if (policy === 'survivors') {
     groups = [promoted, fresh];
-  } else if (policy === 'earliest-finish') {
+  } else if (ONE_BY_ONE.has(policy)) {
     const v = (x: IJobState) => (mode === 'max' ? -1 : 1) * x.reports[x.step];
     const order = promoted.slice().sort((x, y) => y.step - x.step || v(x) - v(y) || x.index - y.index);
     groups = [...order.map(j => [j]), fresh];
@@ -717,12 +725,13 @@ export function preemptibleConflicts(inst: Instance): string[] {
  * The exact plan of an `aloneInstance` (one job; busy GPUs as `unavailable` from now): the placement that finishes
  * the job first, by enumeration of every option, node and start (the earliest time its GPU count is free on that
  * node), plus continuing on its GPUs when the instance has it as a running job. Ties: continuing in place, then fewer
- * GPU-seconds, fewer GPUs, option order, node order, lower GPU ids. Used instead of `solve` for the 'earliest-finish'
+ * GPU-seconds, fewer GPUs, option order, node order, lower GPU ids. With a `charge` > 0 it minimises finish + charge ×
+ * GPU-seconds instead of the finish alone (the 'marginal' policy). Used instead of `solve` for the 'earliest-finish'
  * stages because SPASE's lower bound counts every `unavailable` window in full even when it outlasts the plan, so on
  * these instances it exceeds the makespan and the search stops at its first candidate (reported bug; see
  * docs/asha-bench.md). The result is checked with `validatePlan` like every SPASE plan.
  */
-export function earliestFinish(inst: Instance): Plan {
+export function earliestFinish(inst: Instance, charge = 0): Plan {
   const job = inst.jobs[0];
   const run = inst.running?.find(r => r.job === job.id);
   interface ICand {
@@ -763,9 +772,10 @@ export function earliestFinish(inst: Instance): Plan {
     });
   });
   const tol = (x: number) => 1e-9 * Math.max(1, x);
+  const score = (c: ICand) => c.pj.end_s + charge * c.energy;
   const best = cands.reduce((b, c) => {
-    if (Math.abs(c.pj.end_s - b.pj.end_s) > tol(b.pj.end_s)) {
-      return c.pj.end_s < b.pj.end_s ? c : b;
+    if (Math.abs(score(c) - score(b)) > tol(score(b))) {
+      return score(c) < score(b) ? c : b;
     }
     if (c.keep !== b.keep) {
       return c.keep ? c : b;
@@ -782,6 +792,60 @@ export function earliestFinish(inst: Instance): Plan {
     jobs: [best.pj],
     solver: { name: 'earliest-finish', status: 'optimal', time_s: 0 }
   };
+}
+
+/**
+ * What one GPU-second of a promoted job costs, in seconds of its own finish, under the 'marginal' policy (exported
+ * for the spec). Each free job is weighed by how likely it is to be the search's winner: a job that passed r rungs
+ * stands for eta^r of the jobs that started (the others were stopped), a new trial for 1. A promoted job that takes E
+ * GPU-seconds delays the jobs placed after it by about E / (GPUs of the cluster) each. So the expected cost of a
+ * placement is weight(job) × finish + Σ weight(after) × E / GPUs; divided by the job's weight, that is finish +
+ * charge × E with charge = Σ weight(after) / (GPUs × weight(job)). No constant is tuned: eta is the run's own.
+ */
+export function marginalCharge(w: IWorkload, j: IJobState, after: IJobState[]): number {
+  const rungs = rungsOf(w);
+  const weight = (x: IJobState) => (w.es.eta ?? 2) ** rungs.filter(r => r <= x.step).length;
+  const gpus = w.instance.cluster.nodes.reduce((a, n) => a + n.gpus, 0);
+  return after.reduce((a, x) => a + weight(x), 0) / (gpus * weight(j));
+}
+
+/**
+ * The plan with `movable` moved, one after another in job order, to the earliest start its planned option (technique,
+ * GPU count, duration) has on any node (exported for the spec): a serial schedule, so a job may use a gap before one
+ * placed earlier but never delays it. Every other job of the plan stays where it is. Used by 'in-order' and
+ * 'marginal' for the new trials, none of which is a running job.
+ */
+export function inJobOrder(inst: Instance, plan: Plan, movable: IJobState[]): Plan {
+  const ids = new Set(movable.map(j => j.id));
+  const busy = new Map(inst.cluster.nodes.map(n => [n.id, Array.from({ length: n.gpus }, () => [] as Array<[number, number]>)]));
+  const take = (p: PlannedJob) => p.gpu_ids.forEach(g => busy.get(p.node)![g].push([p.start_s, p.end_s]));
+  for (const u of inst.unavailable ?? []) {
+    u.gpu_ids.forEach(g => busy.get(u.node)![g].push([0, u.until_s]));
+  }
+  const out = plan.jobs.filter(p => !ids.has(p.id));
+  out.forEach(take);
+  for (const j of movable.slice().sort((a, b) => a.index - b.index)) {
+    const p = plan.jobs.find(x => x.id === j.id)!;
+    const d = p.end_s - p.start_s;
+    let best: PlannedJob | null = null;
+    for (const n of inst.cluster.nodes.filter(x => x.gpus >= p.gpus)) {
+      const lanes = busy.get(n.id)!;
+      for (const s of [0, ...lanes.flat().map(iv => iv[1])].sort((a, b) => a - b)) {
+        if (best && s >= best.start_s - EPS) {
+          break;
+        }
+        const free = lanes.map((iv, g) => (iv.every(([a, b]) => b <= s + EPS || a >= s + d - EPS) ? g : -1)).filter(g => g >= 0);
+        if (free.length >= p.gpus) {
+          best = { ...p, node: n.id, gpu_ids: free.slice(0, p.gpus), start_s: s, end_s: s + d };
+          break;
+        }
+      }
+    }
+    take(best!);
+    out.push(best!);
+  }
+  const makespan = Math.max(0, ...out.map(x => x.end_s));
+  return { ...plan, jobs: out, makespan_s: makespan, solver: { ...plan.solver, name: `${plan.solver.name}+job-order`, status: 'feasible' } };
 }
 
 export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturnAshaOptions = {}): Promise<IStrategyResult> {
@@ -829,13 +893,17 @@ export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturn
     const placed = new Map<string, IPlaced>();
     const stages = planStages(ctx.jobs, policy, w.es.mode);
     for (let k = 0; k < stages.length; k++) {
-      const alone = policy === 'earliest-finish' && stages[k].length === 1 && stages[k][0].status === 'ready';
+      const alone = ONE_BY_ONE.has(policy) && stages[k].length === 1 && stages[k][0].status === 'ready';
       const inst = alone ? aloneInstance(ctx, stages[k][0], placed, k) : stageInstance(ctx, stages[k], placed, k);
       const bad = preemptibleConflicts(inst);
       if (bad.length) {
         throw new Error(`${inst.name}: ${bad.join('; ')}`);
       }
-      const plan = alone ? earliestFinish(inst) : await solve(inst, solveOpts(budget));
+      const charge = policy === 'marginal' && alone ? marginalCharge(w, stages[k][0], stages.slice(k + 1).flat()) : 0;
+      let plan = alone ? earliestFinish(inst, charge) : await solve(inst, solveOpts(budget));
+      if (!alone && (policy === 'in-order' || policy === 'marginal')) {
+        plan = inJobOrder(inst, plan, stages[k]);
+      }
       checkPlan(inst, plan);
       plans += alone ? 0 : 1;
       for (const j of stages[k]) {

@@ -10,6 +10,8 @@ import {
   fixedFifo,
   fixedOption,
   IDispatchContext,
+  inJobOrder,
+  marginalCharge,
   IJobState,
   IPlaced,
   IStrategyResult,
@@ -73,7 +75,9 @@ async function allStrategies(w: IWorkload): Promise<IStrategyResult[]> {
     await saturnAsha(w, BUDGET, { restartEveryRung: true }),
     await saturnAsha(w, BUDGET, { policy: 'survivors' }),
     await saturnAsha(w, BUDGET, { policy: 'by-rung' }),
-    await saturnAsha(w, BUDGET, { policy: 'earliest-finish' })
+    await saturnAsha(w, BUDGET, { policy: 'earliest-finish' }),
+    await saturnAsha(w, BUDGET, { policy: 'in-order' }),
+    await saturnAsha(w, BUDGET, { policy: 'marginal' })
   ];
 }
 
@@ -238,6 +242,9 @@ describe('ASHA simulation', () => {
     expect(ids(planStages(jobs, 'by-rung'))).toEqual([['p3'], ['p1a', 'p1b'], ['n0', 'n1']]);
     expect(ids(planStages(jobs, 'earliest-finish'))).toEqual([['p3'], ['p1b'], ['p1a'], ['n0', 'n1']]);
     expect(ids(planStages(jobs, 'earliest-finish', 'max'))).toEqual([['p3'], ['p1a'], ['p1b'], ['n0', 'n1']]);
+    for (const policy of ['in-order', 'marginal'] as const) {
+      expect(ids(planStages(jobs, policy))).toEqual([['p3'], ['p1b'], ['p1a'], ['n0', 'n1']]);
+    }
     expect(planStages([jobs[3], jobs[5]], 'survivors')).toEqual([]);
   });
 
@@ -279,7 +286,7 @@ describe('ASHA simulation', () => {
     ]);
     // invariant over whole runs: no stage ever has a pin on a preemptible running job's GPUs while it would run there
     for (const seed of [1, 2, 3, 4, 5]) {
-      for (const policy of ['survivors', 'by-rung', 'earliest-finish'] as const) {
+      for (const policy of ['survivors', 'by-rung', 'earliest-finish', 'in-order', 'marginal'] as const) {
         const r = await saturnAsha(tiny(seed), BUDGET, { policy });
         expect(checkTimeline(tiny(seed), r)).toEqual([]);
       }
@@ -320,6 +327,63 @@ describe('ASHA simulation', () => {
       { node: 'n0', gpu_ids: [0], until_s: 80 }
     ]);
   }, 30000);
+
+  it('marginal cost: a survivor pays for its GPU-seconds by the weight of the jobs placed after it (eta per rung passed)', () => {
+    const w = tiny(3); // 2 GPUs, eta 2, rungs at steps 10 and 30
+    const one = js('p', 0, { status: 'ready', step: 10, reports: { 10: 1 } });
+    const after = [js('n0', 1, {}), js('n1', 2, {}), js('p3', 3, { status: 'ready', step: 30, reports: { 10: 1, 30: 1 } })];
+    // weights: p 2 (one rung passed); after 1 + 1 + 4 = 6; charge = 6 / (2 GPUs x 2)
+    expect(marginalCharge(w, one, after)).toBeCloseTo(1.5, 12);
+    expect(marginalCharge(w, one, [])).toBe(0);
+    // the same choice as in the earliest-finish case: 1 GPU now ends at 215 s (215 GPU-s), 2 GPUs at 50 s end at
+    // 185 s (270 GPU-s); 2 GPUs win while 185 + 270c < 215 + 215c, i.e. c < 30/55
+    const j1seg = { job: 'j1', fromStep: 0, toStep: 10, start: 0, end: 150, node: 'n0', gpu_ids: [1], parallelism: 'ddp', gpus: 1, overheadS: 10, kind: 'start' as const };
+    const jobs = [js('j0', 0, { status: 'ready', step: 10, reports: { 10: 1 } }), js('j1', 1, { status: 'running', seg: j1seg }), js('j2', 2, {})];
+    const inst = aloneInstance({ w, t: 100, jobs, running: [j1seg] }, jobs[0], new Map(), 0);
+    expect(earliestFinish(inst, 0.5).jobs[0]).toMatchObject({ gpus: 2, start_s: 50 });
+    const cheap = earliestFinish(inst, 0.6);
+    expect(cheap.jobs[0]).toMatchObject({ gpus: 1, gpu_ids: [0], start_s: 0 });
+    expect(cheap.makespan_s).toBeCloseTo(215, 6);
+    expect(validatePlan(inst, cheap)).toEqual([]);
+  });
+
+  it('inJobOrder places the new trials in job order, each as early as it can without delaying one placed before it', () => {
+    const instance: Instance = {
+      format: 'spase-instance/1',
+      name: 'order',
+      cluster: { nodes: [{ id: 'n0', gpus: 2 }] },
+      jobs: [
+        { id: 'R', options: [{ parallelism: 'ddp', gpus: 1, runtime_s: 40 }] },
+        { id: 'A', options: [{ parallelism: 'ddp', gpus: 2, runtime_s: 100 }] },
+        { id: 'B', options: [{ parallelism: 'ddp', gpus: 1, runtime_s: 30 }] },
+        { id: 'C', options: [{ parallelism: 'ddp', gpus: 1, runtime_s: 20 }] }
+      ],
+      running: [{ job: 'R', parallelism: 'ddp', gpus: 1, node: 'n0', gpu_ids: [0], remaining_s: 40 }]
+    };
+    // a valid plan in another order: C and B first on GPU 1, A after R and B
+    const plan = {
+      format: 'spase-plan/1' as const,
+      instance: 'order',
+      makespan_s: 150,
+      jobs: [
+        { id: 'R', parallelism: 'ddp', gpus: 1, node: 'n0', gpu_ids: [0], start_s: 0, end_s: 40, running: true },
+        { id: 'C', parallelism: 'ddp', gpus: 1, node: 'n0', gpu_ids: [1], start_s: 0, end_s: 20 },
+        { id: 'B', parallelism: 'ddp', gpus: 1, node: 'n0', gpu_ids: [1], start_s: 20, end_s: 50 },
+        { id: 'A', parallelism: 'ddp', gpus: 2, node: 'n0', gpu_ids: [0, 1], start_s: 50, end_s: 150 }
+      ],
+      solver: { name: 'hand', status: 'feasible' as const, time_s: 0 }
+    };
+    expect(validatePlan(instance, plan)).toEqual([]);
+    const ordered = inJobOrder(instance, plan, [js('C', 3, {}), js('A', 1, {}), js('B', 2, {})]);
+    expect(validatePlan(instance, ordered)).toEqual([]);
+    const at = (id: string) => ordered.jobs.find(j => j.id === id)!;
+    // A first: both GPUs once R frees GPU 0; B fills the gap on GPU 1 before A; C no longer fits there (30 + 20 > 40)
+    expect(at('A')).toMatchObject({ start_s: 40, end_s: 140, gpu_ids: [0, 1] });
+    expect(at('B')).toMatchObject({ start_s: 0, end_s: 30, gpu_ids: [1] });
+    expect(at('C')).toMatchObject({ start_s: 140, end_s: 160 });
+    expect(at('R')).toEqual(plan.jobs[0]);
+    expect(ordered.makespan_s).toBe(160);
+  });
 
   it('ASHA priority on one GPU: promoted jobs start before any new trial, one of them the moment it is promoted', async () => {
     const instance: Instance = {
