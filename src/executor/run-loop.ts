@@ -106,12 +106,13 @@ export class RunLoop {
     // shorter than profiled leaves its GPUs idle until the next periodic re-plan otherwise); as at a rung, the new
     // plan is taken only when it is really shorter
     const freed = this.newlyDone(snap) && snap.jobs.some(j => j.state === JobState.Pending);
-    if (intro && !d.finished && (force || judged || periodic || (on && freed))) {
+    const event = judged || (on && freed);
+    if (intro && !d.finished && (force || event || periodic)) {
       // after a judgement, plan from the store as it is now: the promoted jobs' next segments, the stopped ones gone
       const now = judged ? await d.store.snapshot(d.runId) : snap;
       const decision = force
         ? await intro.check(now, snap.now, 0)
-        : judged || (freed && !periodic)
+        : event
           ? await intro.check(now, snap.now, Math.min(this.options.thresholdS, EVENT_SWITCH_S), EVENT_SWITCH_FRAC)
           : await intro.check(now, snap.now, this.options.thresholdS);
       this.log(`introspection: ${decision.reason}`);
