@@ -24,7 +24,7 @@
  *   run loop today), 'survivors' (the promoted jobs' segments first, then the new trials around them as pins),
  *   'by-rung' (one solve per rung level, highest first, then the new trials).
  */
-import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungSteps } from '../executor/rungs';
+import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungSteps, segmentSeconds } from '../executor/rungs';
 import { Rng } from '../spase/rng';
 import { solve } from '../spase/solve';
 import { Instance, Option, optionDuration, Pin, Plan, PlannedJob, RunningJob } from '../spase/types';
@@ -175,7 +175,7 @@ function rungsOf(w: IWorkload): number[] {
 
 /** Training seconds of `from → to` steps on option `o`. */
 function trainS(w: IWorkload, o: Option, from: number, to: number): number {
-  return (o.runtime_s * (to - from)) / totalSteps(w);
+  return segmentSeconds(o.runtime_s, from, to, totalSteps(w));
 }
 
 function valueAt(w: IWorkload, id: string, step: number): number {

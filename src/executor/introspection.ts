@@ -16,6 +16,7 @@
 import { isActive, isSettled } from './job-state';
 import { IPlanLike, jobsOnLostNodes, nodeOf, sameAssignment, unusableNodes } from './dispatcher';
 import { atRung } from './rules';
+import { segmentSeconds } from './rungs';
 import { IJobRecord, ISnapshot } from './types';
 
 export interface IOptionLike {
@@ -106,8 +107,8 @@ export function estimate(instance: IInstanceLike, rec: IJobRecord): IEstimate {
     : (rec.checkpoint_step ?? rec.info.checkpoint?.step ?? 0);
   const rung = typeof rec.info.rung_at === 'number' ? rec.info.rung_at : null;
   const target = total ? Math.min(total, rung ?? total) : 0;
-  const frac = total ? Math.max(0, target - stepsDone) / total : 1;
-  const remainingS = Math.max(EPS, (opt?.runtime_s ?? 0) * factor * frac);
+  const frac = segmentSeconds(1, stepsDone, target, total);
+  const remainingS = Math.max(EPS, segmentSeconds((opt?.runtime_s ?? 0) * factor, stepsDone, target, total));
   return { factor, stepsDone, totalSteps: total, targetStep: target, remainingFrac: frac, remainingS };
 }
 
@@ -133,7 +134,6 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
       continue;
     }
     const e = estimate(instance, rec);
-    const frac = e.remainingFrac;
     const active = isActive(rec.state) && !lost.has(nodeOf(rec.info.assignment));
     // a move or a resume restores the checkpoint after the option's start-up (startup_s stays on the option)
     const restore = active || e.stepsDone > 0 ? restoreCost(rec, switchCostS) : 0;
@@ -141,7 +141,7 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
       ...job,
       options: job.options.map(o => ({
         ...o,
-        runtime_s: Math.max(EPS, o.runtime_s * e.factor * frac + restore)
+        runtime_s: Math.max(EPS, segmentSeconds(o.runtime_s * e.factor, e.stepsDone, e.targetStep, e.totalSteps) + restore)
       }))
     });
     if (active) {

@@ -20,7 +20,7 @@ import { Dispatcher } from './dispatcher';
 import { IInstanceLike, IReplanDecision, Introspector } from './introspection';
 import { isSettled, JobState } from './job-state';
 import { atRung, unusableNodes } from './rules';
-import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungSteps } from './rungs';
+import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungSteps, segmentSeconds } from './rungs';
 import { ISnapshot } from './types';
 
 /** A re-plan at an event (a rung's judgement, a job's end) switches when at least this share sooner than carrying on (and `EVENT_SWITCH_S`). */
@@ -199,8 +199,7 @@ export function firstSegments(instance: IInstanceLike, es: IEarlyStopping): { in
     const total = Number(j.total_steps ?? 0);
     const first = total ? nextRung(rungSteps(es, total, (j.steps_per_epoch as number | undefined) ?? null), 0) : null;
     rungAt[j.id] = first;
-    const frac = first !== null && total ? first / total : 1;
-    return { ...j, options: j.options.map(o => ({ ...o, runtime_s: Math.max(1e-9, o.runtime_s * frac) })) };
+    return { ...j, options: j.options.map(o => ({ ...o, runtime_s: Math.max(1e-9, segmentSeconds(o.runtime_s, 0, first ?? total, total)) })) };
   });
   return { instance: { ...instance, jobs }, rungAt };
 }

@@ -94,3 +94,12 @@ export function decideRungs(jobs: IRungJob[], cfg: Pick<IEarlyStopping, 'kind' |
   }
   return out;
 }
+
+/**
+ * Seconds an option spends on steps [from, to) of a job that trains `total` steps, when `runtimeS` is its time for
+ * the whole job: the same share of the runtime as of the steps (a segment up to a rung, the rest after a checkpoint).
+ * With no step count known, the whole runtime.
+ */
+export function segmentSeconds(runtimeS: number, from: number, to: number, total: number): number {
+  return total > 0 ? (runtimeS * Math.max(0, to - from)) / total : runtimeS;
+}
