@@ -562,6 +562,7 @@ function docPage(
   const d = DEFAULTS;
   const run = (r: IWorkloadResult, p: PlanPolicy) => r.c.find(x => x.policy === p && x.seed === cSeeds[0])!.r;
   const firstStart = (r: IStrategyResult) => Math.min(...r.segments.filter(x => x.job === r.bestJob).map(x => x.start));
+  const gpusOf = (r: IStrategyResult) => r.segments.filter(x => x.job === r.bestJob).map(x => x.gpus).join('/');
   const meets = PLAN_POLICIES.filter(p => verdicts.every(vs => vs.find(v => v.policy === p)!.mainBeats && vs.find(v => v.policy === p)!.medianBeats));
   const medianOnly = PLAN_POLICIES.filter(p => verdicts.every(vs => vs.find(v => v.policy === p)!.medianBeats));
   const perWorkload = (f: (r: IWorkloadResult, k: number) => string) => results.map((r, k) => `${r.w.name}: ${f(r, k)}`).join('; ');
@@ -713,7 +714,10 @@ function docPage(
         const v = (p: PlanPolicy) => verdicts[k].find(x => x.policy === p)!.holdoutRatio.map(r2).join('/');
         return `(c-e) ${v('earliest-finish')}, (c-o) ${v('in-order')}, (c-m) ${v('marginal')}`;
       })}.` +
-      ' On the 8-job workload (c-m) only ties (b) with 8 GPUs per trial, the count that suits that workload in hindsight: its winner starts at once on the 4 GPUs the makespan solve gives a first segment (so all 8 trials reach rung 1 together, late), and at its promotion only 5 GPUs were free because two survivors ranked before it had taken the rest, so it restarted twice (segments on 4/5/8 GPUs, above) where (b) ran 8/8/8 in place.',
+      ' On the 8-job workload (c-m) only ties (b) with 8 GPUs per trial, the count that suits that workload in hindsight: ' +
+      'the makespan solve gives every first segment a few GPUs, so all 8 trials reach rung 1 together, late, and at its ' +
+      'promotion the winner finds only the GPUs that the survivors ranked before it left free (its segments on ' +
+      `${gpusOf(run(results[0], 'marginal'))} GPUs, where (b) ran ${gpusOf(fastestB(results[0].b))}).`,
     `- **What it costs.** At the main seed (solver seed ${cSeeds[0]}), (c-e) against (c): ${perWorkload(r => {
       const c = run(r, 'makespan');
       const e = run(r, 'earliest-finish');

@@ -804,7 +804,7 @@ export function earliestFinish(inst: Instance, charge = 0): Plan {
  */
 export function marginalCharge(w: IWorkload, j: IJobState, after: IJobState[]): number {
   const rungs = rungsOf(w);
-  const weight = (x: IJobState) => (w.es.eta ?? 2) ** rungs.filter(r => r <= x.step).length;
+  const weight = (x: IJobState) => w.es.eta ** rungs.filter(r => r <= x.step).length;
   const gpus = w.instance.cluster.nodes.reduce((a, n) => a + n.gpus, 0);
   return after.reduce((a, x) => a + weight(x), 0) / (gpus * weight(j));
 }

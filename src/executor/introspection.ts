@@ -108,7 +108,7 @@ export function estimate(instance: IInstanceLike, rec: IJobRecord): IEstimate {
   const rung = typeof rec.info.rung_at === 'number' ? rec.info.rung_at : null;
   const target = total ? Math.min(total, rung ?? total) : 0;
   const frac = segmentSeconds(1, stepsDone, target, total);
-  const remainingS = Math.max(EPS, segmentSeconds((opt?.runtime_s ?? 0) * factor, stepsDone, target, total));
+  const remainingS = Math.max(EPS, (opt?.runtime_s ?? 0) * factor * frac);
   return { factor, stepsDone, totalSteps: total, targetStep: target, remainingFrac: frac, remainingS };
 }
 

@@ -86,6 +86,18 @@ function js(id: string, index: number, over: Partial<IJobState>): IJobState {
   return { id, index, step: 0, status: 'pending', reports: {}, seg: null, inPlace: false, settledAt: 0, waitingAt: null, ...over };
 }
 
+/**
+ * At t = 100 s on tiny(3)'s node of 2 GPUs: j0 promoted at rung 1 (paused), j1 running on GPU 1 for 50 s more, j2
+ * new; `inst` is j0's instance alone (`aloneInstance`).
+ */
+function oneBusyGpu() {
+  const w = tiny(3);
+  const j1seg = { job: 'j1', fromStep: 0, toStep: 10, start: 0, end: 150, node: 'n0', gpu_ids: [1], parallelism: 'ddp', gpus: 1, overheadS: 10, kind: 'start' as const };
+  const jobs = [js('j0', 0, { status: 'ready', step: 10, reports: { 10: 1 } }), js('j1', 1, { status: 'running', seg: j1seg }), js('j2', 2, {})];
+  const ctx: IDispatchContext = { w, t: 100, jobs, running: [j1seg] };
+  return { ctx, j1seg, jobs, inst: aloneInstance(ctx, jobs[0], new Map(), 0) };
+}
+
 describe('ASHA simulation', () => {
   it('keeps every strategy\'s timeline sound on a tiny workload (several curve seeds)', async () => {
     for (const seed of [1, 2, 3, 4, 5]) {
@@ -295,11 +307,7 @@ describe('ASHA simulation', () => {
 
   it('earliest finish: a promoted job alone, every taken GPU unavailable, gets the option that finishes first', async () => {
     // 1 node of 2 GPUs; j1 runs on GPU 1 for 50 s more; j0 (promoted, paused at rung 1) may take 1 GPU now or 2 at 50 s
-    const w = tiny(3);
-    const j1seg = { job: 'j1', fromStep: 0, toStep: 10, start: 0, end: 150, node: 'n0', gpu_ids: [1], parallelism: 'ddp', gpus: 1, overheadS: 10, kind: 'start' as const };
-    const jobs = [js('j0', 0, { status: 'ready', step: 10, reports: { 10: 1 } }), js('j1', 1, { status: 'running', seg: j1seg }), js('j2', 2, {})];
-    const ctx: IDispatchContext = { w, t: 100, jobs, running: [j1seg] };
-    const inst = aloneInstance(ctx, jobs[0], new Map(), 0);
+    const { ctx, j1seg, jobs, inst } = oneBusyGpu();
     expect(inst.jobs.map(j => j.id)).toEqual(['j0']);
     expect(inst.unavailable).toEqual([{ node: 'n0', gpu_ids: [1], until_s: 50 }]);
     const plan = earliestFinish(inst);
@@ -337,9 +345,7 @@ describe('ASHA simulation', () => {
     expect(marginalCharge(w, one, [])).toBe(0);
     // the same choice as in the earliest-finish case: 1 GPU now ends at 215 s (215 GPU-s), 2 GPUs at 50 s end at
     // 185 s (270 GPU-s); 2 GPUs win while 185 + 270c < 215 + 215c, i.e. c < 30/55
-    const j1seg = { job: 'j1', fromStep: 0, toStep: 10, start: 0, end: 150, node: 'n0', gpu_ids: [1], parallelism: 'ddp', gpus: 1, overheadS: 10, kind: 'start' as const };
-    const jobs = [js('j0', 0, { status: 'ready', step: 10, reports: { 10: 1 } }), js('j1', 1, { status: 'running', seg: j1seg }), js('j2', 2, {})];
-    const inst = aloneInstance({ w, t: 100, jobs, running: [j1seg] }, jobs[0], new Map(), 0);
+    const { inst } = oneBusyGpu();
     expect(earliestFinish(inst, 0.5).jobs[0]).toMatchObject({ gpus: 2, start_s: 50 });
     const cheap = earliestFinish(inst, 0.6);
     expect(cheap.jobs[0]).toMatchObject({ gpus: 1, gpu_ids: [0], start_s: 0 });
