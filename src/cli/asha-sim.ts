@@ -26,6 +26,8 @@
  */
 import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungSteps, segmentSeconds } from '../executor/rungs';
 import { Rng } from '../spase/rng';
+import { decode, toPlan } from '../spase/decode';
+import { compile } from '../spase/problem';
 import { solve } from '../spase/solve';
 import { Instance, Option, optionDuration, Pin, Plan, PlannedJob, RunningJob } from '../spase/types';
 import { validatePlan } from '../spase/validate';
@@ -810,42 +812,23 @@ export function marginalCharge(w: IWorkload, j: IJobState, after: IJobState[]): 
 }
 
 /**
- * The plan with `movable` moved, one after another in job order, to the earliest start its planned option (technique,
- * GPU count, duration) has on any node (exported for the spec): a serial schedule, so a job may use a gap before one
- * placed earlier but never delays it. Every other job of the plan stays where it is. Used by 'in-order' and
- * 'marginal' for the new trials, none of which is a running job.
+ * The plan with its free jobs (the new trials; every other job of the instance is fixed) placed again in the
+ * instance's order, which is job order, each with the technique and GPU count the plan gave it (exported for the
+ * spec). SPASE's own list decoder does the placing (`decode`: a serial schedule with back-fill, so a job may use a
+ * gap before one placed earlier but never delays it). Used by 'in-order' and 'marginal' for the new trials.
  */
-export function inJobOrder(inst: Instance, plan: Plan, movable: IJobState[]): Plan {
-  const ids = new Set(movable.map(j => j.id));
-  const busy = new Map(inst.cluster.nodes.map(n => [n.id, Array.from({ length: n.gpus }, () => [] as Array<[number, number]>)]));
-  const take = (p: PlannedJob) => p.gpu_ids.forEach(g => busy.get(p.node)![g].push([p.start_s, p.end_s]));
-  for (const u of inst.unavailable ?? []) {
-    u.gpu_ids.forEach(g => busy.get(u.node)![g].push([0, u.until_s]));
+export function inJobOrder(inst: Instance, plan: Plan): Plan {
+  const p = compile(inst);
+  const modes = new Int32Array(p.jobs.length);
+  for (const j of p.free) {
+    const pj = plan.jobs.find(x => x.id === p.jobs[j].id)!;
+    modes[j] = p.jobs[j].modes.findIndex(m => !m.keep && m.parallelism === pj.parallelism && m.gpus === pj.gpus);
   }
-  const out = plan.jobs.filter(p => !ids.has(p.id));
-  out.forEach(take);
-  for (const j of movable.slice().sort((a, b) => a.index - b.index)) {
-    const p = plan.jobs.find(x => x.id === j.id)!;
-    const d = p.end_s - p.start_s;
-    let best: PlannedJob | null = null;
-    for (const n of inst.cluster.nodes.filter(x => x.gpus >= p.gpus)) {
-      const lanes = busy.get(n.id)!;
-      for (const s of [0, ...lanes.flat().map(iv => iv[1])].sort((a, b) => a - b)) {
-        if (best && s >= best.start_s - EPS) {
-          break;
-        }
-        const free = lanes.map((iv, g) => (iv.every(([a, b]) => b <= s + EPS || a >= s + d - EPS) ? g : -1)).filter(g => g >= 0);
-        if (free.length >= p.gpus) {
-          best = { ...p, node: n.id, gpu_ids: free.slice(0, p.gpus), start_s: s, end_s: s + d };
-          break;
-        }
-      }
-    }
-    take(best!);
-    out.push(best!);
+  const s = decode(p, p.free, modes);
+  if (!s) {
+    throw new Error(`${inst.name}: the new trials cannot be placed in job order`);
   }
-  const makespan = Math.max(0, ...out.map(x => x.end_s));
-  return { ...plan, jobs: out, makespan_s: makespan, solver: { ...plan.solver, name: `${plan.solver.name}+job-order`, status: 'feasible' } };
+  return toPlan(p, s, { ...plan.solver, name: `${plan.solver.name}+job-order`, status: 'feasible' });
 }
 
 export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturnAshaOptions = {}): Promise<IStrategyResult> {
@@ -902,7 +885,7 @@ export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturn
       const charge = policy === 'marginal' && alone ? marginalCharge(w, stages[k][0], stages.slice(k + 1).flat()) : 0;
       let plan = alone ? earliestFinish(inst, charge) : await solve(inst, solveOpts(budget));
       if (!alone && (policy === 'in-order' || policy === 'marginal')) {
-        plan = inJobOrder(inst, plan, stages[k]);
+        plan = inJobOrder(inst, plan);
       }
       checkPlan(inst, plan);
       plans += alone ? 0 : 1;

@@ -380,7 +380,7 @@ describe('ASHA simulation', () => {
       solver: { name: 'hand', status: 'feasible' as const, time_s: 0 }
     };
     expect(validatePlan(instance, plan)).toEqual([]);
-    const ordered = inJobOrder(instance, plan, [js('C', 3, {}), js('A', 1, {}), js('B', 2, {})]);
+    const ordered = inJobOrder(instance, plan);
     expect(validatePlan(instance, ordered)).toEqual([]);
     const at = (id: string) => ordered.jobs.find(j => j.id === id)!;
     // A first: both GPUs once R frees GPU 0; B fills the gap on GPU 1 before A; C no longer fits there (30 + 20 > 40)
