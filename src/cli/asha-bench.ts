@@ -112,6 +112,8 @@ export interface IWorkloadResult {
   source: string;
   a: IStrategyResult;
   b: IStrategyResult[];
+  /** (b) with Ray Tune's own rung rule (`RayCutoff`), per fixed count. */
+  bRay: IStrategyResult[];
   /** (c) per policy (PLAN_POLICIES order) and solver seed (cSeeds order). */
   c: ICRun[];
   cRestart: IStrategyResult;
@@ -139,6 +141,10 @@ export async function runWorkload(
   for (const g of counts) {
     b.push(checked(w, await fixedFifo(w, g)));
   }
+  const bRay: IStrategyResult[] = [];
+  for (const g of counts) {
+    bRay.push(checked(w, await fixedFifo(w, g, 'ray')));
+  }
   const c: ICRun[] = [];
   for (const policy of policies) {
     for (const seed of cSeeds) {
@@ -146,7 +152,7 @@ export async function runWorkload(
     }
   }
   const cRestart = checked(w, await saturnAsha(w, budget, { restartEveryRung: true }));
-  return { w, a, b, c, cRestart, seconds: (Date.now() - t0) / 1000 };
+  return { w, a, b, bRay, c, cRestart, seconds: (Date.now() - t0) / 1000 };
 }
 
 const h = (s: number) => (Number.isFinite(s) ? (s / 3600).toFixed(1) : '-');
@@ -270,6 +276,7 @@ interface ISweepRow {
   trueBest: string;
   a: IRunFigures;
   b: IRunFigures[];
+  bRay: IRunFigures[];
   c: Record<PlanPolicy, IRunFigures>;
 }
 
@@ -289,11 +296,15 @@ async function sweep(
     for (const g of counts) {
       b.push(checked(w, await fixedFifo(w, g)));
     }
+    const bRay: IRunFigures[] = [];
+    for (const g of counts) {
+      bRay.push(figures(checked(w, await fixedFifo(w, g, 'ray'))));
+    }
     const c = {} as Record<PlanPolicy, IRunFigures>;
     for (const policy of policies) {
       c[policy] = figures(checked(w, await saturnAsha(w, budget, { policy })));
     }
-    rows.push({ seed, trueBest: trueBest(w), a: figures(a), b: b.map(figures), c });
+    rows.push({ seed, trueBest: trueBest(w), a: figures(a), b: b.map(figures), bRay, c });
   }
   return rows;
 }
@@ -363,6 +374,27 @@ export function verdict(res: Omit<IWorkloadResult, 'source'>, rows: ISweepRow[],
     holdoutBeaten: held.filter(r => r.b.every(x => r.c[policy].ttb < x.ttb)).length,
     holdoutSeeds: held.length
   };
+}
+
+/**
+ * (b) under Ray Tune's own rung rule against two (c) policies: per fixed count, its time to best at the main seed and
+ * the medians of (b, Ray's rule) ÷ policy over the sweep and the held-out seeds.
+ */
+export function rayTable(res: Omit<IWorkloadResult, 'source'>, rows: ISweepRow[], held: ISweepRow[], counts: number[], policies: PlanPolicy[]): string[] {
+  const all = [...rows, ...held];
+  const out = [
+    `| | ${counts.map(g => `${g} GPU${g === 1 ? '' : 's'}/trial`).join(' | ')} |`,
+    `| --- | ${counts.map(() => '---:').join(' | ')} |`,
+    `| time to best at curve seed ${DEFAULTS.curveSeed}, Ray's rule / the rule above (h) | ${res.bRay.map((r, i) => `${h(r.timeToBestS)} / ${h(res.b[i].timeToBestS)}`).join(' | ')} |`,
+    `| the true best finished, Ray's rule / the rule above (of ${all.length} sweep and held-out seeds) | ${counts
+      .map((_, i) => `${all.filter(r => r.bRay[i].trueBestFinished).length} / ${all.filter(r => r.b[i].trueBestFinished).length}`)
+      .join(' | ')} |`
+  ];
+  for (const p of policies) {
+    const m = (rs: ISweepRow[], i: number) => (rs.length ? r2(median(rs.map(r => r.bRay[i].ttb / r.c[p].ttb))) : '-');
+    out.push(`| median (b, Ray's rule) ÷ ${POLICY_SHORT[p]}: sweep / held-out seeds | ${counts.map((_, i) => `${m(rows, i)} / ${m(held, i)}`).join(' | ')} |`);
+  }
+  return out;
 }
 
 function verdictTable(vs: IVerdict[], counts: number[], cSeeds: number[]): string[] {
@@ -452,6 +484,9 @@ export async function runAshaBench(o: IBenchOptions = {}): Promise<IWorkloadResu
   const results: IWorkloadResult[] = [];
   const summary: string[] = [];
   const verdicts: IVerdict[][] = [];
+  const raySummary: string[] = [];
+  /** Per workload, the (c) policies whose medians over all seeds beat (b) under Ray's rule at every count. */
+  const rayAhead: PlanPolicy[][] = [];
   const all = workloads();
   for (let k = 0; k < all.length; k++) {
     const { w, source, make } = all[k];
@@ -496,6 +531,22 @@ export async function runAshaBench(o: IBenchOptions = {}): Promise<IWorkloadResu
       sweepTable(held, counts, policies).forEach(log);
       log('');
     }
+    log(
+      `(b) with Ray Tune's own rung rule instead (\`RayCutoff\` in src/cli/asha-sim.ts; a sensitivity check, not part of the ` +
+        `criterion; (c) keeps the product's rule):`
+    );
+    log('');
+    rayTable(r, rows, held, counts, ['makespan', 'marginal']).forEach(log);
+    log('');
+    const rayAll = [...rows, ...held];
+    const rayMed = (p: PlanPolicy) => counts.map((_, i) => median(rayAll.map(x => x.bRay[i].ttb / x.c[p].ttb)));
+    raySummary.push(
+      `${w.name}: medians over all ${rayAll.length} seeds of (b, Ray's rule) ${counts.join('/')} GPUs ÷ (c) makespan ` +
+        `${rayMed('makespan').map(r2).join('/')}, ÷ (c-m) ${rayMed('marginal').map(r2).join('/')}; the true best finished at ` +
+        `${counts.map((_, i) => rayAll.filter(x => x.bRay[i].trueBestFinished).length).join('/')} seeds under Ray's rule, ` +
+        `${counts.map((_, i) => rayAll.filter(x => x.b[i].trueBestFinished).length).join('/')} under the rule above`
+    );
+    rayAhead.push((['makespan', 'marginal'] as PlanPolicy[]).filter(p => rayMed(p).every(x => x > 1)));
     const vs = policies.map(p => verdict(r, rows, p, held));
     verdicts.push(vs);
     log(`Per policy (main curve seed ${DEFAULTS.curveSeed}, then the sweep and the held-out seeds):`);
@@ -529,7 +580,7 @@ export async function runAshaBench(o: IBenchOptions = {}): Promise<IWorkloadResu
   log('');
   const total = (Date.now() - t0) / 1000;
   if (o.write !== false && !o.quick) {
-    const md = docPage(lines, load0, total, budget, cSeeds, results, verdicts);
+    const md = docPage(lines, load0, total, budget, cSeeds, results, verdicts, raySummary, rayAhead);
     const file = path.resolve(__dirname, '../../docs/asha-bench.md');
     fs.writeFileSync(file, md);
     process.stdout.write(`wrote ${path.relative(process.cwd(), file)} (${total.toFixed(0)} s)\n`);
@@ -557,7 +608,9 @@ function docPage(
   budget: ISolverBudget,
   cSeeds: number[],
   results: IWorkloadResult[],
-  verdicts: IVerdict[][]
+  verdicts: IVerdict[][],
+  raySummary: string[],
+  rayAhead: PlanPolicy[][]
 ): string {
   const d = DEFAULTS;
   const run = (r: IWorkloadResult, p: PlanPolicy) => r.c.find(x => x.policy === p && x.seed === cSeeds[0])!.r;
@@ -621,6 +674,12 @@ function docPage(
     '  stopped one frees them. A trial that reaches a rung and is not promoted at once **keeps nothing**: it checkpoints',
     '  and frees its GPUs (holding them would deadlock one 8-GPU trial on an 8-GPU machine, waiting at rung 1 for a',
     '  peer that cannot start); if it is promoted later it queues again and pays start-up + restore.',
+    "- **(b) with Ray Tune's own rung rule (sensitivity, not in the criterion):** as (b), but decided as Ray Tune's",
+    '  `AsyncHyperBandScheduler` decides (`RayCutoff`): a trial is judged once, the moment it reports at a rung, against',
+    '  the values recorded there before it (stopped trials\' included); it stops if it is worse than their (1 − 1/η)',
+    '  quantile, else it goes on at once on its GPUs. The first trial at a rung always goes on, nobody waits, and no',
+    '  stopped trial is promoted later. The rows (b) above use the product\'s rule so that (b) and (c) differ only in',
+    '  placement; this check, added after every result above was known, shows what Ray Tune\'s rule itself does.',
     '- **(c) Saturn + ASHA:** at time 0 and at every segment end (rung or job end) the remaining work is re-planned: the',
     '  next segment of every job that may run (not started yet, or promoted), from its current step up to its next rung',
     "  (or its end), with the options' runtimes scaled to that segment (+ restore when resuming). Jobs mid-segment are",
@@ -723,6 +782,12 @@ function docPage(
       const e = run(r, 'earliest-finish');
       return `makespan ${h(e.makespanS)} h vs ${h(c.makespanS)} h (${pct(e.makespanS, c.makespanS)}), GPU-hours ${e.gpuHours.toFixed(0)} vs ${c.gpuHours.toFixed(0)} (${pct(e.gpuHours, c.gpuHours)})`;
     })}. Giving every survivor its fastest finish spends GPUs on poor scaling; (c) keeps the shortest search (the paper\'s metric).`,
+    `- **Ray Tune's own rung rule.** ${raySummary.join('; ')}. Judging on arrival, nobody waits at a rung: when the ` +
+      'best job is a fast one that reports early, Ray\'s rule finishes it long before any policy here, whose rule holds ' +
+      'the first reports until enough peers have reported; the price is that early trials pass on thin evidence and ' +
+      'late ones meet a high cut-off, so it may miss the true best. On the medians over all seeds, against every count ' +
+      `under Ray's rule: ${results.map((r, k) => `${r.w.name}: ${rayAhead[k].length ? `${rayAhead[k].map(p => POLICY_SHORT[p]).join(' and ')} ahead` : 'neither (c) nor (c-m) ahead'}`).join('; ')}. ` +
+      'The criterion is judged against (b) with the same rule as (c), so that it measures placement alone.',
     '- **Disclosure.** (c-s) and (c-r) were specified before any of their results. (c-e) was added after one look at (c-s) and',
     '  (c-r) (the 8-job workload and the grid at the main curve seed, solver seed 1), to remove the queueing explained',
     '  above; its priority order (rung, then value) was chosen before its first run. Its survivor stage was first solved by',

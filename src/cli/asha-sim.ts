@@ -14,7 +14,8 @@
  * - `fixedFifo` (b): Ray-Tune-like ASHA: every trial on a fixed GPU count (fastest technique of that count), trials
  *   started in FIFO order as GPUs free up (promoted trials first, then new ones, each in job order; first fit).
  *   A trial that reaches a rung and is not promoted at once checkpoints and frees its GPUs; if it is promoted later
- *   it queues again (and pays start-up + restore).
+ *   it queues again (and pays start-up + restore). With `rungRule` 'ray' the rungs are judged as Ray Tune judges
+ *   them instead (`RayCutoff`: once, on arrival, stop or go on; nobody waits).
  * - `saturnAsha` (c): the same rung decisions; at time 0 and at every segment end, the remaining segments (each
  *   unsettled job's work up to its next rung, from its step) are re-solved by SPASE with the running jobs fixed
  *   (`running` constraints); a job promoted the moment it reaches its rung enters as a *preemptible* running job
@@ -24,7 +25,7 @@
  *   run loop today), 'survivors' (the promoted jobs' segments first, then the new trials around them as pins),
  *   'by-rung' (one solve per rung level, highest first, then the new trials).
  */
-import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungSteps, segmentSeconds } from '../executor/rungs';
+import { decideRungs, IEarlyStopping, IRungDecisions, IRungJob, nextRung, rungSteps, segmentSeconds } from '../executor/rungs';
 import { Rng } from '../spase/rng';
 import { decode, toPlan } from '../spase/decode';
 import { compile } from '../spase/problem';
@@ -278,7 +279,12 @@ export interface IDispatchContext {
 /** Returns the segments to start, each with its absolute start time (>= t). */
 type Dispatch = (ctx: IDispatchContext) => Promise<ISegment[]>;
 
-async function runEngine(w: IWorkload, name: string, dispatch: Dispatch, plansMade: () => number): Promise<IStrategyResult> {
+/** The rung rule of a strategy: the decisions at an event, from every job's view (`decideRungs`, or `RayCutoff`). */
+type RungRule = (view: IRungJob[], w: IWorkload) => IRungDecisions;
+
+const productRule: RungRule = (view, w) => decideRungs(view, w.es);
+
+async function runEngine(w: IWorkload, name: string, dispatch: Dispatch, plansMade: () => number, rule: RungRule = productRule): Promise<IStrategyResult> {
   const total = totalSteps(w);
   const jobs: IJobState[] = w.instance.jobs.map((j, index) => ({
     id: j.id,
@@ -339,7 +345,7 @@ async function runEngine(w: IWorkload, name: string, dispatch: Dispatch, plansMa
         waitingAt: j.status === 'atRung' || j.status === 'waiting' ? j.waitingAt : null,
         reports: j.reports
       }));
-      const d = decideRungs(view, w.es);
+      const d = rule(view, w);
       if (!d.promote.length && !d.stop.length) {
         break;
       }
@@ -400,7 +406,46 @@ export function fixedOption(opts: Option[], g: number, maxGpus: number): Option 
   return opts.filter(o => o.gpus === c).reduce((b, o) => (optionDuration(o) < optionDuration(b) ? o : b));
 }
 
-export async function fixedFifo(w: IWorkload, g: number): Promise<IStrategyResult> {
+/**
+ * Ray Tune's ASHA rule (its `AsyncHyperBandScheduler`), for (b) as Ray Tune runs it: a trial is judged once, the
+ * moment it reports at a rung, against the values recorded at that rung before it (those of trials since stopped
+ * included): it stops if its value is worse than their (1 − 1/η) quantile (linear interpolation; in the better-is-
+ * higher sense), else it goes on at once. The first trial to reach a rung always goes on, nobody waits, and a
+ * stopped trial is never promoted later. Simultaneous reports are judged in job order.
+ */
+export class RayCutoff {
+  private recorded = new Map<number, number[]>();
+  private judged = new Set<string>();
+
+  decide: RungRule = (view, w) => {
+    const out: IRungDecisions = { promote: [], stop: [] };
+    const sign = w.es.mode === 'min' ? -1 : 1;
+    for (const j of view) {
+      const rung = j.waitingAt;
+      if (rung === null || this.judged.has(`${j.id}@${rung}`)) {
+        continue;
+      }
+      this.judged.add(`${j.id}@${rung}`);
+      const seen = this.recorded.get(rung) ?? [];
+      const reward = sign * j.reports[rung];
+      const cut = seen.length ? quantile(seen, 1 - 1 / w.es.eta) : null;
+      (cut !== null && reward < cut ? out.stop : out.promote).push({ job: j.id, rung });
+      this.recorded.set(rung, [...seen, reward]);
+    }
+    return out;
+  };
+}
+
+/** The q-quantile (0..1) of `xs` with linear interpolation between order statistics (numpy's default). */
+export function quantile(xs: number[], q: number): number {
+  const v = [...xs].sort((a, b) => a - b);
+  const pos = q * (v.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(v.length - 1, lo + 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - lo);
+}
+
+export async function fixedFifo(w: IWorkload, g: number, rungRule: 'product' | 'ray' = 'product'): Promise<IStrategyResult> {
   const nodes = w.instance.cluster.nodes;
   const maxGpus = Math.max(...nodes.map(n => n.gpus));
   const choice = new Map(w.instance.jobs.map(j => [j.id, fixedOption(j.options, g, maxGpus)]));
@@ -453,7 +498,8 @@ export async function fixedFifo(w: IWorkload, g: number): Promise<IStrategyResul
     }
     return out;
   };
-  return runEngine(w, `fixed-${g}-fifo-asha`, dispatch, () => 0);
+  const rule = rungRule === 'ray' ? new RayCutoff().decide : productRule;
+  return runEngine(w, `fixed-${g}-fifo-${rungRule === 'ray' ? 'ray-' : ''}asha`, dispatch, () => 0, rule);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

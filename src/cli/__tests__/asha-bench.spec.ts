@@ -19,6 +19,7 @@ import {
   makeCurves,
   PLAN_POLICIES,
   planStages,
+  quantile,
   saturnAsha,
   saturnNoStop,
   stageInstance
@@ -77,7 +78,8 @@ async function allStrategies(w: IWorkload): Promise<IStrategyResult[]> {
     await saturnAsha(w, BUDGET, { policy: 'by-rung' }),
     await saturnAsha(w, BUDGET, { policy: 'earliest-finish' }),
     await saturnAsha(w, BUDGET, { policy: 'in-order' }),
-    await saturnAsha(w, BUDGET, { policy: 'marginal' })
+    await saturnAsha(w, BUDGET, { policy: 'marginal' }),
+    await fixedFifo(w, 2, 'ray')
   ];
 }
 
@@ -192,6 +194,64 @@ describe('ASHA simulation', () => {
     ]);
     expect(c.timeToBestS).toBeLessThanOrEqual(725);
   }, 30000);
+
+  it('(b) with Ray Tune\'s rule, worked out by hand: judged once on arrival against the values before it, nobody waits', async () => {
+    // one node, 2 GPUs, three 1-GPU trials in FIFO order; A and C: 100 s/epoch, B: 200 s/epoch; start-up 10 s
+    const opt = (runtime: number) => [{ parallelism: 'ddp', gpus: 1, runtime_s: runtime, startup_s: 10 }];
+    const w: IWorkload = {
+      name: 'hand-ray',
+      instance: {
+        format: 'spase-instance/1',
+        name: 'hand-ray',
+        cluster: { nodes: [{ id: 'n0', gpus: 2 }] },
+        jobs: [
+          { id: 'A', options: opt(600) },
+          { id: 'B', options: opt(1200) },
+          { id: 'C', options: opt(600) }
+        ]
+      },
+      epochs: 6,
+      stepsPerEpoch: 100,
+      curves: { A: [2, 1.8, 1.6, 1.5, 1.4, 1.3], B: [3, 2.8, 2.6, 2.5, 2.4, 2.3], C: [2.4, 2.0, 1.7, 1.6, 1.5, 1.4] },
+      restoreS: 5,
+      es: { kind: 'asha', mode: 'min', eta: 2, rungs: [1, 3, 6], unit: 'epochs' }
+    };
+    const r = await fixedFifo(w, 1, 'ray');
+    expect(checkTimeline(w, r)).toEqual([]);
+    // A is first at rung 1 (110 s) and at rung 3 (310 s): nothing recorded there yet, it goes on without a pause.
+    // B reports 3 at 210 s: the median of {2} is 2, B is worse -> stops; C starts on its GPU.
+    // C reports 2.4 at 320 s: the median of {2, 3} is 2.5, C is better -> goes on; at rung 3 (520 s) it has 1.7
+    // against A's 1.6 -> stops.
+    const seg = (job: string) => r.segments.filter(s => s.job === job).map(s => [s.fromStep, s.toStep, s.start, s.end, s.kind]);
+    expect(seg('A')).toEqual([
+      [0, 100, 0, 110, 'start'],
+      [100, 300, 110, 310, 'continue'],
+      [300, 600, 310, 610, 'continue']
+    ]);
+    expect(seg('B')).toEqual([[0, 100, 0, 210, 'start']]);
+    expect(seg('C')).toEqual([
+      [0, 100, 210, 320, 'start'],
+      [100, 300, 320, 520, 'continue']
+    ]);
+    expect(r.events.map(e => [e.t, e.job, e.rung, e.action])).toEqual([
+      [110, 'A', 100, 'promote'],
+      [210, 'B', 100, 'stop'],
+      [310, 'A', 300, 'promote'],
+      [320, 'C', 100, 'promote'],
+      [520, 'C', 300, 'stop']
+    ]);
+    expect(r.timeToBestS).toBe(610);
+    // the product's rule on the same trials holds A at rung 1 until a second trial has reported
+    const p = await fixedFifo(w, 1);
+    expect(p.events[0]).toEqual({ t: 210, job: 'A', rung: 100, action: 'promote' });
+  }, 30000);
+
+  it('quantile interpolates linearly between order statistics', () => {
+    expect(quantile([5], 0.5)).toBe(5);
+    expect(quantile([4, 1, 3, 2], 0.5)).toBe(2.5);
+    expect(quantile([1, 3], 0.25)).toBe(1.5);
+    expect(quantile([-3, -2], 0.5)).toBe(-2.5);
+  });
 
   it('checkTimeline reports a GPU used twice, a job resumed at the wrong step and a stopped job run past its rung', async () => {
     const w = tiny(3);
