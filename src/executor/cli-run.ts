@@ -375,7 +375,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     const summary = {
       ...d.summary(plan, t0),
       prepared_s: Math.round(preparedS * 1000) / 1000,
-      introspection: loop.decisions.map(x => ({ ...x, plan: undefined, candidate: undefined })),
+      introspection: loop.decisions.map(x => ({ ...x, plan: undefined, current: undefined })),
       ...(args.earlyStopping ? { early_stopping: { ...args.earlyStopping, events: loop.rungEvents.map(e => ({ ...e, at: e.at - t0 })) } } : {})
     };
     await new Promise<void>(resolve => process.stdout.write(JSON.stringify(summary, null, 1) + '\n', () => resolve()));

@@ -497,7 +497,11 @@ export class Dispatcher {
       }
       order++;
       if (sameAssignment(job.info.assignment, next)) {
-        await this.store.update(job.id, { order, next_assignment: null });
+        // unchanged: a job not under way takes the plan's times (its block moves to when it now runs); a running
+        // job keeps the times it started by
+        const { planned_start_s, planned_end_s, planned_origin_s } = next;
+        const times = isActive(job.state) ? {} : { assignment: { ...job.info.assignment, planned_start_s, planned_end_s, planned_origin_s } };
+        await this.store.update(job.id, { order, next_assignment: null, ...times });
         continue;
       }
       changed.push(job.id);

@@ -73,8 +73,12 @@ export interface IReplanDecision {
   changed: string[];
   reason: string;
   plan?: IPlanLike;
-  /** The re-solved plan, switched to or not (its times say when each job would run). */
-  candidate?: IPlanLike;
+  /**
+   * Carrying on: every unsettled job on its current assignment, at the times the dispatcher will run it (from now).
+   * When the re-solve is not switched to, these are the times the chart should show (after a rung, a survivor's
+   * next segment).
+   */
+  current?: IPlanLike;
 }
 
 const EPS = 1e-3;
@@ -163,6 +167,9 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
 
 export interface IProjectedEntry {
   task: string;
+  /** The assignment's technique and GPU count (for the schedule of `currentSchedule`). */
+  parallelism?: string;
+  gpus?: number;
   node: string;
   gpu_ids: number[];
   durationS: number;
@@ -170,18 +177,21 @@ export interface IProjectedEntry {
   running: boolean;
 }
 
-/** Makespan (from now) of entries run the dispatcher's way: in order, each as soon as all its GPUs are free. */
-export function project(entries: IProjectedEntry[]): number {
+/** When each entry runs (from now) the dispatcher's way: in order, each as soon as all its GPUs are free. */
+export function schedule(entries: IProjectedEntry[]): Array<IProjectedEntry & { start: number; end: number }> {
   const free = new Map<string, number>();
-  let end = 0;
   const ordered = [...entries.filter(e => e.running), ...entries.filter(e => !e.running)];
-  for (const e of ordered) {
+  return ordered.map(e => {
     const start = e.running ? 0 : Math.max(0, ...e.gpu_ids.map(g => free.get(`${e.node}/${g}`) ?? 0));
-    const fin = start + e.durationS;
-    e.gpu_ids.forEach(g => free.set(`${e.node}/${g}`, fin));
-    end = Math.max(end, fin);
-  }
-  return end;
+    const end = start + e.durationS;
+    e.gpu_ids.forEach(g => free.set(`${e.node}/${g}`, end));
+    return { ...e, start, end };
+  });
+}
+
+/** Makespan (from now) of entries run the dispatcher's way (`schedule`). */
+export function project(entries: IProjectedEntry[]): number {
+  return Math.max(0, ...schedule(entries).map(e => e.end));
 }
 
 /** How long a job still holds its GPUs on its current assignment: the rest of its training, after its start-up (and
@@ -196,24 +206,48 @@ function currentDuration(instance: IInstanceLike, rec: IJobRecord, switchCostS: 
   return e.remainingS + (opt?.startup_s ?? 0) + (e.stepsDone > 0 ? restoreCost(rec, switchCostS) : 0);
 }
 
-/** Projection of carrying on with the current assignments. */
-export function projectCurrent(instance: IInstanceLike, snap: ISnapshot, switchCostS = 10): number {
+/** The current assignments as projection entries, in the dispatcher's order (null: a job is on a failed node). */
+function currentEntries(instance: IInstanceLike, snap: ISnapshot, switchCostS: number): IProjectedEntry[] | null {
   const recs = snap.jobs
     .filter(r => !isSettled(r.state, r.info) && !atRung(r))
     .sort((a, b) => (a.info.order ?? 0) - (b.info.order ?? 0));
   const lost = unusableNodes(snap);
   if (recs.some(r => lost.has(nodeOf(r.info.assignment)))) {
-    return Infinity; // jobs on a failed node never finish there
+    return null; // jobs on a failed node never finish there
   }
-  return project(
-    recs.map(r => ({
-      task: r.task,
-      node: r.info.assignment.node,
-      gpu_ids: r.info.assignment.gpu_ids,
-      durationS: currentDuration(instance, r, switchCostS),
-      running: isActive(r.state)
-    }))
-  );
+  return recs.map(r => ({
+    task: r.task,
+    parallelism: r.info.assignment.parallelism,
+    gpus: r.info.assignment.gpus,
+    node: r.info.assignment.node,
+    gpu_ids: r.info.assignment.gpu_ids,
+    durationS: currentDuration(instance, r, switchCostS),
+    running: isActive(r.state)
+  }));
+}
+
+/** Projection of carrying on with the current assignments. */
+export function projectCurrent(instance: IInstanceLike, snap: ISnapshot, switchCostS = 10): number {
+  const entries = currentEntries(instance, snap, switchCostS);
+  return entries ? project(entries) : Infinity;
+}
+
+/** Carrying on as a plan (times from now): every unsettled job on its assignment, when the dispatcher will run it. */
+export function currentSchedule(instance: IInstanceLike, snap: ISnapshot, switchCostS = 10): IPlanLike | null {
+  const entries = currentEntries(instance, snap, switchCostS);
+  if (!entries) {
+    return null;
+  }
+  const jobs = schedule(entries).map(e => ({
+    id: e.task,
+    parallelism: e.parallelism!,
+    gpus: e.gpus!,
+    node: e.node,
+    gpu_ids: [...e.gpu_ids],
+    start_s: e.start,
+    end_s: e.end
+  }));
+  return { makespan_s: Math.max(0, ...jobs.map(j => j.end_s)), jobs };
 }
 
 /** Projection of switching to `plan` (from `remainingInstance`): unchanged running jobs keep their remaining time. */
@@ -299,7 +333,7 @@ export class Introspector {
             ? `new plan ${better.toFixed(1)} s sooner (threshold ${thresholdS.toFixed(1)} s)`
             : `kept: new plan ${better.toFixed(1)} s sooner, threshold ${thresholdS.toFixed(1)} s`,
           plan: switched ? plan : undefined,
-          candidate: plan
+          current: switched ? undefined : (currentSchedule(this.instance, snap, this.opts.switchCostS) ?? undefined)
         };
       }
     }

@@ -118,8 +118,9 @@ export class RunLoop {
       this.log(`introspection: ${decision.reason}`);
       if (decision.switched && decision.plan) {
         await d.applyPlan({ ...decision.plan, origin_s: snap.now }, intro.knobsOf);
-      } else if (judged && decision.candidate) {
-        await d.applyTimes({ ...decision.candidate, origin_s: snap.now }); // the survivors' next segments, in time
+      } else if (judged && decision.current) {
+        // kept: the survivors' next segments where they are, at the times carrying on gives them
+        await d.applyTimes({ ...decision.current, origin_s: snap.now });
       }
     }
     return snap;

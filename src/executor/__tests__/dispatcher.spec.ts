@@ -203,18 +203,26 @@ describe('Dispatcher', () => {
 });
 
 describe('applyPlan origin', () => {
-  it('records the origin of a re-plan with the new assignments only', async () => {
+  it('records the origin of a re-plan: new assignments and unchanged jobs not under way take its times, running jobs keep theirs', async () => {
     const clock = new SimClock();
     const store = new MemoryJobStore(clock);
     const world = new SimWorld(store, clock, stepTime, { launchDelayS: 1 });
     const d = new Dispatcher(store, world, 'r1', { clock, autopilot: false });
     await d.submit(jobsFromPlan(plan, instance, 'r1'));
-    const moved = { ...plan, origin_s: 1234, jobs: plan.jobs.map(e => (e.id === 'f' ? entry('f', [3], 160, 220) : e)) };
-    expect(await d.applyPlan(moved)).toEqual(['r1-f']);
+    await d.tick(); // a, b and c (planned at 0) are launched
+    world.advanceTo(clock.t + 10);
+    await d.tick();
+    expect(store.jobs.get('r1-a')!.state).toBe(JobState.Running);
+    // a re-plan 10 s in (times from then): f moves; d (unchanged, not started) is now due 5 s later; a, unchanged and
+    // under way, gets the re-plan's "from now" times, which must not replace the ones it started by
+    const replan = { ...plan, origin_s: 1234, jobs: plan.jobs.map(e => (e.id === 'f' ? entry('f', [3], 160, 220) : e.id === 'd' ? entry('d', [0, 1, 3], 95, 195) : e.id === 'a' ? entry('a', [0, 1], 0, 90) : e)) };
+    expect(await d.applyPlan(replan)).toEqual(['r1-f']);
     const snap = await store.snapshot();
-    const f = snap.jobs.find(j => j.task === 'f')!.info.assignment;
-    expect(f).toMatchObject({ gpu_ids: [3], planned_start_s: 160, planned_end_s: 220, planned_origin_s: 1234 });
-    expect(snap.jobs.find(j => j.task === 'a')!.info.assignment.planned_origin_s).toBeUndefined();
+    const get = (t: string) => snap.jobs.find(j => j.task === t)!.info.assignment;
+    expect(get('f')).toMatchObject({ gpu_ids: [3], planned_start_s: 160, planned_end_s: 220, planned_origin_s: 1234 });
+    expect(get('d')).toMatchObject({ gpu_ids: [0, 1, 3], planned_start_s: 95, planned_end_s: 195, planned_origin_s: 1234 });
+    expect(get('a')).toMatchObject({ planned_start_s: 0, planned_end_s: 100 });
+    expect(get('a').planned_origin_s).toBeUndefined();
   });
 
   it('a job whose kernel is still starting, moved to other GPUs, is taken back and runs on the new ones', async () => {

@@ -34,16 +34,16 @@ const instance: IInstanceLike = {
 };
 const ES: IEarlyStopping = { kind: 'asha', metric: 'val_loss', mode: 'min', rungs: [20, 60], eta: 2, unit: 'steps' };
 
-async function run(es: IEarlyStopping | null) {
+async function run(es: IEarlyStopping | null, inst: IInstanceLike = instance) {
   const clock = new SimClock();
   const store = new MemoryJobStore(clock);
   const world = new SimWorld(store, clock, (_t, _p, g) => (g === 2 ? 0.5 : 1), { launchDelayS: 1, metric });
-  const seg = es ? firstSegments(instance, es) : null;
-  const plan = await solveFast(seg?.instance ?? instance, { seed: 1 });
+  const seg = es ? firstSegments(inst, es) : null;
+  const plan = await solveFast(seg?.instance ?? inst, { seed: 1 });
   const d = new Dispatcher(store, world, 'r', { clock, autopilot: false, prewarm: 0 });
-  const jobs = jobsFromPlan(plan, instance, 'r').map(j => (seg ? { ...j, settings: { rung_at: seg.rungAt[j.task] } } : j));
+  const jobs = jobsFromPlan(plan, inst, 'r').map(j => (seg ? { ...j, settings: { rung_at: seg.rungAt[j.task] } } : j));
   await d.submit(jobs);
-  const intro = new Introspector(instance, { intervalS: 1000, thresholdS: 1000, solve: solveFast, solveTimeLimitS: 1 });
+  const intro = new Introspector(inst, { intervalS: 1000, thresholdS: 1000, solve: solveFast, solveTimeLimitS: 1 });
   const loop = new RunLoop(d, intro, { introspectionIntervalS: 0, thresholdS: 1000, earlyStopping: es });
   const t0 = clock.t;
   const launches: Array<[string, number, number[]]> = []; // job, launched at (store clock), GPUs
@@ -92,5 +92,32 @@ describe('re-planning with rungs', () => {
     for (const at of judged) {
       expect(es.launches.some(([, t]) => t >= at && t <= at + 0.5)).toBe(true);
     }
+  }, 60000);
+
+  it('after every judgement each survivor\'s planned block is its next segment, whether the re-solve is taken or not', async () => {
+    // the 6 jobs on 2 GPUs switch plans at their judgements; 4 of them on 4 GPUs keep the plan at the last one
+    const four: IInstanceLike = { ...instance, cluster: { nodes: [{ id: 'node0', gpus: 4 }] }, jobs: instance.jobs.slice(0, 4) };
+    const kept: boolean[] = [];
+    for (const inst of [instance, four]) {
+      const { store, loop, intro } = await run(ES, inst);
+      const judgedAt = new Set(loop.rungEvents.map(e => e.at));
+      kept.push(...intro.decisions.filter(x => judgedAt.has(x.at) && x.candidateS !== null).map(x => !x.switched));
+      for (const j of store.jobs.values()) {
+        const a = j.info.assignment;
+        const promos = loop.rungEvents.filter(e => e.job === j.id && e.decision === 'promoted').map(e => e.at);
+        if (j.state !== JobState.Done || !promos.length) {
+          continue;
+        }
+        // its planned times count from its last promotion (not from the plan its first segment ran by), and the
+        // block ends about when the job did (the estimate counts a 10 s restore the simulated world does not spend)
+        const last = Math.max(...promos);
+        expect(a.planned_origin_s).toBeCloseTo(last, 6);
+        expect(a.planned_start_s).toBeGreaterThanOrEqual(0);
+        expect(Math.abs(a.planned_end_s! + a.planned_origin_s! - (j.info.finished_at as number))).toBeLessThanOrEqual(12);
+      }
+    }
+    // both ways were taken: a judgement switched to the re-solve, and one kept the plan
+    expect(kept).toContain(true);
+    expect(kept).toContain(false);
   }, 60000);
 });
