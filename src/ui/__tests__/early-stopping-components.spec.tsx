@@ -12,7 +12,7 @@ import { PlanModel } from '../models/plan-model';
 import { snapshotFromJobs, StoreRunController } from '../models/run-controller';
 import { instanceForPlan } from '../models/run-mirror';
 import { SaturnModel } from '../models/saturn-model';
-import { ashaJobs } from './es-fixtures';
+import { ashaJobs, asFirstPlan } from './es-fixtures';
 import { FakeBridge } from './fake-bridge';
 import { chartProps } from './fixtures';
 import { act, render } from './render';
@@ -71,9 +71,10 @@ describe('the Gantt chart under early stopping', () => {
 });
 
 describe('the Results view under early stopping', () => {
-  async function model(): Promise<SaturnModel> {
+  async function model(firstPlanOnly = false): Promise<SaturnModel> {
     const b = new FakeBridge();
-    const jobs = ashaJobs();
+    // firstPlanOnly: every block as the run's first plan placed it (no time planned after a rung)
+    const jobs = firstPlanOnly ? asFirstPlan(ashaJobs()) : ashaJobs();
     b.replies.jobs = () => ({ jobs });
     // g-lr0.1-bs8, stopped at 30, has the lowest val_loss so far; the survivor ended higher
     b.replies.results = () =>
@@ -124,10 +125,19 @@ describe('the Results view under early stopping', () => {
     expect(stoppedCurve.getAttribute('data-saturn-stopped-rung')).toBe('30');
     expect(stoppedCurve.querySelector('[data-saturn-curve-stop="30"]')).not.toBeNull();
     expect(r.container.querySelector('[data-saturn-curve="g-lr0.1-bs16"] [data-saturn-curve-stop]')).toBeNull();
-    // the chart's yardsticks are those of the work the run's plan covers (segments), not of the whole jobs
+    // the blocks were planned at different moments (after each rung): no one instance's yardsticks describe them
+    expect(m.run!.replanned).toBe(true);
+    expect(m.yardsticks).toEqual({ lowerBound: null, currentPractice: null });
+    r.unmount();
+    m.dispose();
+  });
+
+  it('the chart\'s yardsticks of the first plan are those of the work it covers (segments), not of the whole jobs', async () => {
+    const m = await model(true);
+    expect(m.run!.replanned).toBeUndefined();
     expect(m.yardsticks.lowerBound).not.toBeNull();
     expect(m.yardsticks.lowerBound!).toBeLessThanOrEqual(m.planModel!.plan.makespan_s + 1e-9);
-    r.unmount();
+    expect(m.yardsticks.currentPractice).not.toBeNull();
     m.dispose();
   });
 });

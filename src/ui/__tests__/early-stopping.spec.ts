@@ -23,7 +23,7 @@ import { PlanStore } from '../models/plan-store';
 import { snapshotFromJobs } from '../models/run-controller';
 import { fitInstance, RunMirror } from '../models/run-mirror';
 import type { Plan } from '../../spase/types';
-import { ashaJobs, ES } from './es-fixtures';
+import { ashaJobs, asFirstPlan, ES } from './es-fixtures';
 import { FakeBridge } from './fake-bridge';
 import { smallInstance, smallPlan } from './fixtures';
 
@@ -219,6 +219,9 @@ describe('the run mirror under early stopping', () => {
     expect(stopped.rungs).toMatchObject({ from: 10, to: 30, stopped: { rung: 30 } });
     // the re-planned blocks on the run's time axis: the last segment of the job that finished
     expect(s.plan!.jobs.find(j => j.id === 'g-lr0.1-bs16')).toMatchObject({ start_s: 40, end_s: 60 });
+    // blocks planned at different moments: the chart leaves out the yardsticks of one instance
+    expect(s.replanned).toBe(true);
+    expect(snapshotFromJobs(asFirstPlan(ashaJobs()))!.replanned).toBeUndefined();
     const running = ashaJobs();
     running[0].state = 'running';
     expect(snapshotFromJobs(running)!.phase).toBe('running');

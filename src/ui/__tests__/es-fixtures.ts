@@ -95,3 +95,8 @@ export function ashaJobs(): IStoreJob[] {
     })
   ];
 }
+
+/** The same jobs with every block as the run's first plan placed it (no time planned after a rung). */
+export function asFirstPlan(jobs: IStoreJob[]): IStoreJob[] {
+  return jobs.map(j => ({ ...j, info: { ...j.info, assignment: { ...j.info?.assignment, planned_origin_s: undefined } } }));
+}

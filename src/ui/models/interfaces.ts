@@ -62,6 +62,11 @@ export interface IRunSnapshot {
   plan: Plan | null;
   jobs: IJobStatus[];
   message?: string;
+  /**
+   * Some blocks of `plan` were planned during the run (a re-plan, or a job's next segment after a rung): their times
+   * count from different moments, so the plan is not one solve's and yardsticks of its instance do not apply.
+   */
+  replanned?: boolean;
 }
 
 /** Runs a plan (the executor of src/executor behind it, see ./run-controller.ts). */

@@ -108,6 +108,7 @@ export function snapshotFromJobs(all: IStoreJob[]): IRunSnapshot | null {
   const origin = Math.min(...jobs.map(j => Number(j.info?.run_started_at ?? j.created_at ?? 0)));
   const rel = (t: unknown): number | undefined => (typeof t === 'number' && t > 0 ? Math.max(0, t - origin) : undefined);
   const planned: Plan['jobs'] = [];
+  let replanned = false;
   const statuses: IJobStatus[] = jobs.map(j => {
     const a = (j.info?.assignment ?? {}) as Record<string, any>;
     const p = j.info?.progress as Record<string, any> | undefined;
@@ -116,6 +117,7 @@ export function snapshotFromJobs(all: IStoreJob[]): IRunSnapshot | null {
     if (Array.isArray(a.gpu_ids) && typeof a.planned_start_s === 'number' && typeof a.planned_end_s === 'number') {
       // Times of a re-planned assignment count from the re-plan (planned_origin_s), the others from the run's start.
       const shift = typeof a.planned_origin_s === 'number' ? a.planned_origin_s - origin : 0;
+      replanned = replanned || shift > 1e-6;
       planned.push({
         id: j.task,
         parallelism: String(a.parallelism),
@@ -161,7 +163,7 @@ export function snapshotFromJobs(all: IStoreJob[]): IRunSnapshot | null {
           solver: { name: 'executor', status: 'feasible', time_s: 0 }
         }
       : null;
-  return { phase, started_at_ms: origin * 1000, plan, jobs: statuses, message: runId };
+  return { phase, started_at_ms: origin * 1000, plan, jobs: statuses, message: runId, ...(replanned ? { replanned } : {}) };
 }
 
 export class StoreRunController implements IRunController {

@@ -140,6 +140,10 @@ export class SaturnModel {
   get yardsticks(): IYardsticks {
     const pm = this._plans.planModel;
     if (pm && this._runs.run?.jobs.some(j => j.rungs)) {
+      if (this._runs.run.replanned) {
+        // each block is a segment planned at its own moment: no one instance's bound or baseline describes them
+        return { lowerBound: null, currentPractice: null };
+      }
       if (this._segmentYardsticks?.instance !== pm.instance) {
         this._segmentYardsticks = { instance: pm.instance, yardsticks: yardsticksOf(pm.instance) };
       }
