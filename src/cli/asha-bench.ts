@@ -783,9 +783,10 @@ function docPage(
       return `makespan ${h(e.makespanS)} h vs ${h(c.makespanS)} h (${pct(e.makespanS, c.makespanS)}), GPU-hours ${e.gpuHours.toFixed(0)} vs ${c.gpuHours.toFixed(0)} (${pct(e.gpuHours, c.gpuHours)})`;
     })}. Giving every survivor its fastest finish spends GPUs on poor scaling; (c) keeps the shortest search (the paper\'s metric).`,
     `- **Ray Tune's own rung rule.** ${raySummary.join('; ')}. Judging on arrival, nobody waits at a rung: when the ` +
-      'best job is a fast one that reports early, Ray\'s rule finishes it long before any policy here, whose rule holds ' +
-      'the first reports until enough peers have reported; the price is that early trials pass on thin evidence and ' +
-      'late ones meet a high cut-off, so it may miss the true best. On the medians over all seeds, against every count ' +
+      'best job is a fast one that reports early, Ray\'s rule can finish it well before the policies here, whose rule ' +
+      'holds the first reports until enough peers have reported; the price is that early trials pass on thin evidence ' +
+      'and late ones meet a higher cut-off (how often each rule finished the true best is in the tables). On the ' +
+      'medians over all seeds, against every count ' +
       `under Ray's rule: ${results.map((r, k) => `${r.w.name}: ${rayAhead[k].length ? `${rayAhead[k].map(p => POLICY_SHORT[p]).join(' and ')} ahead` : 'neither (c) nor (c-m) ahead'}`).join('; ')}. ` +
       'The criterion is judged against (b) with the same rule as (c), so that it measures placement alone.',
     '- **Disclosure.** (c-s) and (c-r) were specified before any of their results. (c-e) was added after one look at (c-s) and',
