@@ -71,6 +71,7 @@ export interface IJobSummary {
   parallelism: string;
   attempts: number;
   node: string;
+  /** Planned start and end from the run's start (a job re-planned during the run: its re-plan's times, shifted). */
   planned_start_s?: number;
   planned_end_s?: number;
   /** First training step (the runner's `first_step_at`), from the run's start. */
@@ -573,7 +574,10 @@ export class Dispatcher {
       }
       const first = typeof j.info.first_step_at === 'number' ? j.info.first_step_at - t0 : null;
       const launched = typeof j.info.launched_at === 'number' ? j.info.launched_at - t0 : null;
-      const planned = j.info.assignment.planned_start_s;
+      // planned times from the run's start, as the realised ones (a re-planned job's count from its re-plan)
+      const a = j.info.assignment;
+      const shift = typeof a.planned_origin_s === 'number' ? a.planned_origin_s - t0 : 0;
+      const planned = typeof a.planned_start_s === 'number' ? a.planned_start_s + shift : undefined;
       return {
         id: j.id,
         task: j.task,
@@ -581,8 +585,8 @@ export class Dispatcher {
         gpu_ids: j.info.assignment.gpu_ids,
         parallelism: j.info.assignment.parallelism,
         attempts: j.info.attempts ?? 0,
-        planned_start_s: j.info.assignment.planned_start_s,
-        planned_end_s: j.info.assignment.planned_end_s,
+        planned_start_s: planned,
+        planned_end_s: typeof a.planned_end_s === 'number' ? a.planned_end_s + shift : undefined,
         realised_start_s: first,
         realised_end_s: fin,
         launched_s: launched,

@@ -223,6 +223,11 @@ describe('applyPlan origin', () => {
     expect(get('d')).toMatchObject({ gpu_ids: [0, 1, 3], planned_start_s: 95, planned_end_s: 195, planned_origin_s: 1234 });
     expect(get('a')).toMatchObject({ planned_start_s: 0, planned_end_s: 100 });
     expect(get('a').planned_origin_s).toBeUndefined();
+    // the summary gives every planned time from the run's start, as the realised ones (here the run started at 1000)
+    await d.tick();
+    const sum = d.summary(plan, 1000).jobs;
+    expect(sum.find(j => j.task === 'd')).toMatchObject({ planned_start_s: 329, planned_end_s: 429 });
+    expect(sum.find(j => j.task === 'a')).toMatchObject({ planned_start_s: 0, planned_end_s: 100 });
   });
 
   it('a job whose kernel is still starting, moved to other GPUs, is taken back and runs on the new ones', async () => {
