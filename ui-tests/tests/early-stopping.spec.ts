@@ -37,6 +37,9 @@ interface IBlock {
   marks: Array<{ rung: number; outcome: string; promoted: boolean; on: string }>;
   /** The stretches it really held its GPUs (bars under the block). */
   segments: number;
+  /** Its planned block's start (s from the run's start) and the stretches' starts and ends. */
+  start: number;
+  stretches: Array<[number, number]>;
 }
 
 function readBlocks(chart: Locator): Promise<IBlock[]> {
@@ -54,7 +57,11 @@ function readBlocks(chart: Locator): Promise<IBlock[]> {
         promoted: m.getAttribute('data-saturn-promoted') === 'true',
         on: m.getAttribute('data-saturn-rung-on')!
       })),
-      segments: e.querySelectorAll('[data-saturn-segment]').length
+      segments: e.querySelectorAll('[data-saturn-segment]').length,
+      start: Number(e.getAttribute('data-saturn-start')),
+      stretches: Array.from(e.querySelectorAll('[data-saturn-segment] [data-saturn-actual-start]')).map(
+        r => [Number(r.getAttribute('data-saturn-actual-start')), Number(r.getAttribute('data-saturn-actual-end'))] as [number, number]
+      )
     }))
   );
 }
@@ -137,6 +144,8 @@ test('ASHA from the page: jobs stop early at their rungs, the survivors finish, 
     expect(b.marks.every(m => m.outcome === 'promoted')).toBe(true);
     expect(b.marks.filter(m => m.on === 'real').map(m => m.rung)).toEqual(RUNGS);
     expect(b.segments).toBeGreaterThanOrEqual(RUNGS.length + 1);
+    // its planned block is its last segment, planned after its last promotion: it starts after its first stretch
+    expect(b.start, `${b.job}'s block starts after its first stretch ${JSON.stringify(b.stretches)}`).toBeGreaterThanOrEqual(b.stretches[0][1] - 0.5);
   }
   // a job stopped at the second rung was promoted at the first
   for (const b of stopped.filter(x => x.stoppedRung === RUNGS[1])) {
