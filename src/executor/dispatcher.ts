@@ -10,7 +10,7 @@
  * can be stale, the store cannot.
  */
 import { isActive, isFinal, isSettled, JobState } from './job-state';
-import { decide, DispatchAction, IDispatchView, nodeOf, unusableNodes } from './rules';
+import { decide, DispatchAction, IDispatchView, nodeOf, plannedOnRunClock, unusableNodes } from './rules';
 import {
   IAssignment,
   IClock,
@@ -574,10 +574,8 @@ export class Dispatcher {
       }
       const first = typeof j.info.first_step_at === 'number' ? j.info.first_step_at - t0 : null;
       const launched = typeof j.info.launched_at === 'number' ? j.info.launched_at - t0 : null;
-      // planned times from the run's start, as the realised ones (a re-planned job's count from its re-plan)
-      const a = j.info.assignment;
-      const shift = typeof a.planned_origin_s === 'number' ? a.planned_origin_s - t0 : 0;
-      const planned = typeof a.planned_start_s === 'number' ? a.planned_start_s + shift : undefined;
+      // planned times from the run's start, as the realised ones
+      const planned = plannedOnRunClock(j.info.assignment, t0);
       return {
         id: j.id,
         task: j.task,
@@ -585,14 +583,14 @@ export class Dispatcher {
         gpu_ids: j.info.assignment.gpu_ids,
         parallelism: j.info.assignment.parallelism,
         attempts: j.info.attempts ?? 0,
-        planned_start_s: planned,
-        planned_end_s: typeof a.planned_end_s === 'number' ? a.planned_end_s + shift : undefined,
+        planned_start_s: planned.start,
+        planned_end_s: planned.end,
         realised_start_s: first,
         realised_end_s: fin,
         launched_s: launched,
         startup_s: first !== null && launched !== null && first >= launched ? first - launched : null,
         run_s: first !== null && fin !== null ? fin - first : null,
-        start_delay_s: first !== null && typeof planned === 'number' ? first - planned : null,
+        start_delay_s: first !== null && planned.start !== undefined ? first - planned.start : null,
         node: nodeOf(j.info.assignment),
         ...(j.info.error ? { error: j.info.error } : {}),
         ...(j.info.weights ? { weights: j.info.weights } : {})

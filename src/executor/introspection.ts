@@ -167,9 +167,8 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
 
 export interface IProjectedEntry {
   task: string;
-  /** The assignment's technique and GPU count (for the schedule of `currentSchedule`). */
-  parallelism?: string;
-  gpus?: number;
+  parallelism: string;
+  gpus: number;
   node: string;
   gpu_ids: number[];
   durationS: number;
@@ -240,8 +239,8 @@ export function currentSchedule(instance: IInstanceLike, snap: ISnapshot, switch
   }
   const jobs = schedule(entries).map(e => ({
     id: e.task,
-    parallelism: e.parallelism!,
-    gpus: e.gpus!,
+    parallelism: e.parallelism,
+    gpus: e.gpus,
     node: e.node,
     gpu_ids: [...e.gpu_ids],
     start_s: e.start,
@@ -261,6 +260,8 @@ export function projectPlan(remaining: IInstanceLike, plan: IPlanLike, snap: ISn
       const opt = remaining.jobs.find(j => j.id === e.id)?.options.find(o => o.parallelism === e.parallelism && o.gpus === e.gpus);
       return {
         task: e.id,
+        parallelism: e.parallelism,
+        gpus: e.gpus,
         node: e.node,
         gpu_ids: e.gpu_ids,
         durationS: keep && run ? Number(run.remaining_s) : opt ? opt.runtime_s + (opt.startup_s ?? 0) : e.end_s - e.start_s,

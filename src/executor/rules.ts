@@ -64,6 +64,22 @@ export interface IDecision {
 /** The node of a lease or assignment (node0 when it names none: stores and plans from before multi-node). */
 export const nodeOf = (a: { node?: string } | null | undefined): string => a?.node ?? 'node0';
 
+/**
+ * An assignment's planned start and end on the run's clock (seconds from `runStart`, store clock): a re-planned
+ * assignment's times count from its re-plan (`planned_origin_s`), the first plan's from the run's start.
+ */
+export function plannedOnRunClock(
+  a: Pick<IAssignment, 'planned_start_s' | 'planned_end_s' | 'planned_origin_s'>,
+  runStart: number
+): { start?: number; end?: number; replanned: boolean } {
+  const shift = typeof a.planned_origin_s === 'number' ? a.planned_origin_s - runStart : 0;
+  return {
+    start: typeof a.planned_start_s === 'number' ? a.planned_start_s + shift : undefined,
+    end: typeof a.planned_end_s === 'number' ? a.planned_end_s + shift : undefined,
+    replanned: shift > 1e-6
+  };
+}
+
 /** Nodes the cluster reports as unusable now (down, drained, not responding). */
 export function unusableNodes(snap: Pick<ISnapshot, 'nodes'>): Set<string> {
   return new Set((snap.nodes ?? []).filter(n => !n.usable).map(n => n.id));

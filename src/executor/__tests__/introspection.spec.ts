@@ -70,9 +70,9 @@ describe('introspection', () => {
   it('projects makespans the way the dispatcher runs plans', () => {
     expect(
       project([
-        { task: 'a', node: 'n', gpu_ids: [0, 1], durationS: 10, running: false },
-        { task: 'b', node: 'n', gpu_ids: [1], durationS: 5, running: false },
-        { task: 'c', node: 'n', gpu_ids: [2], durationS: 3, running: true }
+        { task: 'a', parallelism: 'ddp', gpus: 2, node: 'n', gpu_ids: [0, 1], durationS: 10, running: false },
+        { task: 'b', parallelism: 'ddp', gpus: 1, node: 'n', gpu_ids: [1], durationS: 5, running: false },
+        { task: 'c', parallelism: 'ddp', gpus: 1, node: 'n', gpu_ids: [2], durationS: 3, running: true }
       ])
     ).toBe(15);
   });

@@ -8,6 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import type { Instance, Plan } from '../../spase/types';
 import { IBridge, IJobStatus, IRunController, IRunSnapshot, ISaturnSettings, RunPhase } from './interfaces';
 import { isActive, isFinal } from '../../executor/job-state';
+import { plannedOnRunClock } from '../../executor/rules';
 import { jobRungs } from './early-stopping';
 import type { JobState } from './plan-model';
 
@@ -114,18 +115,17 @@ export function snapshotFromJobs(all: IStoreJob[]): IRunSnapshot | null {
     const p = j.info?.progress as Record<string, any> | undefined;
     const total = Number(p?.total_steps ?? j.info?.total_steps ?? 0);
     const step = Number(p?.step ?? j.info?.step ?? 0);
-    if (Array.isArray(a.gpu_ids) && typeof a.planned_start_s === 'number' && typeof a.planned_end_s === 'number') {
-      // Times of a re-planned assignment count from the re-plan (planned_origin_s), the others from the run's start.
-      const shift = typeof a.planned_origin_s === 'number' ? a.planned_origin_s - origin : 0;
-      replanned = replanned || shift > 1e-6;
+    const times = plannedOnRunClock(a, origin);
+    if (Array.isArray(a.gpu_ids) && times.start !== undefined && times.end !== undefined) {
+      replanned = replanned || times.replanned;
       planned.push({
         id: j.task,
         parallelism: String(a.parallelism),
         gpus: Number(a.gpus ?? a.gpu_ids.length),
         node: String(a.node),
         gpu_ids: a.gpu_ids.map(Number),
-        start_s: a.planned_start_s + shift,
-        end_s: a.planned_end_s + shift
+        start_s: times.start,
+        end_s: times.end
       });
     }
     const state = STATES[j.state] ?? 'pending';
