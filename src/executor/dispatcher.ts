@@ -498,10 +498,11 @@ export class Dispatcher {
       }
       order++;
       if (sameAssignment(job.info.assignment, next)) {
-        // unchanged: a job not under way takes the plan's times (its block moves to when it now runs); a running
-        // job keeps the times it started by
+        // unchanged: a job that will resume from its checkpoint (a survivor after its rung) takes the plan's times,
+        // since its block was the work it already did; a running job or one not started keeps the times it has
+        const resumes = !isActive(job.state) && (job.checkpoint_step ?? job.info.checkpoint?.step ?? 0) > 0;
         const { planned_start_s, planned_end_s, planned_origin_s } = next;
-        const times = isActive(job.state) ? {} : { assignment: { ...job.info.assignment, planned_start_s, planned_end_s, planned_origin_s } };
+        const times = resumes ? { assignment: { ...job.info.assignment, planned_start_s, planned_end_s, planned_origin_s } } : {};
         await this.store.update(job.id, { order, next_assignment: null, ...times });
         continue;
       }

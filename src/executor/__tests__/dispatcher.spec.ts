@@ -203,7 +203,7 @@ describe('Dispatcher', () => {
 });
 
 describe('applyPlan origin', () => {
-  it('records the origin of a re-plan: new assignments and unchanged jobs not under way take its times, running jobs keep theirs', async () => {
+  it('records the origin of a re-plan: new assignments and unchanged jobs that resume take its times, the others keep theirs', async () => {
     const clock = new SimClock();
     const store = new MemoryJobStore(clock);
     const world = new SimWorld(store, clock, stepTime, { launchDelayS: 1 });
@@ -213,21 +213,26 @@ describe('applyPlan origin', () => {
     world.advanceTo(clock.t + 10);
     await d.tick();
     expect(store.jobs.get('r1-a')!.state).toBe(JobState.Running);
-    // a re-plan 10 s in (times from then): f moves; d (unchanged, not started) is now due 5 s later; a, unchanged and
-    // under way, gets the re-plan's "from now" times, which must not replace the ones it started by
-    const replan = { ...plan, origin_s: 1234, jobs: plan.jobs.map(e => (e.id === 'f' ? entry('f', [3], 160, 220) : e.id === 'd' ? entry('d', [0, 1, 3], 95, 195) : e.id === 'a' ? entry('a', [0, 1], 0, 90) : e)) };
+    // e has not started but holds a checkpoint (as a survivor paused at its rung does): its block was work it did
+    await store.update('r1-e', { checkpoint: { step: 40 } as any });
+    // a re-plan (times from then): f moves; d and e are unchanged and due 5 s later; a, under way, gets "from now"
+    // times that must not replace the ones it started by
+    const later: Record<string, [number[], number, number]> = { f: [[3], 160, 220], d: [[0, 1, 3], 95, 195], e: [[2], 145, 295], a: [[0, 1], 0, 90] };
+    const replan = { ...plan, origin_s: 1234, jobs: plan.jobs.map(e => (later[e.id] ? entry(e.id, ...later[e.id]) : e)) };
     expect(await d.applyPlan(replan)).toEqual(['r1-f']);
     const snap = await store.snapshot();
     const get = (t: string) => snap.jobs.find(j => j.task === t)!.info.assignment;
     expect(get('f')).toMatchObject({ gpu_ids: [3], planned_start_s: 160, planned_end_s: 220, planned_origin_s: 1234 });
-    expect(get('d')).toMatchObject({ gpu_ids: [0, 1, 3], planned_start_s: 95, planned_end_s: 195, planned_origin_s: 1234 });
-    expect(get('a')).toMatchObject({ planned_start_s: 0, planned_end_s: 100 });
-    expect(get('a').planned_origin_s).toBeUndefined();
+    expect(get('e')).toMatchObject({ gpu_ids: [2], planned_start_s: 145, planned_end_s: 295, planned_origin_s: 1234 });
+    for (const [t, start, end] of [['d', 100, 200], ['a', 0, 100]] as const) {
+      expect(get(t)).toMatchObject({ planned_start_s: start, planned_end_s: end });
+      expect(get(t).planned_origin_s).toBeUndefined();
+    }
     // the summary gives every planned time from the run's start, as the realised ones (here the run started at 1000)
     await d.tick();
     const sum = d.summary(plan, 1000).jobs;
-    expect(sum.find(j => j.task === 'd')).toMatchObject({ planned_start_s: 329, planned_end_s: 429 });
-    expect(sum.find(j => j.task === 'a')).toMatchObject({ planned_start_s: 0, planned_end_s: 100 });
+    expect(sum.find(j => j.task === 'e')).toMatchObject({ planned_start_s: 379, planned_end_s: 529 });
+    expect(sum.find(j => j.task === 'd')).toMatchObject({ planned_start_s: 100, planned_end_s: 200 });
   });
 
   it('a job whose kernel is still starting, moved to other GPUs, is taken back and runs on the new ones', async () => {

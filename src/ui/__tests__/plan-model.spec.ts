@@ -123,6 +123,25 @@ describe('PlanModel during a run', () => {
   });
 });
 
+describe('PlanModel: the run\'s own plan', () => {
+  it('takes blocks re-planned over a started job that is ahead of its block, and refuses work still to start that overlaps', () => {
+    const m = new PlanModel(smallInstance(), smallPlan());
+    // A runs on GPUs 0-1 (planned 0-100) and will end at 80: the run re-planned C on GPU 0 from 80
+    m.setStates(new Map([['A', 'running']]));
+    const early = { ...m.plan, makespan_s: 130, jobs: m.plan.jobs.map(j => (j.id === 'C' ? { ...j, start_s: 80, end_s: 130 } : j)) };
+    const r = m.replacePlan(early, 'Re-planned during the run', 'run');
+    expect(r.reasons).toEqual([]);
+    expect(m.plan.jobs.find(j => j.id === 'C')).toMatchObject({ start_s: 80, end_s: 130 });
+    // the same overlap between two jobs that have not started is refused, and says so
+    m.setStates(new Map());
+    const clash = { ...m.plan, makespan_s: 120, jobs: m.plan.jobs.map(j => (j.id === 'C' ? { ...j, start_s: 70, end_s: 120 } : j)) };
+    const bad = m.replacePlan(clash, 'Re-planned during the run', 'run');
+    expect(bad.ok).toBe(false);
+    expect(bad.reasons.join('; ')).toContain('overlaps');
+    expect(m.plan.jobs.find(j => j.id === 'C')).toMatchObject({ start_s: 80 });
+  });
+});
+
 describe('PlanModel re-optimize during and after a run', () => {
   it('hands the solver every started or finished job as a pin at its place, besides the user pins', () => {
     const m = new PlanModel(smallInstance(), smallPlan());

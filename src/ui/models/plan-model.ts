@@ -23,6 +23,19 @@ export type JobState =
   | 'cancelled'
   | 'stopped_early';
 
+/** `instance` without the jobs `ids` (and their pins). */
+function withoutJobs(instance: Instance, ids: ReadonlySet<string>): Instance {
+  if (!ids.size) {
+    return instance;
+  }
+  return {
+    ...instance,
+    jobs: instance.jobs.filter(j => !ids.has(j.id)),
+    pins: instance.pins?.filter(p => !ids.has(p.job)),
+    running: instance.running?.filter(r => !ids.has(r.job))
+  };
+}
+
 /** Jobs in these states cannot be edited any more. */
 export const LOCKED_STATES: ReadonlySet<JobState> = new Set<JobState>([
   'running',
@@ -260,7 +273,14 @@ export class PlanModel {
     const old = this._plan;
     // `instance`: the run's plan comes with the work it plans (e.g. a segment to a rung), which replaces the model's
     const against = instance ? { ...instance, pins: this.instanceForSolve(false).pins } : this.instanceForSolve(false);
-    const errors = validatePlan(against, this._stripForValidation(plan));
+    // a run's plan: the blocks of jobs that started are history (a job ahead of its plan may end before its block
+    // does, and the next block on its GPUs is re-planned from then); only the work still to start must fit together
+    const history = stream === 'run' ? new Set(plan.jobs.filter(j => LOCKED_STATES.has(this.stateOf(j.id))).map(j => j.id)) : new Set<string>();
+    const future = history.size ? plan.jobs.filter(j => !history.has(j.id)) : plan.jobs;
+    const errors = validatePlan(
+      withoutJobs(against, history),
+      this._stripForValidation(history.size ? { ...plan, jobs: future, makespan_s: Math.max(0, ...future.map(j => j.end_s)) } : plan)
+    );
     if (stream !== 'run') {
       errors.push(...this.lockedChanges(plan));
     }

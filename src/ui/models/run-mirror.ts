@@ -217,6 +217,9 @@ export class RunMirror {
 
   /** The run's plan and job states on the chart. */
   private _showRunPlan(snap: IRunSnapshot, plan: Plan | null): void {
+    const states = new Map<string, JobState>(snap.jobs.map(j => [j.job, j.state]));
+    // the states first: which blocks are history decides what the run's new plan must fit around
+    this.plans.planModel?.setStates(states);
     if (plan) {
       const current = this.plans.planModel;
       const ids = plan.jobs.map(j => j.id).sort().join('\n');
@@ -232,7 +235,7 @@ export class RunMirror {
     }
     const pm = this.plans.planModel;
     if (pm) {
-      pm.setStates(new Map<string, JobState>(snap.jobs.map(j => [j.job, j.state])));
+      pm.setStates(states);
     }
   }
 
