@@ -415,17 +415,16 @@ export function fixedOption(opts: Option[], g: number, maxGpus: number): Option 
  */
 export class RayCutoff {
   private recorded = new Map<number, number[]>();
-  private judged = new Set<string>();
 
   decide: RungRule = (view, w) => {
     const out: IRungDecisions = { promote: [], stop: [] };
     const sign = w.es.mode === 'min' ? -1 : 1;
     for (const j of view) {
+      // every job at a rung gets its decision at once, so no job is seen at the same rung twice
       const rung = j.waitingAt;
-      if (rung === null || this.judged.has(`${j.id}@${rung}`)) {
+      if (rung === null) {
         continue;
       }
-      this.judged.add(`${j.id}@${rung}`);
       const seen = this.recorded.get(rung) ?? [];
       const reward = sign * j.reports[rung];
       const cut = seen.length ? quantile(seen, 1 - 1 / w.es.eta) : null;

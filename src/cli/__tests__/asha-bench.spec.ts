@@ -89,6 +89,32 @@ function js(id: string, index: number, over: Partial<IJobState>): IJobState {
 }
 
 /**
+ * A case to work out by hand: one node of 2 GPUs, 1-GPU trials (one ddp option each, start-up 10 s) taking
+ * `epochS[job]` seconds an epoch, 6 epochs of 100 steps, restore 5 s, ASHA rungs at epochs 1, 3 and 6, η = 2.
+ */
+function handWorkload(name: string, epochS: Record<string, number>, curves: Record<string, number[]>): IWorkload {
+  return {
+    name,
+    instance: {
+      format: 'spase-instance/1',
+      name,
+      cluster: { nodes: [{ id: 'n0', gpus: 2 }] },
+      jobs: Object.entries(epochS).map(([id, e]) => ({ id, options: [{ parallelism: 'ddp', gpus: 1, runtime_s: 6 * e, startup_s: 10 }] }))
+    },
+    epochs: 6,
+    stepsPerEpoch: 100,
+    curves,
+    restoreS: 5,
+    es: { kind: 'asha', mode: 'min', eta: 2, rungs: [1, 3, 6], unit: 'epochs' }
+  };
+}
+
+/** A job's segments as [from step, to step, start, end, kind]. */
+function segmentsOf(r: IStrategyResult, job: string): Array<[number, number, number, number, string]> {
+  return r.segments.filter(s => s.job === job).map(s => [s.fromStep, s.toStep, s.start, s.end, s.kind]);
+}
+
+/**
  * At t = 100 s on tiny(3)'s node of 2 GPUs: j0 promoted at rung 1 (paused), j1 running on GPU 1 for 50 s more, j2
  * new; `inst` is j0's instance alone (`aloneInstance`).
  */
@@ -146,27 +172,10 @@ describe('ASHA simulation', () => {
 
   it('(b) on a case worked out by hand: a trial not promoted at once frees its GPU and later resumes where it stopped', async () => {
     // one node, 2 GPUs, two 1-GPU trials; A: 100 s/epoch, B: 200 s/epoch; start-up 10 s, restore 5 s; A is better
-    const instance: Instance = {
-      format: 'spase-instance/1',
-      name: 'hand',
-      cluster: { nodes: [{ id: 'n0', gpus: 2 }] },
-      jobs: [
-        { id: 'A', options: [{ parallelism: 'ddp', gpus: 1, runtime_s: 600, startup_s: 10 }] },
-        { id: 'B', options: [{ parallelism: 'ddp', gpus: 1, runtime_s: 1200, startup_s: 10 }] }
-      ]
-    };
-    const w: IWorkload = {
-      name: 'hand',
-      instance,
-      epochs: 6,
-      stepsPerEpoch: 100,
-      curves: { A: [2, 1.8, 1.6, 1.5, 1.4, 1.3], B: [3, 2.8, 2.6, 2.5, 2.4, 2.3] },
-      restoreS: 5,
-      es: { kind: 'asha', mode: 'min', eta: 2, rungs: [1, 3, 6], unit: 'epochs' }
-    };
+    const w = handWorkload('hand', { A: 100, B: 200 }, { A: [2, 1.8, 1.6, 1.5, 1.4, 1.3], B: [3, 2.8, 2.6, 2.5, 2.4, 2.3] });
     const r = await fixedFifo(w, 1);
     expect(checkTimeline(w, r)).toEqual([]);
-    const seg = (job: string) => r.segments.filter(s => s.job === job).map(s => [s.fromStep, s.toStep, s.start, s.end, s.kind]);
+    const seg = (job: string) => segmentsOf(r, job);
     // A reaches rung 1 at 110 s: 1 of 1 reported, top ⌊1/2⌋ = 0 -> it waits and frees its GPU.
     // B reports at 210 s: the rung is complete, A is promoted (resumes: start-up + restore), B stops.
     // At rung 3 A is the only one left: promoted at once, it continues on its GPU.
@@ -197,32 +206,18 @@ describe('ASHA simulation', () => {
 
   it('(b) with Ray Tune\'s rule, worked out by hand: judged once on arrival against the values before it, nobody waits', async () => {
     // one node, 2 GPUs, three 1-GPU trials in FIFO order; A and C: 100 s/epoch, B: 200 s/epoch; start-up 10 s
-    const opt = (runtime: number) => [{ parallelism: 'ddp', gpus: 1, runtime_s: runtime, startup_s: 10 }];
-    const w: IWorkload = {
-      name: 'hand-ray',
-      instance: {
-        format: 'spase-instance/1',
-        name: 'hand-ray',
-        cluster: { nodes: [{ id: 'n0', gpus: 2 }] },
-        jobs: [
-          { id: 'A', options: opt(600) },
-          { id: 'B', options: opt(1200) },
-          { id: 'C', options: opt(600) }
-        ]
-      },
-      epochs: 6,
-      stepsPerEpoch: 100,
-      curves: { A: [2, 1.8, 1.6, 1.5, 1.4, 1.3], B: [3, 2.8, 2.6, 2.5, 2.4, 2.3], C: [2.4, 2.0, 1.7, 1.6, 1.5, 1.4] },
-      restoreS: 5,
-      es: { kind: 'asha', mode: 'min', eta: 2, rungs: [1, 3, 6], unit: 'epochs' }
-    };
+    const w = handWorkload(
+      'hand-ray',
+      { A: 100, B: 200, C: 100 },
+      { A: [2, 1.8, 1.6, 1.5, 1.4, 1.3], B: [3, 2.8, 2.6, 2.5, 2.4, 2.3], C: [2.4, 2.0, 1.7, 1.6, 1.5, 1.4] }
+    );
     const r = await fixedFifo(w, 1, 'ray');
     expect(checkTimeline(w, r)).toEqual([]);
     // A is first at rung 1 (110 s) and at rung 3 (310 s): nothing recorded there yet, it goes on without a pause.
     // B reports 3 at 210 s: the median of {2} is 2, B is worse -> stops; C starts on its GPU.
     // C reports 2.4 at 320 s: the median of {2, 3} is 2.5, C is better -> goes on; at rung 3 (520 s) it has 1.7
     // against A's 1.6 -> stops.
-    const seg = (job: string) => r.segments.filter(s => s.job === job).map(s => [s.fromStep, s.toStep, s.start, s.end, s.kind]);
+    const seg = (job: string) => segmentsOf(r, job);
     expect(seg('A')).toEqual([
       [0, 100, 0, 110, 'start'],
       [100, 300, 110, 310, 'continue'],

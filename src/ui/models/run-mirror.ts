@@ -219,7 +219,8 @@ export class RunMirror {
   private _showRunPlan(snap: IRunSnapshot, plan: Plan | null): void {
     const states = new Map<string, JobState>(snap.jobs.map(j => [j.job, j.state]));
     // the states first: which blocks are history decides what the run's new plan must fit around
-    this.plans.planModel?.setStates(states);
+    const before = this.plans.planModel;
+    before?.setStates(states);
     if (plan) {
       const current = this.plans.planModel;
       const ids = plan.jobs.map(j => j.id).sort().join('\n');
@@ -234,8 +235,8 @@ export class RunMirror {
       }
     }
     const pm = this.plans.planModel;
-    if (pm) {
-      pm.setStates(states);
+    if (pm && pm !== before) {
+      pm.setStates(states); // a new model for this run's plan
     }
   }
 
