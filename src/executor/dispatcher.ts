@@ -186,6 +186,22 @@ export function sameAssignment(a: IAssignment | undefined, b: IAssignment | unde
   return a.parallelism === b.parallelism && a.node === b.node && ids(a) === ids(b);
 }
 
+/**
+ * A job's assignment with the times of a newer plan that leaves it where it is (null: it keeps its own). Every job
+ * not under way takes them (one not started, one waiting for its kernel, a survivor that resumes from its rung), so
+ * the work still to start fits together as that plan placed it; a job under way keeps the block it started by.
+ */
+export function withPlannedTimes(job: IJobRecord, e: IPlanLike['jobs'][number], origin?: number): IAssignment | null {
+  if (isActive(job.state)) {
+    return null;
+  }
+  const a: IAssignment = { ...job.info.assignment, planned_start_s: e.start_s, planned_end_s: e.end_s };
+  if (typeof origin === 'number') {
+    a.planned_origin_s = origin;
+  }
+  return a;
+}
+
 export { nodeOf, unusableNodes };
 
 export class Dispatcher {
@@ -498,12 +514,8 @@ export class Dispatcher {
       }
       order++;
       if (sameAssignment(job.info.assignment, next)) {
-        // unchanged: a job that will resume from its checkpoint (a survivor after its rung) takes the plan's times,
-        // since its block was the work it already did; a running job or one not started keeps the times it has
-        const resumes = !isActive(job.state) && (job.checkpoint_step ?? job.info.checkpoint?.step ?? 0) > 0;
-        const { planned_start_s, planned_end_s, planned_origin_s } = next;
-        const times = resumes ? { assignment: { ...job.info.assignment, planned_start_s, planned_end_s, planned_origin_s } } : {};
-        await this.store.update(job.id, { order, next_assignment: null, ...times });
+        const timed = withPlannedTimes(job, e, plan.origin_s);
+        await this.store.update(job.id, { order, next_assignment: null, ...(timed ? { assignment: timed } : {}) });
         continue;
       }
       changed.push(job.id);
@@ -523,22 +535,19 @@ export class Dispatcher {
   }
 
   /**
-   * The planned times of `plan` (a re-solve that was not switched to) for the jobs it leaves where they are and that
-   * have not started: the chart then shows when they are now expected to run (after a rung, their next segment).
+   * The planned times of `plan` (the schedule of carrying on, when a re-solve was not switched to) for the jobs it
+   * leaves where they are: the chart then shows when they are now expected to run (after a rung, their next segment).
+   * The same rule as for an unchanged job in `applyPlan`.
    */
   async applyTimes(plan: IPlanLike): Promise<void> {
     const snap = await this.store.snapshot(this.runId);
     const byTask = new Map(snap.jobs.map(j => [j.task, j]));
     for (const e of plan.jobs) {
       const job = byTask.get(e.id);
-      if (!job || this.settled(job) || isActive(job.state) || !sameAssignment(job.info.assignment, toAssignment(e))) {
-        continue;
+      const timed = job && !this.settled(job) && sameAssignment(job.info.assignment, toAssignment(e)) ? withPlannedTimes(job, e, plan.origin_s) : null;
+      if (timed) {
+        await this.store.update(job!.id, { assignment: timed });
       }
-      const a = { ...job.info.assignment, planned_start_s: e.start_s, planned_end_s: e.end_s };
-      if (typeof plan.origin_s === 'number') {
-        a.planned_origin_s = plan.origin_s;
-      }
-      await this.store.update(job.id, { assignment: a });
     }
   }
 

@@ -203,7 +203,7 @@ describe('Dispatcher', () => {
 });
 
 describe('applyPlan origin', () => {
-  it('records the origin of a re-plan: new assignments and unchanged jobs that resume take its times, the others keep theirs', async () => {
+  it('records the origin of a re-plan: new assignments and every unchanged job not under way take its times, a running one keeps its own', async () => {
     const clock = new SimClock();
     const store = new MemoryJobStore(clock);
     const world = new SimWorld(store, clock, stepTime, { launchDelayS: 1 });
@@ -224,15 +224,47 @@ describe('applyPlan origin', () => {
     const get = (t: string) => snap.jobs.find(j => j.task === t)!.info.assignment;
     expect(get('f')).toMatchObject({ gpu_ids: [3], planned_start_s: 160, planned_end_s: 220, planned_origin_s: 1234 });
     expect(get('e')).toMatchObject({ gpu_ids: [2], planned_start_s: 145, planned_end_s: 295, planned_origin_s: 1234 });
-    for (const [t, start, end] of [['d', 100, 200], ['a', 0, 100]] as const) {
-      expect(get(t)).toMatchObject({ planned_start_s: start, planned_end_s: end });
-      expect(get(t).planned_origin_s).toBeUndefined();
-    }
+    expect(get('d')).toMatchObject({ gpu_ids: [0, 1, 3], planned_start_s: 95, planned_end_s: 195, planned_origin_s: 1234 });
+    expect(get('a')).toMatchObject({ planned_start_s: 0, planned_end_s: 100 });
+    expect(get('a').planned_origin_s).toBeUndefined();
     // the summary gives every planned time from the run's start, as the realised ones (here the run started at 1000)
     await d.tick();
     const sum = d.summary(plan, 1000).jobs;
     expect(sum.find(j => j.task === 'e')).toMatchObject({ planned_start_s: 379, planned_end_s: 529 });
-    expect(sum.find(j => j.task === 'd')).toMatchObject({ planned_start_s: 100, planned_end_s: 200 });
+    expect(sum.find(j => j.task === 'd')).toMatchObject({ planned_start_s: 329, planned_end_s: 429 });
+    expect(sum.find(j => j.task === 'a')).toMatchObject({ planned_start_s: 0, planned_end_s: 100 });
+  });
+
+  it('after a switch, the blocks of the work still to start fit together on every GPU (the chart takes them)', async () => {
+    const clock = new SimClock();
+    const store = new MemoryJobStore(clock);
+    const world = new SimWorld(store, clock, stepTime, { launchDelayS: 1 });
+    const d = new Dispatcher(store, world, 'r1', { clock, autopilot: false });
+    await d.submit(jobsFromPlan(plan, instance, 'r1'));
+    await d.tick();
+    world.advanceTo(clock.t + 10);
+    await d.tick();
+    // re-planned 10 s into the run: d keeps its GPUs but is due 30 s earlier (a finishes early), f moves to GPU 1
+    // right after d; d's old block (100–200) would overlap f's new one (170–230) on GPU 1
+    const origin = clock.t;
+    const shift = origin - 1000;
+    const replan = {
+      ...plan,
+      origin_s: origin,
+      jobs: plan.jobs.map(e => (e.id === 'd' ? entry('d', [0, 1, 3], 70 - shift, 170 - shift) : e.id === 'f' ? entry('f', [1], 170 - shift, 230 - shift) : e))
+    };
+    expect(await d.applyPlan(replan)).toEqual(['r1-f']);
+    await d.tick();
+    const toStart = d.summary(plan, 1000).jobs.filter(j => j.realised_start_s === null);
+    expect(toStart.map(j => j.task).sort()).toEqual(['d', 'e', 'f']);
+    expect(toStart.find(j => j.task === 'd')).toMatchObject({ planned_start_s: 70, planned_end_s: 170 });
+    for (const x of toStart) {
+      for (const y of toStart) {
+        if (x !== y && x.gpu_ids.some(g => y.gpu_ids.includes(g))) {
+          expect([x.task, y.task, x.planned_end_s! <= y.planned_start_s! || y.planned_end_s! <= x.planned_start_s!]).toEqual([x.task, y.task, true]);
+        }
+      }
+    }
   });
 
   it('a job whose kernel is still starting, moved to other GPUs, is taken back and runs on the new ones', async () => {
