@@ -5,9 +5,9 @@
 Starts a real JupyterLab server (declared CPU GPUs), registers a grid of residual MLPs that differ in their learning
 rate (each with `validate`, seeded data, a per-step pause so a job trains 10-30 s), and runs it twice through the CLI:
 once without early stopping, once with `--early-stopping asha --metric val_loss --rungs ...`. Prints, per run, the
-winner (`saturn.best("val_loss")`), the run's total time, the jobs stopped early and where, and for every stop how
-long its GPUs stood idle before the next work started on them. Exits 1 when the ASHA run does not finish its
-survivors, picks another winner, or is not faster.
+winner (`saturn.best("val_loss")`), the run's total time, the jobs stopped early and where, for every stop how
+long its GPUs stood idle before the next work started on them, and the runner launches against the promotions.
+Exits 1 when the ASHA run does not finish its survivors, picks another winner, or is not faster.
 """
 from __future__ import annotations
 
@@ -115,7 +115,11 @@ def analyse(root: Path, summary: dict) -> dict:
             "states": {j["task"]: j["state"] for j in jobs},
             "stopped": {j["task"]: j["info"]["stopped_early"]["rung"] for j in jobs
                         if j["info"].get("stopped_early")},
-            "idle_after_stop_s": gaps}
+            "idle_after_stop_s": gaps,
+            # every launch of a job's runner (a resume included) and every promotion: a job promoted while it waited on
+            # its GPUs at its rung trained on in the same process (no launch for it)
+            "launches": sum(int(j["info"].get("attempts") or 0) for j in jobs),
+            "promotions": sum(len(j["info"].get("promotions") or []) for j in jobs)}
 
 
 def main() -> int:
@@ -152,7 +156,8 @@ def main() -> int:
     print(f"\nwinner without early stopping: {base['winner']} (best val_loss {base['best_val_loss']}); "
           f"with ASHA: {asha['winner']} (best val_loss {asha['best_val_loss']})")
     print(f"total time (realised makespan): {base['realised_s']:.1f} s without, {asha['realised_s']:.1f} s with ASHA "
-          f"({ratio:.2f}x); stopped early: {asha['stopped']}; GPU idle after a stop: {asha['idle_after_stop_s']} s")
+          f"({ratio:.2f}x); stopped early: {asha['stopped']}; GPU idle after a stop: {asha['idle_after_stop_s']} s; "
+          f"{asha['launches']} launches for {asha['jobs']} jobs and {asha['promotions']} promotions")
     survivors_done = all(s == "done" for t, s in asha["states"].items() if t not in asha["stopped"])
     ok = survivors_done and asha["winner"] == base["winner"] and ratio < 1
     return 0 if ok else 1

@@ -90,3 +90,72 @@ def test_early_stopping_set_from_python_is_what_the_next_runs_read(saturn_env):
         saturn.set_early_stopping("hyperband", rungs=[1])
     saturn.set_early_stopping(None)
     assert BridgeService(saturn_env).handle({"v": 1, "type": "run_config"})["early_stopping"] is None
+
+
+def _judge_when_holding(js, job, verdicts, timeout=120.0):
+    """A stand-in for the dispatcher's judge (a thread): each time ``job`` waits on its devices at a rung, apply the
+    next verdict, ``("promote", next rung or None)`` or ``("pause", None)``; returns the thread and what it saw."""
+    import threading
+    import time
+    seen = []
+
+    def judge():
+        deadline = time.monotonic() + timeout
+        todo = list(verdicts)
+        while todo and time.monotonic() < deadline:
+            info = js.get(job)["info"]
+            holding = info.get("holding")
+            if holding and holding["step"] not in [s for s, _ in seen]:
+                kind, nxt = todo.pop(0)
+                seen.append((holding["step"], dict(info.get("rung_reports") or {})))
+                if kind == "promote":
+                    js.update_info(job, "job.promoted", rung_at=nxt, promotions=[
+                        *(info.get("promotions") or []), {"rung": holding["step"], "at": time.time()}])
+                else:
+                    js.request_stop(job, "rung")
+            time.sleep(0.02)
+
+    t = threading.Thread(target=judge, daemon=True)
+    t.start()
+    return t, seen
+
+
+def test_a_job_promoted_while_it_waits_on_its_devices_trains_on_there_and_ends_as_an_uninterrupted_job(saturn_env):
+    """Two devices (two ranks): the verdict reaches both; promoted at 8 with its next rung at 14, it validates and
+    waits again at 14, is promoted through, and finishes in the same attempt with the reference's weights."""
+    js = _setup(saturn_env)
+    assert run_job("ref", saturn_env)["state"] == "done"
+    js.update_info("j", rung_hold_s=60.0)
+    judge, seen = _judge_when_holding(js, "j", [("promote", 14), ("promote", None)])
+    assert run_job("j", saturn_env)["state"] == "done"
+    judge.join(5)
+    info = js.get("j")["info"]
+    assert [s for s, _ in seen] == [RUNG, 14]
+    assert info["attempts"] == 1 and not info.get("holding")  # never paused, never resumed
+    assert "resuming" not in log_path(saturn_env, "j").read_text()
+    # what it reported at each rung is its validation there, known to the judge while it waited
+    val = {p["step"]: p["metrics"] for p in saturn_env.metrics(job="j") if p["kind"] == "val"}
+    assert seen[1][1] == {str(RUNG): val[RUNG], "14": val[14]} == info["rung_reports"]
+    assert info["checkpoint"]["step"] >= 14
+    want, got = torch.load(weights_path(saturn_env, "ref")), torch.load(weights_path(saturn_env, "j"))
+    assert all(torch.equal(got[k], want[k]) for k in want)
+
+
+def test_a_job_told_to_wait_or_given_no_verdict_pauses_at_its_rung_with_its_checkpoint(saturn_env):
+    import time
+    js = _setup(saturn_env)
+    js.update_info("j", rung_hold_s=60.0)
+    judge, seen = _judge_when_holding(js, "j", [("pause", None)])
+    t0 = time.monotonic()
+    assert run_job("j", saturn_env) == {"job": "j", "state": "preempted", "reason": "rung"}
+    judge.join(5)
+    assert time.monotonic() - t0 < 60  # paused on the request, not at the end of its hold
+    for job in ("j", "k"):
+        if job == "k":  # nobody judges: it pauses when its hold runs out
+            js.update_info("k", rung_hold_s=0.5)
+            assert run_job("k", saturn_env) == {"job": "k", "state": "preempted", "reason": "rung"}
+        info = js.get(job)["info"]
+        assert info["stopped"] == {**info["stopped"], "reason": "rung", "step": RUNG}
+        assert info["checkpoint"]["step"] == RUNG and not info.get("holding")
+        assert list(info["rung_reports"]) == [str(RUNG)]
+        assert sum(e["kind"] == "job.rung" and e["data"]["id"] == job for e in saturn_env.events_since(0, 10000)) == 1

@@ -368,7 +368,7 @@ export interface RequestJobRequestStop {
    */
   id?: string | number;
   job: string;
-  reason: 'cancel' | 'pause' | 'replan';
+  reason: 'cancel' | 'pause' | 'replan' | 'rung';
 }
 /**
  * After a restart: jobs whose runner is gone become preempted (resumable), stale leases are broken.

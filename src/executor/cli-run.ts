@@ -17,8 +17,8 @@ import { solve } from '../spase/solve';
 import { Dispatcher, IPlanLike, jobsFromPlan } from './dispatcher';
 import { IInstanceLike, Introspector, SolveFn } from './introspection';
 import { KernelJobLauncher, KernelJobStore, StoreRequestError } from './kernel-backend';
-import { firstSegments, nextStepInS, RunLoop } from './run-loop';
-import { IEarlyStopping, rungSteps } from './rungs';
+import { firstSegments, nextStepInS, rungSettings, RunLoop } from './run-loop';
+import { IEarlyStopping } from './rungs';
 import { systemClock } from './types';
 
 // Node globals, declared here so that the browser build (no Node types) also type-checks this file.
@@ -325,10 +325,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       if (!segments || !args.earlyStopping) {
         return j;
       }
-      // what the job's rungs are and how it is judged, with the job (the page draws them; a reloaded page judges alike)
       const spec = instance.jobs.find(x => x.id === j.task);
-      const steps = j.total_steps ? rungSteps(args.earlyStopping, j.total_steps, (spec?.steps_per_epoch as number | undefined) ?? null) : [];
-      return { ...j, settings: { ...j.settings, rung_at: segments.rungAt[j.task] ?? null, rung_steps: steps, early_stopping: args.earlyStopping } };
+      const es = rungSettings(args.earlyStopping, j.total_steps, (spec?.steps_per_epoch as number | undefined) ?? null, segments.rungAt[j.task] ?? null);
+      return { ...j, settings: { ...j.settings, ...es } };
     });
     // The first wave's kernels are warmed before the plan's clock starts, as the dispatcher warms every later job's
     // while GPUs are busy, so all start-ups are those of warm kernels. Before the submit: once a plan is submitted,

@@ -189,10 +189,12 @@ export function sameAssignment(a: IAssignment | undefined, b: IAssignment | unde
 /**
  * A job's assignment with the times of a newer plan that leaves it where it is (null: it keeps its own). Every job
  * not under way takes them (one not started, one waiting for its kernel, a survivor that resumes from its rung), so
- * the work still to start fits together as that plan placed it; a job under way keeps the block it started by.
+ * the work still to start fits together as that plan placed it; a job under way keeps the block it started by,
+ * unless its segment began after that block was planned (promoted at a rung, it trains on where it is).
  */
 export function withPlannedTimes(job: IJobRecord, e: IPlanLike['jobs'][number], origin?: number): IAssignment | null {
-  if (isActive(job.state)) {
+  const promoted = Math.max(-Infinity, ...(job.info.promotions ?? []).map(p => p.at));
+  if (isActive(job.state) && !(promoted > (job.info.assignment.planned_origin_s ?? -Infinity))) {
     return null;
   }
   const a: IAssignment = { ...job.info.assignment, planned_start_s: e.start_s, planned_end_s: e.end_s };

@@ -87,8 +87,20 @@ export function unusableNodes(snap: Pick<ISnapshot, 'nodes'>): Set<string> {
 
 const LAUNCHED: string[] = [JobState.Waiting, JobState.Resumed];
 
-/** Paused at its rung, waiting for early stopping's judgement: it holds no GPU and holds back no later job. */
-export const atRung = (j: IJobRecord): boolean => j.state === JobState.Preempted && j.info.stopped?.reason === 'rung';
+/**
+ * Paused at its rung, waiting for early stopping's judgement: it holds no GPU and holds back no later job. A job
+ * promoted at that rung is not (it may have paused there just as the promotion came, while it waited on its GPUs).
+ */
+export const atRung = (j: IJobRecord): boolean =>
+  j.state === JobState.Preempted &&
+  j.info.stopped?.reason === 'rung' &&
+  !(j.info.promotions ?? []).some(p => p?.rung === j.info.stopped?.step);
+
+/** The rung a running job waits at on its GPUs for early stopping's verdict (`info.holding`), else null. */
+export const holdingAt = (j: IJobRecord): number | null => {
+  const step = isActive(j.state) ? j.info.holding?.step : undefined;
+  return typeof step === 'number' && !(j.info.promotions ?? []).some(p => p?.rung === step) ? step : null;
+};
 const orderOf = (j: IJobRecord): number => j.info.order ?? 0;
 const idsOf = (j: IJobRecord): number[] => j.info.assignment?.gpu_ids ?? [];
 

@@ -11,17 +11,19 @@
  * shorter by `EVENT_SWITCH_FRAC` (and `EVENT_SWITCH_S`): a job that ran shorter than profiled frees its GPUs early.
  *
  * With early stopping (`earlyStopping`: SHA or ASHA, `rungs.ts`), every job trains to its next rung (`info.rung_at`),
- * validates and pauses there; each step judges the jobs waiting at a rung: a promoted job gets its next rung (or runs
- * to its end) and waits to be resumed, a job that lost stops early (`stopped_early`, checkpoint and history kept).
+ * validates and checkpoints there, and waits on its GPUs for the verdict (`rungSettings`: `rung_hold_s`); each step
+ * judges the jobs that reported at a rung: a promoted job gets its next rung (or runs to its end) and trains on where
+ * it is (one paused at its rung waits to be resumed), a job that must wait for the others is paused (it frees its
+ * GPUs), a job that lost stops early (`stopped_early`, checkpoint and history kept).
  * Every judgement forces a re-plan at once, so the GPUs the stopped jobs freed and the survivors' remaining work are
  * planned together (a survivor may get more GPUs or another technique through its checkpoint).
  */
 import { Dispatcher } from './dispatcher';
 import { IInstanceLike, IReplanDecision, Introspector } from './introspection';
-import { isSettled, JobState } from './job-state';
-import { atRung, unusableNodes } from './rules';
+import { isActive, isSettled, JobState } from './job-state';
+import { atRung, holdingAt, nodeOf, unusableNodes } from './rules';
 import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungSteps, segmentSeconds } from './rungs';
-import { ISnapshot } from './types';
+import { IJobRecord, ISnapshot } from './types';
 
 /** A re-plan at an event (a rung's judgement, a job's end) switches when at least this share sooner than carrying on (and `EVENT_SWITCH_S`). */
 const EVENT_SWITCH_FRAC = 0.03;
@@ -55,6 +57,9 @@ export interface IRungEvent {
 export function nextStepInS(snap: ISnapshot, idleS: number, soonS = 0.2): number {
   let wait = idleS;
   for (const j of snap.jobs) {
+    if (holdingAt(j) !== null) {
+      return Math.min(soonS, idleS); // waiting on its GPUs for a verdict
+    }
     const p = j.info.progress;
     if (j.state !== JobState.Running || typeof p?.eta_s !== 'number') {
       continue;
@@ -140,7 +145,12 @@ export class RunLoop {
 
   private readonly done = new Set<string>();
 
-  /** Judge the jobs waiting at a rung; true when a job was promoted or stopped. */
+  /**
+   * Judge the jobs that reported at a rung: paused there, or waiting there on their GPUs (`holdingAt`); true when a
+   * job was promoted or stopped. A promoted job that waits on its GPUs trains on there (its runner sees the
+   * promotion); a job judged out, or one whose GPUs other work waits for, is asked to pause (it frees them; judged
+   * out, it is stopped early once paused, by the same rule); the others go on waiting for the jobs still to report.
+   */
   private async judgeRungs(snap: ISnapshot, es: IEarlyStopping): Promise<boolean> {
     const d = this.dispatcher;
     const jobs: IRungJob[] = snap.jobs.map(j => {
@@ -149,21 +159,35 @@ export class RunLoop {
         const v = metrics?.[es.metric];
         reports[Number(step)] = typeof v === 'number' ? v : NaN; // a job that did not report the metric ranks last
       }
-      return { id: j.id, settled: isSettled(j.state, j.info), waitingAt: atRung(j) ? j.info.stopped!.step : null, reports };
+      return { id: j.id, settled: isSettled(j.state, j.info), waitingAt: atRung(j) ? j.info.stopped!.step : holdingAt(j), reports };
     });
     const decisions = decideRungs(jobs, es);
     const byId = new Map(snap.jobs.map(j => [j.id, j]));
+    const promoted = new Set<string>();
     for (const p of decisions.promote) {
       const job = byId.get(p.job)!;
       const next = nextRung(this.rungsOf(job.task, Number(job.info.total_steps ?? 0)), p.rung);
-      await d.store.update(p.job, { rung_at: next, stopped: null, promotions: [...((job.info.promotions as unknown[]) ?? []), { rung: p.rung, at: snap.now }] }, 'job.promoted');
+      await d.store.update(p.job, { rung_at: next, stopped: null, promotions: [...(job.info.promotions ?? []), { rung: p.rung, at: snap.now }] }, 'job.promoted');
       this.record(snap.now, p.job, p.rung, 'promoted', jobs, next, es);
+      promoted.add(p.job);
     }
+    let stopped = 0;
+    const out = new Set<string>();
     for (const s of decisions.stop) {
+      if (holdingAt(byId.get(s.job)!) !== null) {
+        out.add(s.job); // paused below first
+        continue;
+      }
       await d.store.transition(s.job, JobState.StoppedEarly, { stopped_early: { rung: s.rung, at: snap.now, metric: es.metric } }, [JobState.Preempted]);
       this.record(snap.now, s.job, s.rung, 'stopped', jobs, null, es);
+      stopped++;
     }
-    return decisions.promote.length + decisions.stop.length > 0;
+    for (const j of snap.jobs) {
+      if (holdingAt(j) !== null && !promoted.has(j.id) && !j.info.stop && (out.has(j.id) || gpusWanted(snap, j))) {
+        await d.store.requestStop(j.id, 'rung');
+      }
+    }
+    return promoted.size + stopped > 0;
   }
 
   private record(at: number, job: string, rung: number, decision: IRungEvent['decision'], jobs: IRungJob[], next: number | null, es: IEarlyStopping): void {
@@ -183,6 +207,33 @@ export class RunLoop {
   private log(message: string): void {
     this.options.log?.(message);
   }
+}
+
+/** Whether work not under way (not started, or to resume) is placed on any GPU of `job`: it waits for them. */
+function gpusWanted(snap: ISnapshot, job: IJobRecord): boolean {
+  const ids = new Set(job.info.assignment.gpu_ids);
+  const node = nodeOf(job.info.assignment);
+  return snap.jobs.some(
+    o =>
+      o.id !== job.id &&
+      !isActive(o.state) &&
+      !isSettled(o.state, o.info) &&
+      !atRung(o) &&
+      nodeOf(o.info.next_assignment ?? o.info.assignment) === node &&
+      (o.info.next_assignment ?? o.info.assignment).gpu_ids.some(g => ids.has(g))
+  );
+}
+
+/** Seconds a runner waits on its GPUs at a rung for the verdict before it pauses (a dispatcher judges every step). */
+export const RUNG_HOLD_S = 10;
+
+/**
+ * What a job records of early stopping when its run starts: its first rung (`rung_at`), its rung steps, the
+ * configuration it is judged by (the page draws them; a reloaded page judges alike) and how long it waits at a rung.
+ */
+export function rungSettings(es: IEarlyStopping, totalSteps: number | null | undefined, stepsPerEpoch: number | null, firstRung: number | null): Record<string, unknown> {
+  const steps = totalSteps ? rungSteps(es, totalSteps, stepsPerEpoch) : [];
+  return { rung_at: firstRung, rung_steps: steps, early_stopping: es, rung_hold_s: RUNG_HOLD_S };
 }
 
 /**

@@ -37,6 +37,14 @@ export interface IJobInfo {
   rung_at?: number | null;
   /** Early stopping: the metrics the job reported at each rung it reached (rung step → metrics). */
   rung_reports?: Record<string, Record<string, number>>;
+  /** Early stopping: the rungs it was promoted at (step) and when (store clock). */
+  promotions?: Array<{ rung: number; at: number }>;
+  /**
+   * Early stopping: how long the runner waits on its GPUs at a rung for the verdict (0 or absent: it pauses at once);
+   * `holding`: it waits now, at that rung.
+   */
+  rung_hold_s?: number;
+  holding?: { step: number; at: number } | null;
   /** Set by a re-plan while the job still runs: applied once it has stopped (preempted). */
   next_assignment?: IAssignment | null;
   total_steps?: number | null;
@@ -100,7 +108,7 @@ export interface ISnapshot {
   now: number;
 }
 
-export type StopReason = 'cancel' | 'pause' | 'replan';
+export type StopReason = 'cancel' | 'pause' | 'replan' | 'rung';
 
 export interface INewJob {
   id: string;

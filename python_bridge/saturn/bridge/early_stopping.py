@@ -7,7 +7,8 @@ Saturn > Early stopping: "as set from Python") use it.
     saturn.set_early_stopping(None)  # off again
 
 SHA (``"sha"``) judges a rung once every job reached it; ASHA (``"asha"``) promotes a job as soon as it is in the top
-1/eta of those that reported there. At every rung a job validates and pauses; the bottom fraction stops early
+1/eta of those that reported there. At every rung a job validates, checkpoints and waits on its GPUs for the verdict:
+promoted, it trains on there; a job that must wait for the others pauses; the bottom fraction stops early
 (``stopped_early``, checkpoint and history kept) and the survivors' remaining work is re-planned at once.
 """
 from __future__ import annotations

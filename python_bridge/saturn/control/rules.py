@@ -40,8 +40,13 @@ def settled(job: dict) -> bool:
 
 
 def at_rung(job: dict) -> bool:
-    """Paused at its rung, waiting for early stopping's judgement: it holds no GPU and holds back no later job."""
-    return job["state"] == "preempted" and (job["info"].get("stopped") or {}).get("reason") == "rung"
+    """Paused at its rung, waiting for early stopping's judgement: it holds no GPU and holds back no later job. A job
+    promoted at that rung is not (it may have paused there just as the promotion came, while it waited on its GPUs)."""
+    info = job["info"]
+    stopped = info.get("stopped") or {}
+    if job["state"] != "preempted" or stopped.get("reason") != "rung":
+        return False
+    return not any((p or {}).get("rung") == stopped.get("step") for p in info.get("promotions") or [])
 
 
 def node_of(a: Optional[dict]) -> str:

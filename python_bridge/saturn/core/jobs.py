@@ -176,9 +176,10 @@ class JobStore:
         return self.store._write(write)
 
     def request_stop(self, job_id: str, reason: str = "cancel") -> dict:
-        """Ask the job's runner to stop at the next step boundary (``reason``: cancel | pause | replan)."""
-        if reason not in ("cancel", "pause", "replan"):
-            raise ValueError(f"stop reason must be cancel, pause or replan, got {reason!r}")
+        """Ask the job's runner to stop at the next step boundary (``reason``: cancel | pause | replan | rung; rung:
+        a job waiting on its GPUs at its rung is to free them and wait for the judgement there, paused)."""
+        if reason not in ("cancel", "pause", "replan", "rung"):
+            raise ValueError(f"stop reason must be cancel, pause, replan or rung, got {reason!r}")
         return self.update_info(job_id, "job.stop_requested", stop={"reason": reason, "at": time.time()})
 
     def clear_stop(self, job_id: str) -> dict:

@@ -9,7 +9,7 @@
    same up to floating-point summation order).
 4. Report progress (step, epoch, loss, throughput, ETA) as ``job.progress`` events; checkpoint every
    ``checkpoint_every_steps`` steps or ``checkpoint_every_s`` seconds (job info; default 60 s); honour stop requests
-   (``JobStore.request_stop``: cancel | pause | replan) at step boundaries.
+   (``JobStore.request_stop``: cancel | pause | replan | rung) at step boundaries.
 5. Always release the leases (``finally``). Log: ``.saturn/logs/<job>.log``; weights: ``.saturn/weights/<job>.pt``.
 
 Training goes through the same driver as profiling (``saturn.techniques._driver``): the technique's ``world(k)``
@@ -89,7 +89,8 @@ class Loop:
             rung = getattr(self.control, "rung_at", None)
             res = session.run(self.knobs, self.total_steps, control=self.control, checkpoint=self.checkpoint,
                               checkpoint_path=self.checkpoint_path, seed=self.seed, final_state=True,
-                              evaluate="every", eval_at=[rung] if rung else [])
+                              evaluate="every", eval_at=[rung] if rung else [],
+                              hold_at_rung=bool(getattr(self.control, "rung_hold_s", 0)))
         return {"steps": res["steps"], "loss": res["loss"], "model": res["state"]["model"],
                 "applied_knobs": res["applied_knobs"]}
 
@@ -129,10 +130,14 @@ class Control:
 
     def __init__(self, js: JobStore, job_id: str, ckdir: CheckpointDir, total_steps: int, log: JobLog,
                  every_steps: Optional[int], every_s: float, task: Optional[Task] = None,
-                 run_id: Optional[str] = None, best: Optional[dict] = None, rung_at: Optional[int] = None):
+                 run_id: Optional[str] = None, best: Optional[dict] = None, rung_at: Optional[int] = None,
+                 rung_hold_s: float = 0.0, rung_reports: Optional[dict] = None):
         self.js, self.job_id, self.ckdir, self.total, self.log = js, job_id, ckdir, total_steps, log
         # early stopping: the job pauses (with a checkpoint) at this step to be judged; validated there first
         self.rung_at = int(rung_at) if rung_at and 0 < int(rung_at) < total_steps else None
+        # ... or, with a dispatcher that judges, first waits up to this long on its GPUs for the verdict
+        self.rung_hold_s = max(0.0, float(rung_hold_s or 0.0))
+        self.rung_reports = dict(rung_reports or {})
         self.every_steps, self.every_s = every_steps, every_s
         self.task, self.run_id = task, run_id
         self.train_every = max(1, total_steps // 100)
@@ -159,6 +164,45 @@ class Control:
         else:
             save = now - self._last_save_t >= self.every_s
         return self._stop, save
+
+    def report_rung(self, step: int) -> dict:
+        """What the job reports at its rung (its validation there), recorded once per rung; returns the reports."""
+        if str(step) not in self.rung_reports:
+            self.rung_reports[str(step)] = self.last_val or {}
+            self.js.update_info(self.job_id, rung_reports=dict(self.rung_reports))
+            self.js.store.emit("job.rung", {"id": self.job_id, "task": self.task.name if self.task else None,
+                                            "run_id": self.run_id, "step": step, "metrics": self.last_val or {}})
+        return dict(self.rung_reports)
+
+    def hold(self, step: int) -> tuple[bool, Optional[str], Optional[int]]:
+        """At rung ``step`` (checkpoint saved): report it and wait up to ``rung_hold_s`` on the job's GPUs for the
+        verdict. Promoted there (the dispatcher records it and the next rung): (True, None, next rung or None) and
+        training goes on in this process. A cancel: (False, "cancel", None). Any other stop request (the dispatcher's
+        "free your GPUs while the others report", a pause, a re-plan) or no verdict in time: (False, "rung", None),
+        and the job pauses at its rung, to be judged there, as without a hold."""
+        self.report_rung(step)
+        self.js.update_info(self.job_id, holding={"step": step, "at": time.time()})
+        self.log(f"at rung {step}: waiting up to {self.rung_hold_s:.1f} s on its devices for the verdict")
+        deadline = time.monotonic() + self.rung_hold_s
+        reason = "rung"
+        while True:
+            info = self.js.get(self.job_id)["info"]
+            if any(int(p.get("rung", -1)) == step for p in info.get("promotions") or []):
+                nxt = info.get("rung_at")
+                self.rung_at = int(nxt) if nxt and step < int(nxt) < self.total else None
+                self.js.update_info(self.job_id, holding=None)
+                self.log(f"promoted at rung {step}: training on here" +
+                         (f" to rung {self.rung_at}" if self.rung_at else " to the end"))
+                return True, None, self.rung_at
+            stop = (info.get("stop") or {}).get("reason") if isinstance(info.get("stop"), dict) else None
+            if stop:  # not promoted: whatever asks it to stop (but a cancel), it waits at its rung to be judged
+                reason = "cancel" if stop == "cancel" else "rung"
+                break
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        self.js.update_info(self.job_id, holding=None)
+        return False, reason, None
 
     def applied(self, knobs: dict) -> None:
         """The knobs the technique applied (rank 0, after ``prepare``): logged and recorded in the job."""
@@ -282,7 +326,8 @@ def execute(js: JobStore, job_id: str, job: dict, *, raise_errors: bool = True, 
         best = info.get("best") if ck is not None and (info.get("best") or {}).get("step", 1e18) <= ck["step"] else None
         control = Control(js, job_id, ckdir, total, log, info.get("checkpoint_every_steps"),
                           float(info.get("checkpoint_every_s") or 60.0), task=task, run_id=info.get("run_id"),
-                          best=best, rung_at=info.get("rung_at"))
+                          best=best, rung_at=info.get("rung_at"), rung_hold_s=info.get("rung_hold_s") or 0.0,
+                          rung_reports=info.get("rung_reports"))
         from ..techniques.base import is_legacy
         # under SLURM every rank sees the job's GPUs (SLURM's CUDA_VISIBLE_DEVICES) and picks its own by id
         def rank_env(rank: int) -> dict:
@@ -308,12 +353,9 @@ def execute(js: JobStore, job_id: str, job: dict, *, raise_errors: bool = True, 
             target = "cancelled" if stop.reason == "cancel" else "preempted"
             extra = {}
             if stop.reason == "rung":  # what the job reports at its rung: its validation there
-                extra["rung_reports"] = {**(info.get("rung_reports") or {}), str(stop.step): control.last_val or {}}
+                extra["rung_reports"] = control.report_rung(stop.step)
             js.set_state(job_id, target, stopped={"reason": stop.reason, "at": time.time(), "step": stop.step},
                          step=stop.step, **extra, **_trained(info, control))
-            if stop.reason == "rung":
-                store.emit("job.rung", {"id": job_id, "task": task.name, "run_id": info.get("run_id"),
-                                        "step": stop.step, "metrics": control.last_val or {}})
             log(f"stopped ({stop.reason}) -> {target}")
             _export_history(store, job_id, task.name, info.get("run_id"), log)
             return {"job": job_id, "state": target, "reason": stop.reason}

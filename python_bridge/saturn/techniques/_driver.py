@@ -14,7 +14,9 @@ same thing (``run_rank``):
 3. per step: rank 0's ``control`` decides (stop request, checkpoint now?), the decision is broadcast, a checkpoint
    is gathered with ``full_state`` (a collective) and saved by rank 0; every rank draws the next global batch from
    its own ``DataCursor`` (all ranks draw the same batches: the data has its own RNG stream, untouched by dropout
-   and the like), takes its part (``technique.local_batch``) and calls ``executor.step``;
+   and the like), takes its part (``technique.local_batch``) and calls ``executor.step``; at a job's rung (early
+   stopping, ``hold_at_rung``) rank 0 waits for the verdict after the checkpoint, and every rank learns whether to
+   train on (to which next rung, validated there too) or stop;
 4. every ``task.eval_steps`` steps and at the last step, when the task has ``validate``: the whole model is gathered
    with ``full_state`` (a collective, whatever the technique shards or splits) and rank 0 loads it into a model of
    its own (``task.build_model()``, on the executor's ``eval_device``, else its device) and runs ``validate`` on it,
@@ -248,6 +250,11 @@ def run_rank(tech, task, devices: list, rank: int, world: int, cmd: dict, contro
             snap = snapshot()
             if rank == 0 and control is not None:
                 control.save(snap, step_no)
+        if stop == "rung" and cmd.get("hold_at_rung") and step_no > start:
+            # judged on its GPUs: rank 0 waits for the verdict (promoted: train on here, to the next rung)
+            stop, next_rung = _hold_at_rung(control if rank == 0 else None, step_no, world)
+            if next_rung:
+                evaluator.at.add(next_rung)
         if stop:
             raise JobStopped(stop, step_no)
         if control is not None and step_no == start and hasattr(control, "first_step_started"):
@@ -286,6 +293,20 @@ def run_rank(tech, task, devices: list, rank: int, world: int, cmd: dict, contro
     return {"steps": step_no, "loss": loss, "step_times": times, "peak_mem_bytes": _loop.peak_memory(device),
             "applied_knobs": applied, "state": final if rank == 0 else None, "executor": ex,
             "eval_times": eval_times}
+
+
+def _hold_at_rung(control, step: int, world: int) -> tuple[Optional[str], Optional[int]]:
+    """At a rung (checkpoint saved): rank 0's ``control.hold`` waits for early stopping's verdict with the job's GPUs
+    held; every rank learns the outcome. (None, next rung or None): promoted, train on; (reason, None): stop so."""
+    import torch
+    go, reason, nxt = (control.hold(step) if control is not None and hasattr(control, "hold") else (False, "rung", None))
+    if world > 1:
+        import torch.distributed as dist
+        flags = torch.tensor([int(go), STOP_CODES.get(reason or "rung", STOP_CODES["rung"]), int(nxt or 0)],
+                             dtype=torch.int64)
+        dist.broadcast(flags, src=0)
+        go, reason, nxt = bool(flags[0]), STOP_NAMES.get(int(flags[1])), int(flags[2]) or None
+    return (None, nxt) if go else (reason or "rung", None)
 
 
 class Evaluator:
@@ -377,16 +398,18 @@ class Session:
 
     def run(self, knobs: dict, total_steps: int, *, control=None, checkpoint: Optional[dict] = None,
             checkpoint_path: Optional[str] = None, seed: int = 0, final_state: bool = False,
-            evaluate: str = "off", eval_at=()) -> dict:
+            evaluate: str = "off", eval_at=(), hold_at_rung: bool = False) -> dict:
         """Train every rank to ``total_steps`` (from the checkpoint's step when there is one). Returns rank 0's
         result: steps, loss, step_times, peak_mem_bytes (largest over ranks), applied_knobs, state (with
         ``final_state``: a checkpoint of the end, model and optimizer gathered), executor (rank 0's), eval_times
-        (``evaluate``: ``every``, ``end`` or ``off``, and the steps ``eval_at``; see ``Evaluator``)."""
+        (``evaluate``: ``every``, ``end`` or ``off``, and the steps ``eval_at``; see ``Evaluator``). ``hold_at_rung``:
+        at a rung the job waits on its GPUs for early stopping's verdict (``control.hold``) instead of stopping."""
         if not self.started:
             self._start()
         cmd = {"op": "run", "knobs": dict(knobs or {}), "total_steps": int(total_steps), "seed": int(seed),
                "checkpoint_path": checkpoint_path if checkpoint is not None or checkpoint_path else None,
-               "final_state": bool(final_state), "evaluate": evaluate, "eval_at": list(eval_at)}
+               "final_state": bool(final_state), "evaluate": evaluate, "eval_at": list(eval_at),
+               "hold_at_rung": bool(hold_at_rung)}
         try:
             if self.world > 1:
                 _broadcast_object(cmd)

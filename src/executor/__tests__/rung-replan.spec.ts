@@ -34,14 +34,14 @@ const instance: IInstanceLike = {
 };
 const ES: IEarlyStopping = { kind: 'asha', metric: 'val_loss', mode: 'min', rungs: [20, 60], eta: 2, unit: 'steps' };
 
-async function run(es: IEarlyStopping | null, inst: IInstanceLike = instance) {
+async function run(es: IEarlyStopping | null, inst: IInstanceLike = instance, holdS = 0, slower: Record<string, number> = {}) {
   const clock = new SimClock();
   const store = new MemoryJobStore(clock);
-  const world = new SimWorld(store, clock, (_t, _p, g) => (g === 2 ? 0.5 : 1), { launchDelayS: 1, metric });
+  const world = new SimWorld(store, clock, (t, _p, g) => (g === 2 ? 0.5 : 1) * (slower[t] ?? 1), { launchDelayS: 1, metric });
   const seg = es ? firstSegments(inst, es) : null;
   const plan = await solveFast(seg?.instance ?? inst, { seed: 1 });
   const d = new Dispatcher(store, world, 'r', { clock, autopilot: false, prewarm: 0 });
-  const jobs = jobsFromPlan(plan, inst, 'r').map(j => (seg ? { ...j, settings: { rung_at: seg.rungAt[j.task] } } : j));
+  const jobs = jobsFromPlan(plan, inst, 'r').map(j => (seg ? { ...j, settings: { rung_at: seg.rungAt[j.task], rung_hold_s: holdS } } : j));
   await d.submit(jobs);
   const intro = new Introspector(inst, { intervalS: 1000, thresholdS: 1000, solve: solveFast, solveTimeLimitS: 1 });
   const loop = new RunLoop(d, intro, { introspectionIntervalS: 0, thresholdS: 1000, earlyStopping: es });
@@ -55,7 +55,7 @@ async function run(es: IEarlyStopping | null, inst: IInstanceLike = instance) {
     }
     world.advanceTo(clock.t + 0.5);
   }
-  return { store, loop, intro, launches, makespan: clock.t - t0 };
+  return { store, world, loop, intro, launches, makespan: clock.t - t0 };
 }
 
 describe('re-planning with rungs', () => {
@@ -94,12 +94,15 @@ describe('re-planning with rungs', () => {
     }
   }, 60000);
 
-  it('after every judgement each survivor\'s planned block is its next segment, whether the re-solve is taken or not', async () => {
+  it.each([
+    ['pauses at every rung', 0],
+    ['waits on its GPUs at a rung', 10]
+  ])('after every judgement each survivor\'s planned block is its next segment, whether the re-solve is taken or not (a job that %s)', async (_how, holdS) => {
     // the 6 jobs on 2 GPUs switch plans at their judgements; 4 of them on 4 GPUs keep the plan at the last one
     const four: IInstanceLike = { ...instance, cluster: { nodes: [{ id: 'node0', gpus: 4 }] }, jobs: instance.jobs.slice(0, 4) };
     const kept: boolean[] = [];
     for (const inst of [instance, four]) {
-      const { store, loop, intro } = await run(ES, inst);
+      const { store, loop, intro } = await run(ES, inst, holdS as number);
       const judgedAt = new Set(loop.rungEvents.map(e => e.at));
       kept.push(...intro.decisions.filter(x => judgedAt.has(x.at) && x.candidateS !== null).map(x => !x.switched));
       for (const j of store.jobs.values()) {
@@ -119,5 +122,43 @@ describe('re-planning with rungs', () => {
     // both ways were taken: a judgement switched to the re-solve, and one kept the plan
     expect(kept).toContain(true);
     expect(kept).toContain(false);
+  }, 60000);
+
+  it('a job that waits on its GPUs at its rung trains on there when promoted: the same verdicts, fewer restarts, no later end', async () => {
+    const paused = await run(ES);
+    const held = await run(ES, instance, 10);
+    const verdicts = (r: typeof held) => r.loop.rungEvents.map(e => `${e.job}@${e.rung}:${e.decision}`).sort();
+    expect(verdicts(held)).toEqual(verdicts(paused));
+    const states = (r: typeof held) => [...r.store.jobs.values()].map(j => `${j.task}:${j.state}`).sort();
+    expect(states(held)).toEqual(states(paused));
+    expect(held.world.launches.length).toBeLessThan(paused.world.launches.length);
+    expect(new Set(held.world.launches).size).toBe(held.world.launches.length);
+    expect(held.makespan).toBeLessThanOrEqual(paused.makespan);
+    // here every job runs once (6 launches, 14 with a pause at every rung): a job that is not promoted at once is
+    // asked to free its GPUs and pauses at its rung (ASHA: a job promoted later would resume from there)
+    const pausedAtRung = held.store.transitions.filter(([, from, to]) => from === JobState.Checkpointing && to === JobState.Preempted).map(([id]) => id);
+    expect(pausedAtRung.length).toBeGreaterThan(0);
+    for (const j of held.store.jobs.values()) {
+      expect(j.info.holding ?? null).toBeNull();
+    }
+  }, 60000);
+
+  it('a job waiting on its GPUs for jobs still to report keeps them while no other work wants them', async () => {
+    // 4 jobs on 4 GPUs: nothing waits for a GPU, so a job that reported first waits there for the others' reports
+    // and, promoted, trains on: a job is launched again only when a re-plan moves it (more GPUs once others stopped)
+    const four: IInstanceLike = { ...instance, cluster: { nodes: [{ id: 'node0', gpus: 4 }] }, jobs: instance.jobs.slice(0, 4) };
+    // the best job (j2) is the last to reach each rung, so the others report first and must wait for it
+    const paused = await run(ES, four, 0, { j2: 1.2 });
+    const held = await run(ES, four, 10, { j2: 1.2 });
+    expect(held.loop.rungEvents.map(e => `${e.job}@${e.rung}:${e.decision}`).sort()).toEqual(paused.loop.rungEvents.map(e => `${e.job}@${e.rung}:${e.decision}`).sort());
+    const relaunchedInPlace = (r: typeof held) =>
+      r.launches.filter(([id, , gpus], i) => {
+        const before = r.launches.slice(0, i).filter(([x]) => x === id).pop();
+        return before !== undefined && before[2].join() === gpus.join();
+      });
+    expect(relaunchedInPlace(held)).toEqual([]);
+    expect(relaunchedInPlace(paused).length).toBeGreaterThan(0);
+    expect(held.world.launches.length).toBeLessThan(paused.world.launches.length);
+    expect(held.makespan).toBeLessThan(paused.makespan);
   }, 60000);
 });

@@ -109,6 +109,9 @@ interface IRun {
   startStep?: number;
   stepS?: number;
   ended: boolean;
+  /** Waiting on its GPUs at this rung for the verdict (`info.rung_hold_s`), since `holdSince`. */
+  holdAt?: number;
+  holdSince?: number;
 }
 
 export class SimWorld implements IJobLauncher {
@@ -177,7 +180,7 @@ export class SimWorld implements IJobLauncher {
           if (r.claimAt <= t && (!next || r.claimAt < next.at)) {
             next = { at: r.claimAt, run: r, kind: 'claim' };
           }
-        } else {
+        } else if (r.holdAt === undefined) {
           const total = job.info.total_steps ?? 0;
           const rung = typeof job.info.rung_at === 'number' && job.info.rung_at < total ? job.info.rung_at : null;
           const fin = r.startAt + ((rung ?? total) - (r.startStep ?? 0)) * r.stepS!;
@@ -196,6 +199,10 @@ export class SimWorld implements IJobLauncher {
     // progress, checkpoints and stop requests of running jobs at time t
     for (const r of this.runs.values()) {
       if (r.ended || r.startAt === undefined) {
+        continue;
+      }
+      if (r.holdAt !== undefined) {
+        this.holding(r, t);
         continue;
       }
       const job = this.store.jobs.get(r.id)!;
@@ -258,21 +265,52 @@ export class SimWorld implements IJobLauncher {
     }
   }
 
-  /** The job reached its rung: it validates, checkpoints and pauses there (as the Python runner does). */
+  /**
+   * The job reached its rung: it validates and checkpoints there (as the Python runner does), then waits on its GPUs
+   * for the verdict when its settings say so (`rung_hold_s`), else pauses at once.
+   */
   private atRung(r: IRun): void {
     const job = this.store.jobs.get(r.id)!;
     const rung = job.info.rung_at as number;
-    r.ended = true;
-    this.store.alive.delete(r.id);
-    this.store.release(r.id);
     const metrics = { val_loss: this.opts.metric ? this.opts.metric(job.task, rung) : NaN };
     job.info.step = rung;
+    job.info.progress = { step: rung, total_steps: job.info.total_steps ?? 0, step_time_s: r.stepS };
     job.info.checkpoint = { step: rung, path: 'mem', at: this.clock.now() };
+    job.info.rung_reports = { ...(job.info.rung_reports ?? {}), [String(rung)]: metrics };
+    if ((job.info.rung_hold_s ?? 0) > 0) {
+      r.holdAt = rung;
+      r.holdSince = this.clock.now();
+      job.info.holding = { step: rung, at: this.clock.now() };
+      return;
+    }
+    this.pauseAtRung(r, rung);
+  }
+
+  /** A run waiting at its rung, at time `t`: promoted there, it trains on; asked to stop or out of time, it pauses. */
+  private holding(r: IRun, t: number): void {
+    const job = this.store.jobs.get(r.id)!;
+    const rung = r.holdAt!;
+    if ((job.info.promotions ?? []).some(p => p.rung === rung)) {
+      r.holdAt = undefined;
+      r.startAt = t;
+      r.startStep = rung;
+      job.info.holding = null;
+      return;
+    }
+    if (job.info.stop?.reason || t >= r.holdSince! + (job.info.rung_hold_s ?? 0)) {
+      this.pauseAtRung(r, rung);
+    }
+  }
+
+  private pauseAtRung(r: IRun, rung: number): void {
+    const job = this.store.jobs.get(r.id)!;
+    r.ended = true;
+    r.holdAt = undefined;
+    this.store.alive.delete(r.id);
+    this.store.release(r.id);
+    job.info.holding = null;
     this.store.setState(r.id, JobState.Checkpointing);
-    this.store.setState(r.id, JobState.Preempted, {
-      stopped: { reason: 'rung', at: this.clock.now(), step: rung },
-      rung_reports: { ...(job.info.rung_reports ?? {}), [String(rung)]: metrics }
-    });
+    this.store.setState(r.id, JobState.Preempted, { stop: null, stopped: { reason: 'rung', at: this.clock.now(), step: rung } });
   }
 
   private finish(r: IRun): void {

@@ -171,6 +171,29 @@ describe('a job\'s segments', () => {
     expect(now[1]).toEqual({ start_s: 12, end_s: null, ended: null, endStep: null });
   });
 
+  it('split where the job was promoted while it waited on its GPUs and trained on (one stretch, no gap)', () => {
+    const info = {
+      total_steps: 60,
+      rung_steps: [10, 30],
+      promotions: [
+        { rung: 10, at: 1012 },
+        { rung: 30, at: 1040 }
+      ],
+      history: [['waiting', 'running', 1001], ['running', 'checkpointing', 1011.5], ['checkpointing', 'running', 1011.6], ['running', 'done', 1060]]
+    };
+    expect(jobRungs('done', info, 1000)!.segments).toEqual([
+      { start_s: 1, end_s: 12, ended: 'promoted', endStep: 10 },
+      { start_s: 12, end_s: 40, ended: 'promoted', endStep: 30 },
+      { start_s: 40, end_s: 60, ended: 'done', endStep: 60 }
+    ]);
+    // still training after its first promotion: the open stretch goes on from there
+    const now = jobRungs('running', { ...info, promotions: info.promotions.slice(0, 1), history: info.history.slice(0, 3) }, 1000)!.segments;
+    expect(now).toEqual([
+      { start_s: 1, end_s: 12, ended: 'promoted', endStep: 10 },
+      { start_s: 12, end_s: null, ended: null, endStep: null }
+    ]);
+  });
+
   it('are drawn on the time scale, each with its rung\'s mark', () => {
     const r = jobRungs('stopped_early', ashaJobs()[1].info, 1000)!;
     const bars = segmentBars({ t0: 0, pxPerS: 2, x0: 100 }, r, null);

@@ -13,8 +13,8 @@
 import type { Session } from '@jupyterlab/services';
 import { Dispatcher, IDispatcherOptions, IPlanLike, jobsFromPlan } from '../../executor/dispatcher';
 import { IInstanceLike, Introspector, knobsOf, SolveFn } from '../../executor/introspection';
-import { firstSegments, nextStepInS, RunLoop } from '../../executor/run-loop';
-import { IEarlyStopping, rungSteps } from '../../executor/rungs';
+import { firstSegments, nextStepInS, rungSettings, RunLoop } from '../../executor/run-loop';
+import { IEarlyStopping } from '../../executor/rungs';
 import { KernelJobLauncher, KernelJobStore } from '../../executor/kernel-backend';
 import type { IJobLauncher, IJobStore } from '../../executor/types';
 import type { Instance, Plan } from '../../spase/types';
@@ -72,8 +72,7 @@ export class ExecutorStarter implements IRunStarter {
         return j;
       }
       const spec = instance.jobs.find(x => x.id === j.task);
-      const steps = j.total_steps ? rungSteps(es, j.total_steps, (spec?.steps_per_epoch as number | undefined) ?? null) : [];
-      return { ...j, settings: { ...j.settings, rung_at: first.rungAt[j.task] ?? null, rung_steps: steps, early_stopping: es } };
+      return { ...j, settings: { ...j.settings, ...rungSettings(es, j.total_steps, (spec?.steps_per_epoch as number | undefined) ?? null, first.rungAt[j.task] ?? null) } };
     });
     if (es) {
       this.log(`early stopping: ${describeEarlyStopping(es)}; first plan over the first segments, makespan ${firstPlan.makespan_s.toFixed(1)} s`);

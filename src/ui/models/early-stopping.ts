@@ -162,7 +162,9 @@ const HOLDING = new Set(['running', 'checkpointing']);
  * A job's segments from its state history (`info.history`: [from, to, time] per transition): each stretch from
  * entering `running` to leaving running/checkpointing. A stretch that ended `preempted` and was followed by a
  * promotion (before the next stretch) ended at that promotion's rung; the last one of a job stopped early or waiting
- * ends at that rung. The store keeps the last 40 transitions: a long job's first stretches may be missing. Pure.
+ * ends at that rung. A promotion during a stretch (the job waited on its GPUs at its rung and trained on) ends a
+ * segment there without a gap. The store keeps the last 40 transitions: a long job's first stretches may be
+ * missing. Pure.
  */
 export function runSegments(
   state: string,
@@ -192,9 +194,29 @@ export function runSegments(
     raw.push({ start: open, end: null, to: null });
   }
   const used = new Set<number>();
-  return raw.map((seg, i) => {
-    const next = raw[i + 1]?.start ?? Infinity;
-    const last = i === raw.length - 1;
+  // promoted in place: the stretch splits at the verdict
+  const inPlace = new Map<number, number>(); // index into `pieces` → promotion index
+  const pieces: typeof raw = [];
+  for (const seg of raw) {
+    let start = seg.start;
+    promoted.forEach((p, k) => {
+      if (p.at_s !== null && p.at_s > start + 1e-6 && p.at_s < (seg.end ?? Infinity) - 1e-6) {
+        inPlace.set(pieces.length, k);
+        used.add(k);
+        pieces.push({ start, end: p.at_s, to: null });
+        start = p.at_s;
+      }
+    });
+    pieces.push({ ...seg, start });
+  }
+  const rel = (t: number): number => Math.max(0, t - runStartS);
+  return pieces.map((seg, i) => {
+    const k = inPlace.get(i);
+    if (k !== undefined) {
+      return { start_s: rel(seg.start), end_s: rel(seg.end!), ended: 'promoted' as const, endStep: promoted[k].rung };
+    }
+    const next = pieces[i + 1]?.start ?? Infinity;
+    const last = i === pieces.length - 1;
     let ended: IRunSegment['ended'] = null;
     let endStep: number | null = null;
     if (seg.to === 'preempted') {
@@ -218,7 +240,6 @@ export function runSegments(
     } else if (seg.to === 'failed' || seg.to === 'cancelled') {
       ended = seg.to;
     }
-    const rel = (t: number): number => Math.max(0, t - runStartS);
     return { start_s: rel(seg.start), end_s: seg.end === null ? null : rel(seg.end), ended, endStep };
   });
 }
