@@ -155,9 +155,12 @@ class Control:
         if now - self._last_check >= STOP_CHECK_EVERY_S or step == start_step:
             self._last_check = now
             self._stop = self.js.stop_request(self.job_id)
+        at_rung = self.rung_at is not None and step >= self.rung_at and not self._stop
         if step == start_step:
-            return self._stop, False
-        if self.rung_at is not None and step >= self.rung_at and not self._stop:
+            # started again at its rung without a promotion there (its runner died while it waited for the
+            # verdict, and it was retried): back to waiting at that rung, not one step further
+            return ("rung" if at_rung else self._stop), False
+        if at_rung:
             return "rung", True
         if self.every_steps:
             save = step % self.every_steps == 0
