@@ -157,7 +157,7 @@ def test_a_job_told_to_wait_or_given_no_verdict_pauses_at_its_rung_with_its_chec
         info = js.get(job)["info"]
         assert info["stopped"] == {**info["stopped"], "reason": "rung", "step": RUNG}
         assert info["checkpoint"]["step"] == RUNG and not info.get("holding")
-        assert list(info["rung_reports"]) == [str(RUNG)]
+        assert list(info["rung_reports"]) == [str(RUNG)] and not info.get("holding")
         assert sum(e["kind"] == "job.rung" and e["data"]["id"] == job for e in saturn_env.events_since(0, 10000)) == 1
 
 
@@ -166,9 +166,10 @@ def test_a_job_started_again_at_its_rung_without_a_promotion_goes_back_to_wait_t
     its next rung is still that one; it must not train a step past it unjudged."""
     js = _setup(saturn_env)
     assert run_job("j", saturn_env)["state"] == "preempted"
+    js.update_info("j", holding={"step": RUNG, "at": 0.0})  # what the dead runner left
     steps_before = [p["step"] for p in saturn_env.metrics(job="j")]
     assert run_job("j", saturn_env) == {"job": "j", "state": "preempted", "reason": "rung"}
     info = js.get("j")["info"]
     assert info["stopped"]["step"] == RUNG and info["checkpoint"]["step"] == RUNG and info["attempts"] == 2
     assert [p["step"] for p in saturn_env.metrics(job="j")] == steps_before  # not one step trained past it
-    assert list(info["rung_reports"]) == [str(RUNG)]
+    assert list(info["rung_reports"]) == [str(RUNG)] and not info.get("holding")

@@ -335,7 +335,8 @@ class JobStore:
                 cur = target
             info.update(info_updates)
             info.update(pid=pid, pid_start=start, host=socket.gethostname(), history=history[-HISTORY:],
-                        attempts=int(info.get("attempts") or 0) + 1, claimed_at=time.time(), stop=None)
+                        attempts=int(info.get("attempts") or 0) + 1, claimed_at=time.time(), stop=None,
+                        holding=None)  # a wait at a rung of a runner that died is over
             conn.execute("UPDATE jobs SET state = ?, info = ?, updated_at = ? WHERE id = ?",
                          ("running", json.dumps(info), time.time(), job_id))
             job.update(state="running", info=info)
