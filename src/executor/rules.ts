@@ -92,14 +92,14 @@ const LAUNCHED: string[] = [JobState.Waiting, JobState.Resumed];
  * promoted at that rung is not (it may have paused there just as the promotion came, while it waited on its GPUs).
  */
 export const atRung = (j: IJobRecord): boolean =>
-  j.state === JobState.Preempted &&
-  j.info.stopped?.reason === 'rung' &&
-  !(j.info.promotions ?? []).some(p => p?.rung === j.info.stopped?.step);
+  j.state === JobState.Preempted && j.info.stopped?.reason === 'rung' && !promotedAt(j, j.info.stopped.step);
+
+const promotedAt = (j: IJobRecord, step: number): boolean => (j.info.promotions ?? []).some(p => p?.rung === step);
 
 /** The rung a running job waits at on its GPUs for early stopping's verdict (`info.holding`), else null. */
 export const holdingAt = (j: IJobRecord): number | null => {
   const step = isActive(j.state) ? j.info.holding?.step : undefined;
-  return typeof step === 'number' && !(j.info.promotions ?? []).some(p => p?.rung === step) ? step : null;
+  return typeof step === 'number' && !promotedAt(j, step) ? step : null;
 };
 const orderOf = (j: IJobRecord): number => j.info.order ?? 0;
 const idsOf = (j: IJobRecord): number[] => j.info.assignment?.gpu_ids ?? [];

@@ -172,10 +172,10 @@ export class RunLoop {
       promoted.add(p.job);
     }
     let stopped = 0;
-    const out = new Set<string>();
+    const judgedOut = new Set<string>();
     for (const s of decisions.stop) {
       if (holdingAt(byId.get(s.job)!) !== null) {
-        out.add(s.job); // paused below first
+        judgedOut.add(s.job); // paused below first
         continue;
       }
       await d.store.transition(s.job, JobState.StoppedEarly, { stopped_early: { rung: s.rung, at: snap.now, metric: es.metric } }, [JobState.Preempted]);
@@ -183,7 +183,7 @@ export class RunLoop {
       stopped++;
     }
     for (const j of snap.jobs) {
-      if (holdingAt(j) !== null && !promoted.has(j.id) && !j.info.stop && (out.has(j.id) || gpusWanted(snap, j))) {
+      if (holdingAt(j) !== null && !promoted.has(j.id) && !j.info.stop && (judgedOut.has(j.id) || gpusWanted(snap, j))) {
         await d.store.requestStop(j.id, 'rung');
       }
     }

@@ -168,14 +168,17 @@ class Control:
             save = now - self._last_save_t >= self.every_s
         return self._stop, save
 
-    def report_rung(self, step: int) -> dict:
-        """What the job reports at its rung (its validation there), recorded once per rung; returns the reports."""
-        if str(step) not in self.rung_reports:
+    def rung_report(self, step: int) -> tuple[dict, bool]:
+        """Every rung's report with this one's (its validation there, kept once per rung), and whether it is new."""
+        new = str(step) not in self.rung_reports
+        if new:
             self.rung_reports[str(step)] = self.last_val or {}
-            self.js.update_info(self.job_id, rung_reports=dict(self.rung_reports))
-            self.js.store.emit("job.rung", {"id": self.job_id, "task": self.task.name if self.task else None,
-                                            "run_id": self.run_id, "step": step, "metrics": self.last_val or {}})
-        return dict(self.rung_reports)
+        return dict(self.rung_reports), new
+
+    def rung_event(self, step: int) -> None:
+        """``job.rung``, once the report of rung ``step`` is in the store."""
+        self.js.store.emit("job.rung", {"id": self.job_id, "task": self.task.name if self.task else None,
+                                        "run_id": self.run_id, "step": step, "metrics": self.rung_reports[str(step)]})
 
     def hold(self, step: int) -> tuple[bool, Optional[str], Optional[int]]:
         """At rung ``step`` (checkpoint saved): report it and wait up to ``rung_hold_s`` on the job's GPUs for the
@@ -183,8 +186,10 @@ class Control:
         training goes on in this process. A cancel: (False, "cancel", None). Any other stop request (the dispatcher's
         "free your GPUs while the others report", a pause, a re-plan) or no verdict in time: (False, "rung", None),
         and the job pauses at its rung, to be judged there, as without a hold."""
-        self.report_rung(step)
-        self.js.update_info(self.job_id, holding={"step": step, "at": time.time()})
+        reports, new = self.rung_report(step)
+        self.js.update_info(self.job_id, rung_reports=reports, holding={"step": step, "at": time.time()})
+        if new:
+            self.rung_event(step)
         self.log(f"at rung {step}: waiting up to {self.rung_hold_s:.1f} s on its devices for the verdict")
         deadline = time.monotonic() + self.rung_hold_s
         reason = "rung"
@@ -354,11 +359,13 @@ def execute(js: JobStore, job_id: str, job: dict, *, raise_errors: bool = True, 
                               on_workers=on_workers).run()
         except JobStopped as stop:
             target = "cancelled" if stop.reason == "cancel" else "preempted"
-            extra = {}
+            extra, new = {}, False
             if stop.reason == "rung":  # what the job reports at its rung: its validation there
-                extra["rung_reports"] = control.report_rung(stop.step)
+                extra["rung_reports"], new = control.rung_report(stop.step)
             js.set_state(job_id, target, stopped={"reason": stop.reason, "at": time.time(), "step": stop.step},
                          step=stop.step, **extra, **_trained(info, control))
+            if new:
+                control.rung_event(stop.step)
             log(f"stopped ({stop.reason}) -> {target}")
             _export_history(store, job_id, task.name, info.get("run_id"), log)
             return {"job": job_id, "state": target, "reason": stop.reason}

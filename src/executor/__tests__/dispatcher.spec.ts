@@ -203,15 +203,21 @@ describe('Dispatcher', () => {
 });
 
 describe('applyPlan origin', () => {
-  it('records the origin of a re-plan: new assignments and every unchanged job not under way take its times, a running one keeps its own', async () => {
+  /** The plan submitted and 10 s under way (a, b and c, planned at 0, launched); no autopilot. */
+  async function tenSecondsIn() {
     const clock = new SimClock();
     const store = new MemoryJobStore(clock);
     const world = new SimWorld(store, clock, stepTime, { launchDelayS: 1 });
     const d = new Dispatcher(store, world, 'r1', { clock, autopilot: false });
     await d.submit(jobsFromPlan(plan, instance, 'r1'));
-    await d.tick(); // a, b and c (planned at 0) are launched
+    await d.tick();
     world.advanceTo(clock.t + 10);
     await d.tick();
+    return { clock, store, d };
+  }
+
+  it('records the origin of a re-plan: new assignments and every unchanged job not under way take its times, a running one keeps its own', async () => {
+    const { store, d } = await tenSecondsIn();
     expect(store.jobs.get('r1-a')!.state).toBe(JobState.Running);
     // e has not started but holds a checkpoint (as a survivor paused at its rung does): its block was work it did
     await store.update('r1-e', { checkpoint: { step: 40 } as any });
@@ -236,14 +242,7 @@ describe('applyPlan origin', () => {
   });
 
   it('after a switch, the blocks of the work still to start fit together on every GPU (the chart takes them)', async () => {
-    const clock = new SimClock();
-    const store = new MemoryJobStore(clock);
-    const world = new SimWorld(store, clock, stepTime, { launchDelayS: 1 });
-    const d = new Dispatcher(store, world, 'r1', { clock, autopilot: false });
-    await d.submit(jobsFromPlan(plan, instance, 'r1'));
-    await d.tick();
-    world.advanceTo(clock.t + 10);
-    await d.tick();
+    const { clock, d } = await tenSecondsIn();
     // re-planned 10 s into the run: d keeps its GPUs but is due 30 s earlier (a finishes early), f moves to GPU 1
     // right after d; d's old block (100–200) would overlap f's new one (170–230) on GPU 1
     const origin = clock.t;

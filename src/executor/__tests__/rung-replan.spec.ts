@@ -58,6 +58,9 @@ async function run(es: IEarlyStopping | null, inst: IInstanceLike = instance, ho
   return { store, world, loop, intro, launches, makespan: clock.t - t0 };
 }
 
+/** Every promotion and early stop of a run, in a fixed order. */
+const verdicts = (r: Awaited<ReturnType<typeof run>>): string[] => r.loop.rungEvents.map(e => `${e.job}@${e.rung}:${e.decision}`).sort();
+
 describe('re-planning with rungs', () => {
   it('judges at every rung, stops the bottom half, and the best job finishes', async () => {
     const { store, loop, intro } = await run(ES);
@@ -127,7 +130,6 @@ describe('re-planning with rungs', () => {
   it('a job that waits on its GPUs at its rung trains on there when promoted: the same verdicts, fewer restarts, no later end', async () => {
     const paused = await run(ES);
     const held = await run(ES, instance, 10);
-    const verdicts = (r: typeof held) => r.loop.rungEvents.map(e => `${e.job}@${e.rung}:${e.decision}`).sort();
     expect(verdicts(held)).toEqual(verdicts(paused));
     const states = (r: typeof held) => [...r.store.jobs.values()].map(j => `${j.task}:${j.state}`).sort();
     expect(states(held)).toEqual(states(paused));
@@ -150,7 +152,7 @@ describe('re-planning with rungs', () => {
     // the best job (j2) is the last to reach each rung, so the others report first and must wait for it
     const paused = await run(ES, four, 0, { j2: 1.2 });
     const held = await run(ES, four, 10, { j2: 1.2 });
-    expect(held.loop.rungEvents.map(e => `${e.job}@${e.rung}:${e.decision}`).sort()).toEqual(paused.loop.rungEvents.map(e => `${e.job}@${e.rung}:${e.decision}`).sort());
+    expect(verdicts(held)).toEqual(verdicts(paused));
     const relaunchedInPlace = (r: typeof held) =>
       r.launches.filter(([id, , gpus], i) => {
         const before = r.launches.slice(0, i).filter(([x]) => x === id).pop();
