@@ -68,6 +68,52 @@ def test_without_a_heartbeat_the_autopilot_runs_the_plan_to_the_end_without_over
     assert js.leases() == []
 
 
+ES = {"kind": "asha", "metric": "val_loss", "mode": "min", "rungs": [8], "eta": 2, "unit": "steps"}
+
+
+def test_without_a_dispatcher_early_stopping_goes_on_the_losers_stop_and_the_survivors_finish(store):
+    """The tab is closed during a run with ASHA (eta 2, rung at step 8 of 20): four jobs on two devices, one learning
+    rate each. The autopilot judges the rung as the run loop would: the jobs among the best two there train to the
+    end, the worst stops early at the rung with its checkpoint, and no device is ever used by two jobs at once."""
+    import saturn
+    import tinymodels as tm
+    lrs = {"j0": 0.02, "j1": 0.0005, "j2": 0.05, "j3": 0.002}
+    js = JobStore(store)
+    for order, (jid, lr) in enumerate(lrs.items()):
+        saturn.register(saturn.Task(f"t-{jid}", model=tm.make_residual_dropout, data=tm.residual_data, batch_size=8,
+                                    steps=20, optimizer="adam", lr=lr, validate=tm.residual_validate, eval_every=5))
+        js.create(jid, f"t-{jid}", {**ASSIGN, "gpus": 1, "gpu_ids": [order % 2]}, run_id="r1", order=order,
+                  settings={"checkpoint_every_steps": 5, "rung_at": 8, "rung_steps": [8], "early_stopping": ES,
+                            "rung_hold_s": 2.0})
+    pilot = autopilot.Autopilot("r1", store, interval_s=0.1, min_grace_s=0.5)
+    pilot.run(timeout_s=240)  # returns once the run has settled
+    jobs = {j["id"]: j for j in js.list("r1")}
+    states = {j: x["state"] for j, x in jobs.items()}
+    assert set(states.values()) <= {"done", "stopped_early"}, {j: x["info"].get("error") for j, x in jobs.items()}
+    at_rung = {j: x["info"]["rung_reports"]["8"]["val_loss"] for j, x in jobs.items()}
+    ranked = sorted(at_rung, key=at_rung.get)
+    # the best two at the rung go on whatever the order they reported in (ASHA may promote one more early); the
+    # worst is never among the top half of the jobs that reported before it, so it stops
+    assert [states[j] for j in ranked[:2]] == ["done", "done"] and states[ranked[-1]] == "stopped_early", (states, at_rung)
+    for jid, job in jobs.items():
+        info = job["info"]
+        assert info["launched_by"] == "autopilot"
+        steps = [p["step"] for p in store.metrics(job=jid)]
+        if job["state"] == "done":
+            assert [p["rung"] for p in info["promotions"]] == [8] and info["rung_at"] is None
+            assert max(steps) == 20 and os.path.exists(info["weights"])
+        else:
+            assert info["stopped_early"]["rung"] == 8 and info["stopped_early"]["metric"] == "val_loss"
+            assert info["checkpoint"]["step"] == 8 and max(steps) == 8  # not one step past its rung
+            assert not info.get("promotions")
+    spans = held_intervals(store)
+    for a in spans:
+        for b in spans:
+            if a is not b and set(a[3]) & set(b[3]):
+                assert a[2] <= b[1] or b[2] <= a[1], (a, b)
+    assert js.leases() == [] and store.heartbeat("r1") is None
+
+
 class _Clock:
     """The autopilot's view of the time, moved by the test; ``passes(n)`` waits for n more dispatching passes."""
 

@@ -80,6 +80,10 @@ export function plannedOnRunClock(
   };
 }
 
+/** Whether two assignments (or leases' placements) use a GPU in common: same node, a GPU id in both. */
+export const sharesGpus = (a: Pick<IAssignment, 'node' | 'gpu_ids'> | null | undefined, b: Pick<IAssignment, 'node' | 'gpu_ids'> | null | undefined): boolean =>
+  nodeOf(a) === nodeOf(b) && (a?.gpu_ids ?? []).some(g => (b?.gpu_ids ?? []).includes(g));
+
 /** Nodes the cluster reports as unusable now (down, drained, not responding). */
 export function unusableNodes(snap: Pick<ISnapshot, 'nodes'>): Set<string> {
   return new Set((snap.nodes ?? []).filter(n => !n.usable).map(n => n.id));
@@ -131,7 +135,7 @@ export function decide(snap: ISnapshot, view: IDispatchView = {}, options: Parti
       return false;
     }
     for (const other of jobs) {
-      if (other.id === job.id || nodeOf(other.info.assignment) !== node || !idsOf(other).some(g => ids.includes(g))) {
+      if (other.id === job.id || !sharesGpus(other.info.assignment, job.info.assignment)) {
         continue;
       }
       const launched = isActive(other.state) || (LAUNCHED.includes(other.state) && (claimed.has(other.id) || status(other.id) === 'running'));

@@ -21,8 +21,8 @@
 import { Dispatcher } from './dispatcher';
 import { IInstanceLike, IReplanDecision, Introspector } from './introspection';
 import { isActive, isSettled, JobState } from './job-state';
-import { atRung, holdingAt, nodeOf, unusableNodes } from './rules';
-import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungSteps, segmentSeconds } from './rungs';
+import { atRung, holdingAt, sharesGpus, unusableNodes } from './rules';
+import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungJobs, rungSteps, segmentSeconds } from './rungs';
 import { IJobRecord, ISnapshot } from './types';
 
 /** A re-plan at an event (a rung's judgement, a job's end) switches when at least this share sooner than carrying on (and `EVENT_SWITCH_S`). */
@@ -153,14 +153,7 @@ export class RunLoop {
    */
   private async judgeRungs(snap: ISnapshot, es: IEarlyStopping): Promise<boolean> {
     const d = this.dispatcher;
-    const jobs: IRungJob[] = snap.jobs.map(j => {
-      const reports: Record<number, number> = {};
-      for (const [step, metrics] of Object.entries(j.info.rung_reports ?? {})) {
-        const v = metrics?.[es.metric];
-        reports[Number(step)] = typeof v === 'number' ? v : NaN; // a job that did not report the metric ranks last
-      }
-      return { id: j.id, settled: isSettled(j.state, j.info), waitingAt: atRung(j) ? j.info.stopped!.step : holdingAt(j), reports };
-    });
+    const jobs = rungJobs(snap.jobs, es.metric);
     const decisions = decideRungs(jobs, es);
     const byId = new Map(snap.jobs.map(j => [j.id, j]));
     const promoted = new Set<string>();
@@ -211,16 +204,13 @@ export class RunLoop {
 
 /** Whether work not under way (not started, or to resume) is placed on any GPU of `job`: it waits for them. */
 function gpusWanted(snap: ISnapshot, job: IJobRecord): boolean {
-  const ids = new Set(job.info.assignment.gpu_ids);
-  const node = nodeOf(job.info.assignment);
   return snap.jobs.some(
     o =>
       o.id !== job.id &&
       !isActive(o.state) &&
       !isSettled(o.state, o.info) &&
       !atRung(o) &&
-      nodeOf(o.info.next_assignment ?? o.info.assignment) === node &&
-      (o.info.next_assignment ?? o.info.assignment).gpu_ids.some(g => ids.has(g))
+      sharesGpus(o.info.next_assignment ?? o.info.assignment, job.info.assignment)
   );
 }
 

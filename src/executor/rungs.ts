@@ -13,7 +13,14 @@
  * A job that failed for good before a rung never reports there and does not count; one that reported and failed
  * later still counts at the rungs it reported at. The run loop (`run-loop.ts`) applies the decisions: a promoted job
  * gets its next rung and the remaining work is re-planned at once with the GPUs the stopped jobs freed.
+ *
+ * `judge` reads the jobs from their records. Without a dispatcher the Python autopilot judges with the same rule
+ * (`python_bridge/saturn/control/rungs.py`); shared cases bind the two (`schema/conformance/rungs/*.json`: job records,
+ * the configuration and the expected verdicts; jest and pytest run them all).
  */
+import { isSettled } from './job-state';
+import { atRung, holdingAt } from './rules';
+import { IJobRecord } from './types';
 
 export type RungMode = 'min' | 'max';
 
@@ -93,6 +100,27 @@ export function decideRungs(jobs: IRungJob[], cfg: Pick<IEarlyStopping, 'kind' |
     }
   }
   return out;
+}
+
+/**
+ * The judge's view of a run's jobs, from their records: settled or not, the rung a job waits at (paused there,
+ * `atRung`, or waiting on its GPUs, `holdingAt`), and the metric's value at each rung it reported at (a job that did
+ * not report the metric ranks last).
+ */
+export function rungJobs(records: IJobRecord[], metric: string): IRungJob[] {
+  return records.map(j => {
+    const reports: Record<number, number> = {};
+    for (const [step, metrics] of Object.entries(j.info.rung_reports ?? {})) {
+      const v = metrics?.[metric];
+      reports[Number(step)] = typeof v === 'number' ? v : NaN;
+    }
+    return { id: j.id, settled: isSettled(j.state, j.info), waitingAt: atRung(j) ? j.info.stopped!.step : holdingAt(j), reports };
+  });
+}
+
+/** The verdicts for a run's jobs: `decideRungs` over `rungJobs`. */
+export function judge(records: IJobRecord[], cfg: Pick<IEarlyStopping, 'kind' | 'mode' | 'eta' | 'metric'>): IRungDecisions {
+  return decideRungs(rungJobs(records, cfg.metric), cfg);
 }
 
 /**

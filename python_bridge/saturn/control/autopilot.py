@@ -11,8 +11,16 @@ to the TypeScript rules by shared conformance cases). Its runners are detached p
 and its leases atomically, records its pid, writes its log and checkpoints as in a kernel. A paused run (the
 heartbeat's ``paused`` flag) starts nothing.
 
+A run with early stopping goes on too: each pass judges the jobs that reported at a rung (``control.rungs.judge``, bound
+to the TypeScript judge by shared conformance cases). A promoted job gets its next rung (``info.rung_steps``) and
+trains on, on its devices if it waits there, else resumed on its planned ones; a job judged out stops early
+(``stopped_early``, checkpoint and history kept; one that waits on its devices is first asked to pause). A job that
+must wait for the others keeps its devices until its hold runs out (``rung_hold_s``), then pauses.
+
 What the autopilot cannot do is re-plan (the solver lives in TypeScript): jobs given up are left out and the rest of
-the plan goes on; jobs stranded on a lost node wait until a dispatcher is back and re-plans them (``replans``).
+the plan goes on; jobs stranded on a lost node wait until a dispatcher is back and re-plans them (``replans``); the
+devices a job stopped early frees go to the jobs the plan put there next, not to a survivor's new technique or
+device count.
 
 When a fresh heartbeat appears again it stands down at once; the dispatcher's ``reconcile`` sees the detached runners
 as alive (their pids are in the store, on this host). The thread ends when every job of the run has settled and the
@@ -33,6 +41,7 @@ from ..core.checkpoint import safe_name
 from ..core.jobs import ACTIVE_STATES, JobStore
 from ..core.store import Store, default_store
 from .rules import decide, settled
+from .rungs import holding_at, judge, next_rung
 from .snapshot import snapshot
 
 DEFAULT_POLL_S = 1.0
@@ -100,11 +109,13 @@ class Autopilot:
         """One dispatching pass (the heartbeat is assumed stale): the rules' actions on a fresh snapshot."""
         self._reap()
         snap = snapshot(self.js, self.run_id)
+        did: dict = {"launched": [], "given_up": [], "failed": [], "replan": [], "promoted": [], "stopped_early": []}
+        if self._judge(snap, did):
+            snap = snapshot(self.js, self.run_id)  # a promoted job paused at its rung resumes in this pass
         decision = decide(snap, self.view(paused), {"max_retries": self.max_retries,
                                                     "relaunch_backoff_s": self.relaunch_backoff_s})
         self.dead_ticks = decision["dead_ticks"]
-        did: dict = {"launched": [], "given_up": [], "failed": [], "replan": [],
-                     "settled": bool(snap["jobs"]) and all(settled(j) for j in snap["jobs"])}
+        did["settled"] = bool(snap["jobs"]) and all(settled(j) for j in snap["jobs"])
         now, broken = float(snap["now"]), set()
         for a in decision["actions"]:
             jid = a.get("job")
@@ -115,6 +126,35 @@ class Autopilot:
             except Exception:  # noqa: BLE001 - it changed under us (a runner, the dispatcher): next pass sees it
                 broken.add(jid)
         return did
+
+    def _judge(self, snap: dict, did: dict) -> bool:
+        """Early stopping's verdicts for the jobs waiting at a rung (the run's configuration is in every job's
+        ``early_stopping``); True when a job was promoted or stopped early."""
+        cfg = next((j["info"]["early_stopping"] for j in snap["jobs"]
+                    if isinstance(j["info"].get("early_stopping"), dict)), None)
+        if not cfg:
+            return False
+        now, changed = float(snap["now"]), False
+        jobs = {j["id"]: j for j in snap["jobs"]}
+        verdicts = judge(snap["jobs"], cfg)
+        for p in verdicts["promote"]:
+            info = jobs[p["job"]]["info"]
+            nxt = next_rung(info.get("rung_steps") or [], p["rung"])
+            self.js.update_info(p["job"], "job.promoted", rung_at=nxt, stopped=None,
+                                promotions=[*(info.get("promotions") or []), {"rung": p["rung"], "at": now}])
+            did["promoted"].append(p["job"])
+            changed = True
+        for v in verdicts["stop"]:
+            job = jobs[v["job"]]
+            if holding_at(job) is not None:  # it waits on its devices: it pauses first, and is stopped next pass
+                if not job["info"].get("stop"):
+                    self.js.request_stop(v["job"], "rung")
+                continue
+            self.js.set_state(v["job"], "stopped_early", expect=("preempted",),
+                              stopped_early={"rung": v["rung"], "at": now, "metric": cfg["metric"]})
+            did["stopped_early"].append(v["job"])
+            changed = True
+        return changed
 
     def _act(self, a: dict, now: float, did: dict) -> None:
         kind, jid = a["kind"], a.get("job")

@@ -1,7 +1,14 @@
 /**
- * SHA / ASHA decisions at rungs (`rungs.ts`): which jobs stop, in what order jobs are promoted, ties, jobs that fail.
+ * SHA / ASHA decisions at rungs (`rungs.ts`): which jobs stop, in what order jobs are promoted, ties, jobs that fail;
+ * and the judgement from job records against the shared conformance cases (`schema/conformance/rungs/*.json`), which
+ * pytest runs against the Python autopilot's judge (`python_bridge/saturn/control/rungs.py`) too.
  */
-import { decideRungs, IRungJob, nextRung, rungComplete, rungSteps } from '../rungs';
+import * as fs from 'fs';
+import * as path from 'path';
+import { decideRungs, IRungJob, judge, nextRung, rungComplete, rungSteps } from '../rungs';
+
+const CASES = path.join(__dirname, '../../../schema/conformance/rungs');
+const caseFiles = fs.readdirSync(CASES).filter(f => f.endsWith('.json')).sort();
 
 const job = (id: string, reports: Record<number, number>, waitingAt: number | null = null, settled = false): IRungJob => ({
   id,
@@ -70,5 +77,16 @@ describe('rungs', () => {
   it('always promotes at least one job of a complete rung, and refuses eta <= 1', () => {
     expect(decideRungs([job('a', { 10: 1 }, 10)], { ...ASHA, eta: 3 }).promote).toEqual([{ job: 'a', rung: 10 }]);
     expect(() => decideRungs([], { ...ASHA, eta: 1 })).toThrow(/eta must be greater than 1/);
+  });
+});
+
+describe('the judgement from job records (shared conformance cases)', () => {
+  it('has a case for each part of the rule', () => {
+    expect(caseFiles.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it.each(caseFiles)('%s', file => {
+    const c = JSON.parse(fs.readFileSync(path.join(CASES, file), 'utf8'));
+    expect(judge(c.jobs, c.early_stopping)).toEqual(c.expect);
   });
 });
