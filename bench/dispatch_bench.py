@@ -147,6 +147,8 @@ def analyse(root: Path, summary: dict, kill_at: float | None = None) -> dict:
     for j in jobs:
         info = j["info"]
         ids = info["assignment"]["gpu_ids"]
+        if j["state"] == "stopped_early" and info.get("stopped_early"):
+            continue  # the run's early stopping ended it at a rung: no weights of a finished job to check
         if j["state"] != "done":
             problems.append(f"{j['id']} ended {j['state']}: {info.get('error')}")
             continue

@@ -125,3 +125,70 @@ def test_the_autopilot_settles_a_run_after_its_dispatcher_and_a_runner_are_kille
               f"(attempts {killed['info']['attempts']}); stale lease on {node}/{gpu} broken")
     finally:
         bench.shut_down(cli, server, store, log)
+
+
+def test_with_its_dispatcher_killed_an_early_stopping_run_is_judged_by_the_autopilot_and_settles(
+        bench, cli_built, tmp_path):
+    """`saturn run --early-stopping asha` (4 grid jobs on 2 declared GPUs, rung at step 10 of 30) is SIGKILLed once
+    a job trains, before any rung was judged. The autopilot in the control kernel takes over and judges the rung as
+    the run loop would: the best two jobs there train to their end, the worst stops early with its checkpoint, the
+    run settles with nobody dispatching, and no two jobs ever hold one GPU at once."""
+    import sys
+    from saturn.core.jobs import JobStore
+    from saturn.core.store import Store
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import asha_e2e
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+
+    root = tmp_path / "root"
+    root.mkdir()
+    names = asha_e2e.register(root, 4, 30)
+    port = free_port()
+    log = open(tmp_path / "server.log", "ab")
+    server = bench.start_server(root, port, log, fake_gpus=2, extra_env={"ASHA_STEP_S": "0.15"})
+    store = Store(root / ".saturn" / "saturn.db")
+    js = JobStore(store)
+    cli = None
+    try:
+        cli = subprocess.Popen(["node", str(cli_built), "run", "--server", f"http://127.0.0.1:{port}", "--token", "tok",
+                                "--time-limit", "2", "--introspection-interval", "0", "--poll", "0.3",
+                                "--checkpoint-every", "5", "--early-stopping", "asha", "--metric", "val_loss",
+                                "--mode", "min", "--rungs", "10", "--eta", "2", "--rung-unit", "steps"],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=open(tmp_path / "cli.log", "wb"))
+
+        def training():
+            jobs = js.list()
+            return (len(jobs) == len(names) and any(j["state"] == "running" for j in jobs)
+                    and not any(j["info"].get("rung_reports") for j in jobs) and jobs)
+
+        jobs = _wait("a job training, none at its rung yet", training, 300, tmp_path)
+        cli.send_signal(signal.SIGKILL)
+        cli.wait(10)
+        run_id = jobs[0]["info"]["run_id"]
+        assert all(j["info"]["early_stopping"]["rungs"] == [10] and j["info"]["rung_steps"] == [10] for j in jobs)
+
+        def settled():
+            jobs = js.list(run_id)
+            return all(j["state"] in ("done", "stopped_early", "cancelled") or j["info"].get("given_up")
+                       for j in jobs) and jobs
+
+        jobs = _wait("every job settled", settled, 300, tmp_path)
+        states = {j["task"]: j["state"] for j in jobs}
+        assert set(states.values()) <= {"done", "stopped_early"}, \
+            {j["id"]: (j["state"], j["info"].get("error")) for j in jobs}
+        at_rung = {j["task"]: j["info"]["rung_reports"]["10"]["val_loss"] for j in jobs}
+        ranked = sorted(at_rung, key=at_rung.get)
+        assert [states[t] for t in ranked[:2]] == ["done", "done"] and states[ranked[-1]] == "stopped_early", \
+            (states, at_rung)
+        for j in jobs:
+            if j["state"] == "stopped_early":
+                assert j["info"]["stopped_early"]["rung"] == 10 and j["info"]["checkpoint"]["step"] == 10
+        # the rung was judged after the CLI died: by the autopilot
+        assert any(j["info"].get("launched_by") == "autopilot" for j in jobs)
+        res = bench.analyse(root, {"run_id": run_id})
+        assert res["problems"] == [], res["problems"]
+        print(f"\nearly stopping under the autopilot: {states}; val_loss at step 10: {at_rung}")
+    finally:
+        bench.shut_down(cli, server, store, log)
