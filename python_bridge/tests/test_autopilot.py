@@ -94,7 +94,8 @@ def test_without_a_dispatcher_early_stopping_goes_on_the_losers_stop_and_the_sur
     ranked = sorted(at_rung, key=at_rung.get)
     # the best two at the rung go on whatever the order they reported in (ASHA may promote one more early); the
     # worst is never among the top half of the jobs that reported before it, so it stops
-    assert [states[j] for j in ranked[:2]] == ["done", "done"] and states[ranked[-1]] == "stopped_early", (states, at_rung)
+    assert [states[j] for j in ranked[:2]] == ["done", "done"], (states, at_rung)
+    assert states[ranked[-1]] == "stopped_early", (states, at_rung)
     for jid, job in jobs.items():
         info = job["info"]
         assert info["launched_by"] == "autopilot"

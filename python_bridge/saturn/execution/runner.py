@@ -182,10 +182,10 @@ class Control:
 
     def hold(self, step: int) -> tuple[bool, Optional[str], Optional[int]]:
         """At rung ``step`` (checkpoint saved): report it and wait up to ``rung_hold_s`` on the job's GPUs for the
-        verdict. Promoted there (the dispatcher records it and the next rung): (True, None, next rung or None) and
-        training goes on in this process. A cancel: (False, "cancel", None). Any other stop request (the dispatcher's
-        "free your GPUs while the others report", a pause, a re-plan) or no verdict in time: (False, "rung", None),
-        and the job pauses at its rung, to be judged there, as without a hold."""
+        verdict. Promoted there (the dispatcher, or the autopilot without one, records it and the next rung): (True,
+        None, next rung or None) and training goes on in this process. A cancel: (False, "cancel", None). Any other
+        stop request (the dispatcher's "free your GPUs while the others report", a pause, a re-plan) or no verdict in
+        time: (False, "rung", None), and the job pauses at its rung, to be judged there, as without a hold."""
         reports, new = self.rung_report(step)
         self.js.update_info(self.job_id, rung_reports=reports, holding={"step": step, "at": time.time()})
         if new:
