@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from contextlib import contextmanager
+
 import pytest
 from conftest import free_port
 
@@ -41,26 +43,32 @@ def _wait(what: str, cond, timeout: float, tmp_path: Path):
     pytest.fail(f"{what} within {timeout:.0f} s\n" + _tails(tmp_path))
 
 
-def test_the_autopilot_settles_a_run_after_its_dispatcher_and_a_runner_are_killed_and_a_lease_is_stale(
-        bench, cli_built, tmp_path):
+@contextmanager
+def _lab_and_cli(bench, cli_built, tmp_path: Path, root: Path, cli_args: list, extra_env: dict | None = None):
+    """A lab server on 2 declared GPUs over ``root`` and `saturn run` against it (with ``cli_args``): yields the job
+    store and the CLI process; shuts both down after."""
     from saturn.core.jobs import JobStore
     from saturn.core.store import Store
-
-    root = tmp_path / "root"
-    root.mkdir()
-    names = bench.register_tasks(root, [50, 50, 110, 110, 110, 110], 0.04)
     port = free_port()
     log = open(tmp_path / "server.log", "ab")
-    server = bench.start_server(root, port, log, fake_gpus=2)
+    server = bench.start_server(root, port, log, fake_gpus=2, extra_env=extra_env)
     store = Store(root / ".saturn" / "saturn.db")
-    js = JobStore(store)
     cli = None
     try:
         cli = subprocess.Popen(["node", str(cli_built), "run", "--server", f"http://127.0.0.1:{port}", "--token", "tok",
-                                "--time-limit", "2", "--introspection-interval", "0", "--poll", "0.3",
-                                "--checkpoint-every", "1", "--prewarm", "0"],
+                                "--time-limit", "2", "--introspection-interval", "0", "--poll", "0.3", *cli_args],
                                cwd=REPO, stdout=subprocess.PIPE, stderr=open(tmp_path / "cli.log", "wb"))
+        yield JobStore(store), cli
+    finally:
+        bench.shut_down(cli, server, store, log)
 
+
+def test_the_autopilot_settles_a_run_after_its_dispatcher_and_a_runner_are_killed_and_a_lease_is_stale(
+        bench, cli_built, tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    names = bench.register_tasks(root, [50, 50, 110, 110, 110, 110], 0.04)
+    with _lab_and_cli(bench, cli_built, tmp_path, root, ["--checkpoint-every", "1", "--prewarm", "0"]) as (js, cli):
         def running():
             jobs = js.list()
             return len(jobs) == len(names) and any(j["state"] == "running" for j in jobs) and jobs
@@ -123,8 +131,6 @@ def test_the_autopilot_settles_a_run_after_its_dispatcher_and_a_runner_are_kille
         assert "autopilot" in by.values(), by
         print(f"\nautopilot takeover: {by}; {killed['task']} killed and resumed "
               f"(attempts {killed['info']['attempts']}); stale lease on {node}/{gpu} broken")
-    finally:
-        bench.shut_down(cli, server, store, log)
 
 
 def test_with_its_dispatcher_killed_an_early_stopping_run_is_judged_by_the_autopilot_and_settles(
@@ -134,8 +140,6 @@ def test_with_its_dispatcher_killed_an_early_stopping_run_is_judged_by_the_autop
     the run loop would: the best two jobs there train to their end, the worst stops early with its checkpoint, the
     run settles with nobody dispatching, and no two jobs ever hold one GPU at once."""
     import sys
-    from saturn.core.jobs import JobStore
-    from saturn.core.store import Store
     sys.path.insert(0, str(REPO / "bench"))
     try:
         import asha_e2e
@@ -145,19 +149,9 @@ def test_with_its_dispatcher_killed_an_early_stopping_run_is_judged_by_the_autop
     root = tmp_path / "root"
     root.mkdir()
     names = asha_e2e.register(root, 4, 30)
-    port = free_port()
-    log = open(tmp_path / "server.log", "ab")
-    server = bench.start_server(root, port, log, fake_gpus=2, extra_env={"ASHA_STEP_S": "0.15"})
-    store = Store(root / ".saturn" / "saturn.db")
-    js = JobStore(store)
-    cli = None
-    try:
-        cli = subprocess.Popen(["node", str(cli_built), "run", "--server", f"http://127.0.0.1:{port}", "--token", "tok",
-                                "--time-limit", "2", "--introspection-interval", "0", "--poll", "0.3",
-                                "--checkpoint-every", "5", "--early-stopping", "asha", "--metric", "val_loss",
-                                "--mode", "min", "--rungs", "10", "--eta", "2", "--rung-unit", "steps"],
-                               cwd=REPO, stdout=subprocess.PIPE, stderr=open(tmp_path / "cli.log", "wb"))
-
+    es = ["--checkpoint-every", "5", "--early-stopping", "asha", "--metric", "val_loss", "--mode", "min", "--rungs", "10",
+          "--eta", "2", "--rung-unit", "steps"]
+    with _lab_and_cli(bench, cli_built, tmp_path, root, es, {"ASHA_STEP_S": "0.15"}) as (js, cli):
         def training():
             jobs = js.list()
             return (len(jobs) == len(names) and any(j["state"] == "running" for j in jobs)
@@ -190,5 +184,3 @@ def test_with_its_dispatcher_killed_an_early_stopping_run_is_judged_by_the_autop
         res = bench.analyse(root, {"run_id": run_id})
         assert res["problems"] == [], res["problems"]
         print(f"\nearly stopping under the autopilot: {states}; val_loss at step 10: {at_rung}")
-    finally:
-        bench.shut_down(cli, server, store, log)

@@ -134,7 +134,7 @@ class Autopilot:
                     if isinstance(j["info"].get("early_stopping"), dict)), None)
         if not cfg:
             return False
-        now, changed = float(snap["now"]), False
+        now = float(snap["now"])
         jobs = {j["id"]: j for j in snap["jobs"]}
         verdicts = judge(snap["jobs"], cfg)
         for p in verdicts["promote"]:
@@ -143,7 +143,6 @@ class Autopilot:
             self.js.update_info(p["job"], "job.promoted", rung_at=nxt, stopped=None,
                                 promotions=[*(info.get("promotions") or []), {"rung": p["rung"], "at": now}])
             did["promoted"].append(p["job"])
-            changed = True
         for v in verdicts["stop"]:
             job = jobs[v["job"]]
             if holding_at(job) is not None:  # it waits on its devices: it pauses first, and is stopped next pass
@@ -153,8 +152,7 @@ class Autopilot:
             self.js.set_state(v["job"], "stopped_early", expect=("preempted",),
                               stopped_early={"rung": v["rung"], "at": now, "metric": cfg["metric"]})
             did["stopped_early"].append(v["job"])
-            changed = True
-        return changed
+        return bool(did["promoted"] or did["stopped_early"])
 
     def _act(self, a: dict, now: float, did: dict) -> None:
         kind, jid = a["kind"], a.get("job")

@@ -46,7 +46,12 @@ def at_rung(job: dict) -> bool:
     stopped = info.get("stopped") or {}
     if job["state"] != "preempted" or stopped.get("reason") != "rung":
         return False
-    return not any((p or {}).get("rung") == stopped.get("step") for p in info.get("promotions") or [])
+    return not promoted_at(job, stopped.get("step"))
+
+
+def promoted_at(job: dict, step) -> bool:
+    """Early stopping promoted the job at rung ``step``."""
+    return any((p or {}).get("rung") == step for p in job["info"].get("promotions") or [])
 
 
 def node_of(a: Optional[dict]) -> str:

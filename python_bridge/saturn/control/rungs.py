@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-from .rules import ACTIVE, at_rung, settled
+from .rules import ACTIVE, at_rung, promoted_at, settled
 
 
 def holding_at(job: dict) -> Optional[int]:
@@ -29,7 +29,7 @@ def holding_at(job: dict) -> Optional[int]:
     step = (info.get("holding") or {}).get("step") if job["state"] in ACTIVE else None
     if not isinstance(step, (int, float)) or isinstance(step, bool):
         return None
-    return None if any((p or {}).get("rung") == step for p in info.get("promotions") or []) else int(step)
+    return None if promoted_at(job, step) else int(step)
 
 
 def rung_jobs(jobs: list[dict], metric: str) -> list[dict]:
