@@ -87,6 +87,14 @@ export const SWEEP_SEEDS = { paper: [1, 2, 3, 4, 5, 6, 7, 8], grid: [1, 2, 3, 4]
  */
 export const HOLDOUT_SEEDS = { paper: [9, 10, 11, 12, 13, 14, 16, 17], grid: [5, 6, 7, 8] };
 
+/**
+ * A second held-out set, never run by any policy: fixed (2026-12-04) before the 'marginal-all' policy was written or
+ * run anywhere, as part of its criterion. A policy designed after the sweep and the first held-out set were known
+ * counts as meeting "(c) must beat (b)" only if, besides the criterion above, its median (b) g ÷ policy over these
+ * seeds is above 1 for every fixed count g, on both workloads.
+ */
+export const FRESH_SEEDS = { paper: [18, 19, 20, 21, 22, 23, 24, 25], grid: [9, 10, 11, 12] };
+
 export function workloads(): Array<{ w: IWorkload; source: string; make: (curveSeed: number) => IWorkload }> {
   const txt = loadInstance('txt-like-2x8.json');
   const many = loadInstance('many-32x1x8.json');
