@@ -174,11 +174,10 @@ export const POLICY_LABEL: Record<PlanPolicy, string> = {
   'by-rung': '(c-r) by rung',
   'earliest-finish': '(c-e) earliest finish',
   'in-order': '(c-o) earliest finish, new trials in job order',
-  marginal: '(c-m) marginal cost',
-  'marginal-all': '(c-w) marginal cost, new trials too'
+  marginal: '(c-m) marginal cost'
 };
 
-const POLICY_SHORT: Record<PlanPolicy, string> = { makespan: '(c)', survivors: '(c-s)', 'by-rung': '(c-r)', 'earliest-finish': '(c-e)', 'in-order': '(c-o)', marginal: '(c-m)', 'marginal-all': '(c-w)' };
+const POLICY_SHORT: Record<PlanPolicy, string> = { makespan: '(c)', survivors: '(c-s)', 'by-rung': '(c-r)', 'earliest-finish': '(c-e)', 'in-order': '(c-o)', marginal: '(c-m)' };
 
 function label(r: IStrategyResult, seed?: number): string {
   if (r.name === 'saturn-no-stop') {

@@ -27,8 +27,7 @@
  */
 import { decideRungs, IEarlyStopping, IRungDecisions, IRungJob, nextRung, rungSteps, segmentSeconds } from '../executor/rungs';
 import { Rng } from '../spase/rng';
-import { decode, toPlan } from '../spase/decode';
-import { compile } from '../spase/problem';
+import { earliestFinish, inJobOrder, marginalCharge as chargeOf, marginalPlan } from '../spase/staged';
 import { solve } from '../spase/solve';
 import { Instance, Option, optionDuration, Pin, Plan, PlannedJob, RunningJob } from '../spase/types';
 import { validatePlan } from '../spase/validate';
@@ -769,111 +768,17 @@ export function preemptibleConflicts(inst: Instance): string[] {
 }
 
 /**
- * The exact plan of an `aloneInstance` (one job; busy GPUs as `unavailable` from now): the placement that finishes
- * the job first, by enumeration of every option, node and start (the earliest time its GPU count is free on that
- * node), plus continuing on its GPUs when the instance has it as a running job. Ties: continuing in place, then fewer
- * GPU-seconds, fewer GPUs, option order, node order, lower GPU ids. With a `charge` > 0 it minimises finish + charge ×
- * GPU-seconds instead of the finish alone (the 'marginal' policy). Used instead of `solve` for the 'earliest-finish'
- * stages because SPASE's lower bound counts every `unavailable` window in full even when it outlasts the plan, so on
- * these instances it exceeds the makespan and the search stops at its first candidate (reported bug; see
- * docs/asha-bench.md). The result is checked with `validatePlan` like every SPASE plan.
- */
-export function earliestFinish(inst: Instance, charge = 0): Plan {
-  const job = inst.jobs[0];
-  const run = inst.running?.find(r => r.job === job.id);
-  interface ICand {
-    pj: PlannedJob;
-    keep: boolean;
-    energy: number;
-    rank: number;
-  }
-  const cands: ICand[] = [];
-  if (run) {
-    cands.push({
-      pj: { id: job.id, parallelism: run.parallelism, gpus: run.gpus, node: run.node, gpu_ids: [...run.gpu_ids].sort((a, b) => a - b), start_s: 0, end_s: run.remaining_s, running: true },
-      keep: true,
-      energy: run.gpus * run.remaining_s,
-      rank: -1
-    });
-  }
-  const free = new Map(inst.cluster.nodes.map(n => [n.id, new Array<number>(n.gpus).fill(0)]));
-  for (const u of inst.unavailable ?? []) {
-    const f = free.get(u.node)!;
-    u.gpu_ids.forEach(g => (f[g] = Math.max(f[g], u.until_s)));
-  }
-  job.options.forEach((o, oi) => {
-    inst.cluster.nodes.forEach((n, ni) => {
-      if (o.gpus > n.gpus) {
-        return;
-      }
-      const f = free.get(n.id)!;
-      const ids = f.map((t, g) => ({ t, g })).sort((x, y) => x.t - y.t || x.g - y.g).slice(0, o.gpus);
-      const start = Math.max(0, ...ids.map(x => x.t));
-      const d = optionDuration(o);
-      cands.push({
-        pj: { id: job.id, parallelism: o.parallelism, gpus: o.gpus, node: n.id, gpu_ids: ids.map(x => x.g).sort((a, b) => a - b), start_s: start, end_s: start + d },
-        keep: false,
-        energy: o.gpus * d,
-        rank: oi * inst.cluster.nodes.length + ni
-      });
-    });
-  });
-  const tol = (x: number) => 1e-9 * Math.max(1, x);
-  const score = (c: ICand) => c.pj.end_s + charge * c.energy;
-  const best = cands.reduce((b, c) => {
-    if (Math.abs(score(c) - score(b)) > tol(score(b))) {
-      return score(c) < score(b) ? c : b;
-    }
-    if (c.keep !== b.keep) {
-      return c.keep ? c : b;
-    }
-    if (Math.abs(c.energy - b.energy) > tol(b.energy)) {
-      return c.energy < b.energy ? c : b;
-    }
-    return c.pj.gpus < b.pj.gpus || (c.pj.gpus === b.pj.gpus && c.rank < b.rank) ? c : b;
-  });
-  return {
-    format: 'spase-plan/1',
-    instance: inst.name,
-    makespan_s: best.pj.end_s,
-    jobs: [best.pj],
-    solver: { name: 'earliest-finish', status: 'optimal', time_s: 0 }
-  };
-}
-
-/**
- * What one GPU-second of a promoted job costs, in seconds of its own finish, under the 'marginal' policy (exported
- * for the spec). Each free job is weighed by how likely it is to be the search's winner: a job that passed r rungs
- * stands for eta^r of the jobs that started (the others were stopped), a new trial for 1. A promoted job that takes E
- * GPU-seconds delays the jobs placed after it by about E / (GPUs of the cluster) each. So the expected cost of a
- * placement is weight(job) × finish + Σ weight(after) × E / GPUs; divided by the job's weight, that is finish +
- * charge × E with charge = Σ weight(after) / (GPUs × weight(job)). No constant is tuned: eta is the run's own.
+ * What one GPU-second of a promoted job costs under the 'marginal' policy (exported for the spec): src/spase/staged.ts
+ * `marginalCharge`, with each job's weight from the rungs it passed (`weightOf`).
  */
 export function marginalCharge(w: IWorkload, j: IJobState, after: IJobState[]): number {
-  const rungs = rungsOf(w);
-  const weight = (x: IJobState) => w.es.eta ** rungs.filter(r => r <= x.step).length;
   const gpus = w.instance.cluster.nodes.reduce((a, n) => a + n.gpus, 0);
-  return after.reduce((a, x) => a + weight(x), 0) / (gpus * weight(j));
+  return chargeOf(weightOf(w, j), after.map(x => weightOf(w, x)), gpus);
 }
 
-/**
- * The plan with its free jobs (the new trials; every other job of the instance is fixed) placed again in the
- * instance's order, which is job order, each with the technique and GPU count the plan gave it (exported for the
- * spec). SPASE's own list decoder does the placing (`decode`: a serial schedule with back-fill, so a job may use a
- * gap before one placed earlier but never delays it). Used by 'in-order' and 'marginal' for the new trials.
- */
-export function inJobOrder(inst: Instance, plan: Plan): Plan {
-  const p = compile(inst);
-  const modes = new Int32Array(p.jobs.length);
-  for (const j of p.free) {
-    const pj = plan.jobs.find(x => x.id === p.jobs[j].id)!;
-    modes[j] = p.jobs[j].modes.findIndex(m => !m.keep && m.parallelism === pj.parallelism && m.gpus === pj.gpus);
-  }
-  const s = decode(p, p.free, modes);
-  if (!s) {
-    throw new Error(`${inst.name}: the new trials cannot be placed in job order`);
-  }
-  return toPlan(p, s, { ...plan.solver, name: `${plan.solver.name}+job-order`, status: 'feasible' });
+/** How likely a job is to be the winner: a job that passed r rungs stands for eta^r started jobs, a new trial for 1. */
+function weightOf(w: IWorkload, x: IJobState): number {
+  return w.es.eta ** rungsOf(w).filter(r => r <= x.step).length;
 }
 
 export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturnAshaOptions = {}): Promise<IStrategyResult> {
@@ -917,6 +822,28 @@ export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturn
     }
     return out;
   };
+  /** 'marginal': the run loop's re-plan at a rung (src/spase/staged.ts `marginalPlan`), the same code. */
+  const marginal: Dispatch = async ctx => {
+    const inst = segmentInstance(ctx, false);
+    if (!inst) {
+      return [];
+    }
+    const order = planStages(ctx.jobs, 'marginal', w.es.mode).filter(g => g[0].status === 'ready').map(g => g[0]);
+    const { plan, solves } = await marginalPlan(
+      inst,
+      order.map(j => ({ job: j.id, weight: weightOf(w, j) })),
+      stage => solve(stage, solveOpts(budget))
+    );
+    plans += solves;
+    const out: ISegment[] = [];
+    for (const p of plan.jobs) {
+      const j = ctx.jobs.find(x => x.id === p.id)!;
+      if (j.status !== 'running') {
+        out.push(toSegment(ctx, j, p, !!p.running && j.inPlace));
+      }
+    }
+    return out;
+  };
   const staged: Dispatch = async ctx => {
     const placed = new Map<string, IPlaced>();
     const stages = planStages(ctx.jobs, policy, w.es.mode);
@@ -941,7 +868,7 @@ export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturn
     }
     return stages.flat().map(j => toSegment(ctx, j, placed.get(j.id)!.pj, placed.get(j.id)!.kept));
   };
-  return runEngine(w, saturnAshaName(o), policy === 'makespan' ? oneSolve : staged, () => plans);
+  return runEngine(w, saturnAshaName(o), policy === 'makespan' ? oneSolve : policy === 'marginal' ? marginal : staged, () => plans);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -18,3 +18,5 @@ export { anneal, greedyIncumbent } from './anneal';
 export { getHighs, milpImprove } from './milp';
 export { solve } from './solve';
 export { simulate } from './simulate';
+export { earliestFinish, inJobOrder, marginalCharge, marginalPlan } from './staged';
+export type { IRanked, IStagedResult } from './staged';

@@ -5,12 +5,10 @@
 import {
   aloneInstance,
   checkTimeline,
-  earliestFinish,
   preemptibleConflicts,
   fixedFifo,
   fixedOption,
   IDispatchContext,
-  inJobOrder,
   marginalCharge,
   IJobState,
   IPlaced,
@@ -26,6 +24,7 @@ import {
 } from '../asha-sim';
 import { PREEMPT_PIN_INSTANCE, RELEASE_BOUND_INSTANCE } from '../asha-bench';
 import { solve } from '../../spase/solve';
+import { earliestFinish, inJobOrder } from '../../spase/staged';
 import { Instance } from '../../spase/types';
 import { validatePlan } from '../../spase/validate';
 
