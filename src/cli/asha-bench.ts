@@ -487,6 +487,7 @@ export async function runAshaBench(o: IBenchOptions = {}): Promise<IWorkloadResu
   const cSeeds = o.quick ? [1] : C_SEEDS;
   const sweepSeeds = o.quick ? [[1, 2], [1]] : [SWEEP_SEEDS.paper, SWEEP_SEEDS.grid];
   const heldSeeds = o.quick ? [[], []] : [HOLDOUT_SEEDS.paper, HOLDOUT_SEEDS.grid];
+  const freshSeeds = o.quick ? [[], []] : [FRESH_SEEDS.paper, FRESH_SEEDS.grid];
   const counts = DEFAULTS.fixedCounts;
   const policies = PLAN_POLICIES;
   const results: IWorkloadResult[] = [];
@@ -537,6 +538,25 @@ export async function runAshaBench(o: IBenchOptions = {}): Promise<IWorkloadResu
       );
       log('');
       sweepTable(held, counts, policies).forEach(log);
+      log('');
+    }
+    const t3 = Date.now();
+    const fresh = await sweep(make, freshSeeds[k], budget, counts, policies);
+    if (fresh.length) {
+      log(
+        `Fresh curve seeds ${freshSeeds[k].join(', ')} (fixed before any policy was run on them, after every policy above was designed; ` +
+          `solver seed ${budget.seed}; hours; ° and **bold** as above; ${((Date.now() - t3) / 1000).toFixed(0)} s):`
+      );
+      log('');
+      sweepTable(fresh, counts, policies).forEach(log);
+      log('');
+      log(`| policy | fresh seeds: median (b) ${counts.join(' / ')} GPU ÷ policy | beats every (b) in |`);
+      log('| --- | ---: | ---: |');
+      for (const p of policies) {
+        const ratios = counts.map((_, i) => median(fresh.map(x => x.b[i].ttb / x.c[p].ttb)));
+        const beaten = fresh.filter(x => x.b.every(y => x.c[p].ttb < y.ttb)).length;
+        log(`| ${POLICY_LABEL[p]} | ${ratios.map(r2).join(' / ')} | ${beaten} of ${fresh.length} |`);
+      }
       log('');
     }
     log(
