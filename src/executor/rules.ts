@@ -135,11 +135,13 @@ export function decide(snap: ISnapshot, view: IDispatchView = {}, options: Parti
       return false;
     }
     for (const other of jobs) {
-      if (other.id === job.id || !sharesGpus(other.info.assignment, job.info.assignment)) {
+      // a job a re-plan moves (its next assignment) holds back later jobs on the GPUs it moves to as well
+      const here = sharesGpus(other.info.assignment, job.info.assignment);
+      if (other.id === job.id || !(here || sharesGpus(other.info.next_assignment, job.info.assignment))) {
         continue;
       }
       const launched = isActive(other.state) || (LAUNCHED.includes(other.state) && (claimed.has(other.id) || status(other.id) === 'running'));
-      if (launched || claimed.has(other.id)) {
+      if (here && (launched || claimed.has(other.id))) {
         return false;
       }
       if (orderOf(other) < orderOf(job) && !isSettled(other.state, other.info) && !atRung(other)) {

@@ -99,11 +99,15 @@ def decide(snapshot: dict, view: Optional[dict] = None, options: Optional[dict] 
                     and int(lease["device"]) in ids):
                 return False
         for other in jobs:
-            if other["id"] == job["id"] or node_of(other["info"].get("assignment")) != node or not ids & _ids(other):
+            # a job a re-plan moves (its next assignment) holds back later jobs on the GPUs it moves to as well
+            here = node_of(other["info"].get("assignment")) == node and bool(ids & _ids(other))
+            moving = other["info"].get("next_assignment") or None
+            to = moving is not None and node_of(moving) == node and bool(ids & {int(i) for i in moving.get("gpu_ids") or []})
+            if other["id"] == job["id"] or not (here or to):
                 continue
             launched = other["state"] in ACTIVE or (other["state"] in LAUNCHED and (
                 other["id"] in claimed or status(other["id"]) == "running"))
-            if launched or other["id"] in claimed:
+            if here and (launched or other["id"] in claimed):
                 return False
             if _order(other) < _order(job) and not settled(other) and not at_rung(other):
                 return False
