@@ -110,7 +110,11 @@ def analyse(root: Path, summary: dict) -> dict:
         if later:
             gaps.append(round(min(later) - freed_at, 2))
     store.close()
+    # time to best: when the winner finished, from the run's first launch (both on the store's clock)
+    first = min(float(j["info"]["launched_at"]) for j in jobs if j["info"].get("launched_at") is not None)
+    best = next(j for j in jobs if j["task"] == winner["task"])
     return {"winner": winner["task"], "best_val_loss": round(float(winner["best_val_loss"]), 4),
+            "winner_done_s": round(float(best["info"]["finished_at"]) - first, 1),
             "realised_s": summary["realised_makespan_s"], "planned_s": summary["planned_makespan_s"],
             "states": {j["task"]: j["state"] for j in jobs},
             "stopped": {j["task"]: j["info"]["stopped_early"]["rung"] for j in jobs
@@ -158,6 +162,8 @@ def main() -> int:
     print(f"total time (realised makespan): {base['realised_s']:.1f} s without, {asha['realised_s']:.1f} s with ASHA "
           f"({ratio:.2f}x); stopped early: {asha['stopped']}; GPU idle after a stop: {asha['idle_after_stop_s']} s; "
           f"{asha['launches']} launches for {asha['jobs']} jobs and {asha['promotions']} promotions")
+    print(f"time to best (the winner done, from the first launch): {base['winner_done_s']:.1f} s without, "
+          f"{asha['winner_done_s']:.1f} s with ASHA")
     survivors_done = all(s == "done" for t, s in asha["states"].items() if t not in asha["stopped"])
     ok = survivors_done and asha["winner"] == base["winner"] and ratio < 1
     return 0 if ok else 1
