@@ -21,9 +21,9 @@
  *   (`running` constraints); a job promoted the moment it reaches its rung enters as a *preemptible* running job
  *   (continue on its GPUs at no cost, or move to another option and pay start-up + restore).
  *   With `restartEveryRung` every segment is a fresh start (start-up + restore), even for a job promoted at once.
- *   `policy` says what each re-plan solves (see `PlanPolicy`): 'makespan' (one solve of every segment, the product's
- *   run loop today), 'survivors' (the promoted jobs' segments first, then the new trials around them as pins),
- *   'by-rung' (one solve per rung level, highest first, then the new trials).
+ *   `policy` says what each re-plan solves (see `PlanPolicy`): 'makespan' (one solve of every segment), 'survivors'
+ *   (the promoted jobs' segments first, then the new trials around them as pins), 'by-rung' (one solve per rung
+ *   level, highest first, then the new trials), ..., 'marginal' (the run loop's re-plan under early stopping).
  */
 import { decideRungs, IEarlyStopping, IRungDecisions, IRungJob, nextRung, rungSteps, segmentSeconds } from '../executor/rungs';
 import { Rng } from '../spase/rng';
@@ -506,7 +506,7 @@ export async function fixedFifo(w: IWorkload, g: number, rungRule: 'product' | '
 /**
  * What a (c) re-plan solves at an event:
  * - 'makespan': one SPASE solve of every free job's next segment (promoted or new): minimum makespan of them all
- *   (the product's run loop today). Indifferent to which segment goes first.
+ *   (the product's run loop without early stopping). Indifferent to which segment goes first.
  * - 'survivors': ASHA's priority in two solves. First the promoted jobs' segments alone on the cluster (jobs
  *   mid-segment fixed; a job promoted the moment it reached its rung preemptible on its GPUs), so they get the
  *   earliest finish the free GPUs allow; then the new trials' segments, with the survivors' placements fixed:

@@ -13,10 +13,12 @@
  * projecting them the way the dispatcher executes them (each GPU's jobs in order, a job starts when all its GPUs
  * are free), so the comparison is fair whatever the solver's own timing model.
  */
-import { isActive, isSettled } from './job-state';
+import { IRanked, marginalPlan } from '../spase/staged';
+import { Instance, Plan } from '../spase/types';
+import { isActive, isSettled, JobState } from './job-state';
 import { IPlanLike, jobsOnLostNodes, nodeOf, sameAssignment, unusableNodes } from './dispatcher';
 import { atRung } from './rules';
-import { segmentSeconds } from './rungs';
+import { segmentSeconds, stepsDone } from './rungs';
 import { IJobRecord, ISnapshot } from './types';
 
 export interface IOptionLike {
@@ -72,6 +74,8 @@ export interface IReplanDecision {
   candidateS: number | null;
   changed: string[];
   reason: string;
+  /** Set when the re-solve itself failed (nothing was planned). */
+  error?: string;
   plan?: IPlanLike;
   /**
    * Carrying on: every unsettled job on its current assignment, at the times the dispatcher will run it (from now).
@@ -106,14 +110,12 @@ export function estimate(instance: IInstanceLike, rec: IJobRecord): IEstimate {
   const profiledStep = opt ? (opt.step_time_s ?? (total ? opt.runtime_s / total : undefined)) : undefined;
   const measured = rec.info.progress?.step_time_s ?? undefined;
   const factor = measured && profiledStep ? measured / profiledStep : 1;
-  const stepsDone = isActive(rec.state)
-    ? Math.max(rec.info.progress?.step ?? 0, rec.info.step ?? 0)
-    : (rec.checkpoint_step ?? rec.info.checkpoint?.step ?? 0);
+  const done = stepsDone(rec);
   const rung = typeof rec.info.rung_at === 'number' ? rec.info.rung_at : null;
   const target = total ? Math.min(total, rung ?? total) : 0;
-  const frac = segmentSeconds(1, stepsDone, target, total);
+  const frac = segmentSeconds(1, done, target, total);
   const remainingS = Math.max(EPS, (opt?.runtime_s ?? 0) * factor * frac);
-  return { factor, stepsDone, totalSteps: total, targetStep: target, remainingFrac: frac, remainingS };
+  return { factor, stepsDone: done, totalSteps: total, targetStep: target, remainingFrac: frac, remainingS };
 }
 
 /** What resuming a job from its checkpoint costs: its measured restore time, else `switchCostS`. */
@@ -163,6 +165,28 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
   }
   const cluster = { ...instance.cluster, nodes: instance.cluster.nodes.filter(n => !lost.has(n.id)) };
   return { ...instance, name: `${instance.name}-replan`, cluster, jobs, running, pins: [] };
+}
+
+/**
+ * `remaining` with every job already launched but not yet training (its kernel starting, or resuming) as a running
+ * job where it was launched, for the rest of its start-up and training: a re-plan that only orders what has not
+ * started should not relaunch it elsewhere. One whose GPUs a running job still holds stays free.
+ */
+function withLaunched(remaining: IInstanceLike, instance: IInstanceLike, snap: ISnapshot, switchCostS: number): IInstanceLike {
+  const running = [...(remaining.running ?? [])];
+  const lost = unusableNodes(snap);
+  const planned = new Set(remaining.jobs.map(j => j.id));
+  for (const rec of snap.jobs) {
+    const a = rec.info.assignment;
+    if ((rec.state !== JobState.Waiting && rec.state !== JobState.Resumed) || !planned.has(rec.task) || lost.has(nodeOf(a))) {
+      continue;
+    }
+    if (running.some(r => r.node === a.node && (r.gpu_ids as number[]).some(g => a.gpu_ids.includes(g)))) {
+      continue;
+    }
+    running.push({ job: rec.task, parallelism: a.parallelism, gpus: a.gpus, node: a.node, gpu_ids: [...a.gpu_ids], remaining_s: currentDuration(instance, rec, switchCostS) });
+  }
+  return { ...remaining, running };
 }
 
 export interface IProjectedEntry {
@@ -312,7 +336,7 @@ export class Introspector {
       try {
         plan = await this.opts.solve(remaining, { timeLimitS: this.opts.solveTimeLimitS, seed: 1 });
       } catch (err) {
-        decision = { at: now, switched: false, currentS, candidateS: null, changed: [], reason: `re-solve failed: ${(err as Error).message}` };
+        decision = { at: now, switched: false, currentS, candidateS: null, changed: [], reason: `re-solve failed: ${(err as Error).message}`, error: (err as Error).message };
       }
       if (plan) {
         const candidateS = projectPlan(remaining, plan, snap);
@@ -340,6 +364,50 @@ export class Introspector {
     }
     this.decisions.push(decision!);
     return decision!;
+  }
+
+  /**
+   * Re-plan for the time to best under early stopping (src/spase/staged.ts `marginalPlan`): the jobs under way stay
+   * where they are; the survivors whose next segment has not started (`ranked`, in ASHA's priority, with their
+   * weights) are placed one by one, each at its least finish plus what its GPU-seconds cost the jobs after it; the new
+   * trials by a makespan solve, in job order. Taken whenever it places anything (nothing under way moves, so there is
+   * no churn to guard against); the comparison with carrying on is recorded, not used.
+   */
+  async ranked(snap: ISnapshot, now: number, ranked: IRanked[]): Promise<IReplanDecision> {
+    this.last = now;
+    const currentS = projectCurrent(this.instance, snap, this.opts.switchCostS);
+    const remaining = withLaunched(remainingInstance(this.instance, snap, this.opts.switchCostS), this.instance, snap, this.opts.switchCostS);
+    const here = new Set(remaining.jobs.map(j => j.id));
+    let decision: IReplanDecision;
+    if (!remaining.jobs.length) {
+      decision = { at: now, switched: false, currentS, candidateS: null, changed: [], reason: 'nothing left to plan' };
+    } else {
+      try {
+        const solve = async (stage: Instance) => (await this.opts.solve(stage as unknown as IInstanceLike, { timeLimitS: this.opts.solveTimeLimitS, seed: 1 })) as unknown as Plan;
+        const { plan } = await marginalPlan(remaining as unknown as Instance, ranked.filter(r => here.has(r.job)), solve);
+        const candidateS = projectPlan(remaining, plan, snap);
+        const changed = plan.jobs
+          .filter(e => {
+            const rec = snap.jobs.find(r => r.task === e.id);
+            return rec && !sameAssignment(rec.info.assignment, { ...e, gpu_ids: e.gpu_ids });
+          })
+          .map(e => e.id);
+        decision = {
+          at: now,
+          switched: true,
+          currentS,
+          candidateS,
+          changed,
+          reason: `rung re-plan (survivors first${ranked.length ? `: ${ranked.map(r => r.job).join(', ')}` : ''}): ${changed.length} job(s) placed anew, ` +
+            `makespan ${candidateS.toFixed(1)} s against ${currentS.toFixed(1)} s carrying on`,
+          plan
+        };
+      } catch (err) {
+        decision = { at: now, switched: false, currentS, candidateS: null, changed: [], reason: `re-solve failed: ${(err as Error).message}`, error: (err as Error).message };
+      }
+    }
+    this.decisions.push(decision);
+    return decision;
   }
 
   /** Knobs of a task's option in the profiled instance (for the dispatcher's new assignments). */

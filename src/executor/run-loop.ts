@@ -22,7 +22,7 @@ import { Dispatcher } from './dispatcher';
 import { IInstanceLike, IReplanDecision, Introspector } from './introspection';
 import { isActive, isSettled, JobState } from './job-state';
 import { atRung, holdingAt, sharesGpus, unusableNodes } from './rules';
-import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungJobs, rungSteps, segmentSeconds } from './rungs';
+import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungJobs, rungSteps, segmentSeconds, survivors } from './rungs';
 import { IJobRecord, ISnapshot } from './types';
 
 /** A re-plan at an event (a rung's judgement, a job's end) switches when at least this share sooner than carrying on (and `EVENT_SWITCH_S`). */
@@ -115,11 +115,18 @@ export class RunLoop {
     if (intro && !d.finished && (force || event || periodic)) {
       // after a judgement, plan from the store as it is now: the promoted jobs' next segments, the stopped ones gone
       const now = judged ? await d.store.snapshot(d.runId) : snap;
-      const decision = force
-        ? await intro.check(now, snap.now, 0)
-        : event
-          ? await intro.check(now, snap.now, Math.min(this.options.thresholdS, EVENT_SWITCH_S), EVENT_SWITCH_FRAC)
-          : await intro.check(now, snap.now, this.options.thresholdS);
+      const es = this.options.earlyStopping;
+      let decision = es ? await intro.ranked(now, snap.now, survivors(now.jobs, es)) : null;
+      if (decision?.error) {
+        this.log(`introspection: ${decision.reason}; planning for the makespan instead`);
+      }
+      if (!decision || decision.error) {
+        decision = force
+          ? await intro.check(now, snap.now, 0)
+          : event
+            ? await intro.check(now, snap.now, Math.min(this.options.thresholdS, EVENT_SWITCH_S), EVENT_SWITCH_FRAC)
+            : await intro.check(now, snap.now, this.options.thresholdS);
+      }
       this.log(`introspection: ${decision.reason}`);
       if (decision.switched && decision.plan) {
         await d.applyPlan({ ...decision.plan, origin_s: snap.now }, intro.knobsOf);

@@ -18,7 +18,7 @@
  * (`python_bridge/saturn/control/rungs.py`); shared cases bind the two (`schema/conformance/rungs/*.json`: job records,
  * the configuration and the expected verdicts; jest and pytest run them all).
  */
-import { isSettled } from './job-state';
+import { isActive, isSettled } from './job-state';
 import { atRung, holdingAt } from './rules';
 import { IJobRecord } from './types';
 
@@ -130,4 +130,37 @@ export function judge(records: IJobRecord[], cfg: Pick<IEarlyStopping, 'kind' | 
  */
 export function segmentSeconds(runtimeS: number, from: number, to: number, total: number): number {
   return total > 0 ? (runtimeS * Math.max(0, to - from)) / total : runtimeS;
+}
+
+/** Steps a job has trained: its progress while it runs, else its last checkpoint (where it resumes). */
+export function stepsDone(rec: IJobRecord): number {
+  return isActive(rec.state)
+    ? Math.max(rec.info.progress?.step ?? 0, rec.info.step ?? 0)
+    : (rec.checkpoint_step ?? rec.info.checkpoint?.step ?? 0);
+}
+
+/**
+ * The survivors a re-plan places before the new trials (src/spase/staged.ts `marginalPlan`): every unsettled job
+ * promoted at a rung that has not trained past that rung yet (still on its GPUs there, or paused there), by task, in
+ * ASHA's priority: more rungs passed first, then the better value at its last one (a missing value last), then job
+ * order. Each weighs eta^(rungs passed): it stands for that many started jobs, the others were stopped.
+ */
+export function survivors(records: IJobRecord[], cfg: Pick<IEarlyStopping, 'mode' | 'eta' | 'metric'>): Array<{ job: string; weight: number }> {
+  const out: Array<{ rec: IJobRecord; level: number; score: number }> = [];
+  for (const rec of records) {
+    const rungs = (rec.info.promotions ?? []).map(p => p?.rung).filter((r): r is number => typeof r === 'number');
+    if (!rungs.length || isSettled(rec.state, rec.info) || atRung(rec)) {
+      continue;
+    }
+    const last = Math.max(...rungs);
+    if (stepsDone(rec) > last) {
+      continue; // under way on its next segment
+    }
+    const v = rec.info.rung_reports?.[last]?.[cfg.metric];
+    const score = typeof v === 'number' && Number.isFinite(v) ? (cfg.mode === 'min' ? v : -v) : Infinity;
+    out.push({ rec, level: new Set(rungs).size, score });
+  }
+  return out
+    .sort((a, b) => b.level - a.level || a.score - b.score || (a.rec.info.order ?? 0) - (b.rec.info.order ?? 0))
+    .map(x => ({ job: x.rec.task, weight: cfg.eta ** x.level }));
 }

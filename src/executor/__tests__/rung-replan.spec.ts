@@ -100,44 +100,74 @@ describe('re-planning with rungs', () => {
   it.each([
     ['pauses at every rung', 0],
     ['waits on its GPUs at a rung', 10]
-  ])('after every judgement each survivor\'s planned block is its next segment, whether the re-solve is taken or not (a job that %s)', async (_how, holdS) => {
-    // the 6 jobs on 2 GPUs switch plans at their judgements; 4 of them on 4 GPUs keep the plan at the last one
+  ])('after every judgement each survivor\'s planned block is its next segment (a job that %s)', async (_how, holdS) => {
     const four: IInstanceLike = { ...instance, cluster: { nodes: [{ id: 'node0', gpus: 4 }] }, jobs: instance.jobs.slice(0, 4) };
-    const kept: boolean[] = [];
     for (const inst of [instance, four]) {
       const { store, loop, intro } = await run(ES, inst, holdS as number);
+      // every judgement re-planned with the survivors first (src/spase/staged.ts), and that plan was taken
       const judgedAt = new Set(loop.rungEvents.map(e => e.at));
-      kept.push(...intro.decisions.filter(x => judgedAt.has(x.at) && x.candidateS !== null).map(x => !x.switched));
+      const atJudgements = intro.decisions.filter(x => judgedAt.has(x.at) && x.candidateS !== null);
+      expect(atJudgements.length).toBeGreaterThan(0);
+      for (const x of atJudgements) {
+        expect(x.reason).toMatch(/^rung re-plan/);
+        expect(x.switched).toBe(true);
+      }
       for (const j of store.jobs.values()) {
         const a = j.info.assignment;
         const promos = loop.rungEvents.filter(e => e.job === j.id && e.decision === 'promoted').map(e => e.at);
         if (j.state !== JobState.Done || !promos.length) {
           continue;
         }
-        // its planned times count from its last promotion (not from the plan its first segment ran by), and the
-        // block ends about when the job did (the estimate counts a 10 s restore the simulated world does not spend)
+        // its planned times count from its last promotion, or from a later re-plan made before its last segment
+        // started (not from the plan its first segment ran by), and the block ends about when the job did (the
+        // estimate counts a 10 s restore the simulated world does not spend)
         const last = Math.max(...promos);
-        expect(a.planned_origin_s).toBeCloseTo(last, 6);
+        expect(a.planned_origin_s!).toBeGreaterThanOrEqual(last - 1e-6);
         expect(a.planned_start_s).toBeGreaterThanOrEqual(0);
         expect(Math.abs(a.planned_end_s! + a.planned_origin_s! - (j.info.finished_at as number))).toBeLessThanOrEqual(12);
       }
     }
-    // both ways were taken: a judgement switched to the re-solve, and one kept the plan
-    expect(kept).toContain(true);
-    expect(kept).toContain(false);
   }, 60000);
 
-  it('a job that waits on its GPUs at its rung trains on there when promoted: the same verdicts, fewer restarts, no later end', async () => {
+  it('at a judgement the survivor goes first: no new trial waiting then starts before the survivor\'s next segment', async () => {
+    const { loop, launches, store } = await run(ES, instance, 10);
+    const promotions = loop.rungEvents.filter(e => e.decision === 'promoted');
+    expect(promotions.length).toBeGreaterThan(0);
+    let moved = 0;
+    for (const p of promotions) {
+      // its next segment ends at its next judgement (or its end)
+      const until = loop.rungEvents.find(e => e.job === p.job && e.at > p.at)?.at ?? (store.jobs.get(p.job)!.info.finished_at as number);
+      const next = launches.find(([id, t]) => id === p.job && t >= p.at && t < until);
+      if (!next) {
+        continue; // it trained on where it was
+      }
+      moved++;
+      const waiting = TASKS.map(t => `r-${t}`).filter(id => !launches.some(([x, t]) => x === id && t <= p.at));
+      for (const id of waiting) {
+        const first = launches.find(([x]) => x === id);
+        if (first) {
+          expect({ id, at: first[1] }).toEqual({ id, at: Math.max(first[1], next[1]) });
+        }
+      }
+    }
+    // here a survivor was moved to both GPUs at least once (a re-plan through its checkpoint)
+    expect(moved).toBeGreaterThan(0);
+  }, 60000);
+
+  it('a job that waits on its GPUs at its rung trains on there when promoted: the same verdicts, fewer restarts, the best job done no later', async () => {
     const paused = await run(ES);
     const held = await run(ES, instance, 10);
     expect(verdicts(held)).toEqual(verdicts(paused));
     const states = (r: typeof held) => [...r.store.jobs.values()].map(j => `${j.task}:${j.state}`).sort();
     expect(states(held)).toEqual(states(paused));
     expect(held.world.launches.length).toBeLessThan(paused.world.launches.length);
-    expect(new Set(held.world.launches).size).toBe(held.world.launches.length);
-    expect(held.makespan).toBeLessThanOrEqual(paused.makespan);
-    // here every job runs once (6 launches, 14 with a pause at every rung): a job that is not promoted at once is
-    // asked to free its GPUs and pauses at its rung (ASHA: a job promoted later would resume from there)
+    // a job launched again is moved by a re-plan (more GPUs), never restarted where it already was
+    const again = held.launches.filter(([id, , gpus], i) => held.launches.slice(0, i).some(([x, , g]) => x === id && g.join() === gpus.join()));
+    expect(again).toEqual([]);
+    const best = (r: typeof held) => r.store.jobs.get('r-j2')!.info.finished_at as number;
+    expect(best(held)).toBeLessThanOrEqual(best(paused));
+    // a job that is not promoted at once is asked to free its GPUs and pauses at its rung (ASHA: a job promoted later
+    // would resume from there)
     const pausedAtRung = held.store.transitions.filter(([, from, to]) => from === JobState.Checkpointing && to === JobState.Preempted).map(([id]) => id);
     expect(pausedAtRung.length).toBeGreaterThan(0);
     for (const j of held.store.jobs.values()) {
@@ -159,7 +189,6 @@ describe('re-planning with rungs', () => {
         return before !== undefined && before[2].join() === gpus.join();
       });
     expect(relaunchedInPlace(held)).toEqual([]);
-    expect(relaunchedInPlace(paused).length).toBeGreaterThan(0);
     expect(held.world.launches.length).toBeLessThan(paused.world.launches.length);
     expect(held.makespan).toBeLessThan(paused.makespan);
   }, 60000);

@@ -5,7 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { decideRungs, IRungJob, judge, nextRung, rungComplete, rungSteps } from '../rungs';
+import { decideRungs, IRungJob, judge, nextRung, rungComplete, rungSteps, survivors } from '../rungs';
+import { IJobRecord } from '../types';
 
 const CASES = path.join(__dirname, '../../../schema/conformance/rungs');
 const caseFiles = fs.readdirSync(CASES).filter(f => f.endsWith('.json')).sort();
@@ -77,6 +78,37 @@ describe('rungs', () => {
   it('always promotes at least one job of a complete rung, and refuses eta <= 1', () => {
     expect(decideRungs([job('a', { 10: 1 }, 10)], { ...ASHA, eta: 3 }).promote).toEqual([{ job: 'a', rung: 10 }]);
     expect(() => decideRungs([], { ...ASHA, eta: 1 })).toThrow(/eta must be greater than 1/);
+  });
+});
+
+describe('the survivors a re-plan places first', () => {
+  const rec = (task: string, state: string, info: Record<string, unknown>, checkpoint_step?: number): IJobRecord =>
+    ({ id: `r-${task}`, task, state, checkpoint_step, info: { assignment: { parallelism: 'ddp', gpus: 1, node: 'n', gpu_ids: [0] }, ...info } }) as unknown as IJobRecord;
+  const cfg = { metric: 'val_loss', mode: 'min' as const, eta: 2 };
+  const promoted = (rungs: number[], values: number[], order: number) => ({
+    order,
+    promotions: rungs.map((rung, i) => ({ rung, at: i })),
+    rung_reports: Object.fromEntries(rungs.map((r, i) => [r, { val_loss: values[i] }]))
+  });
+
+  it('takes the jobs promoted at a rung that have not trained past it, more rungs first, then the better value, then job order', () => {
+    const jobs = [
+      rec('a', 'preempted', promoted([10], [0.5], 1), 10), // paused at 10, promoted
+      rec('b', 'running', { ...promoted([10], [0.3], 2), progress: { step: 10 } }), // on its GPUs at 10, promoted
+      rec('c', 'preempted', promoted([10, 30], [0.9, 0.8], 3), 30), // promoted twice: first despite its value
+      rec('d', 'running', { ...promoted([10], [0.1], 4), progress: { step: 14 } }), // under way past 10: not placed
+      rec('e', 'pending', { order: 5 }), // a new trial
+      rec('f', 'stopped_early', promoted([10], [0.2], 6), 10), // settled
+      rec('g', 'preempted', { ...promoted([10], [0.5], 0) }, 10) // the same value as a, earlier in job order
+    ];
+    expect(survivors(jobs, cfg)).toEqual([
+      { job: 'c', weight: 4 },
+      { job: 'b', weight: 2 },
+      { job: 'g', weight: 2 },
+      { job: 'a', weight: 2 }
+    ]);
+    // max mode ranks the values the other way
+    expect(survivors(jobs, { ...cfg, mode: 'max' }).map(x => x.job)).toEqual(['c', 'g', 'a', 'b']);
   });
 });
 
