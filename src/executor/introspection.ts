@@ -12,12 +12,14 @@
  * job's measured `restore_s`, else `switchCostS`). Both plans are compared by
  * projecting them the way the dispatcher executes them (each GPU's jobs in order, a job starts when all its GPUs
  * are free), so the comparison is fair whatever the solver's own timing model.
+ *
+ * With early stopping a re-plan aims at the time to best instead (`ranked`: survivors first, src/spase/staged.ts).
  */
 import { IRanked, marginalPlan } from '../spase/staged';
 import { Instance, Plan } from '../spase/types';
 import { isActive, isSettled, JobState } from './job-state';
 import { IPlanLike, jobsOnLostNodes, nodeOf, sameAssignment, unusableNodes } from './dispatcher';
-import { atRung } from './rules';
+import { atRung, sharesGpus } from './rules';
 import { segmentSeconds, stepsDone } from './rungs';
 import { IJobRecord, ISnapshot } from './types';
 
@@ -181,12 +183,27 @@ function withLaunched(remaining: IInstanceLike, instance: IInstanceLike, snap: I
     if ((rec.state !== JobState.Waiting && rec.state !== JobState.Resumed) || !planned.has(rec.task) || lost.has(nodeOf(a))) {
       continue;
     }
-    if (running.some(r => r.node === a.node && (r.gpu_ids as number[]).some(g => a.gpu_ids.includes(g)))) {
+    if (running.some(r => sharesGpus({ node: r.node as string, gpu_ids: r.gpu_ids as number[] }, a))) {
       continue;
     }
     running.push({ job: rec.task, parallelism: a.parallelism, gpus: a.gpus, node: a.node, gpu_ids: [...a.gpu_ids], remaining_s: currentDuration(instance, rec, switchCostS) });
   }
   return { ...remaining, running };
+}
+
+/** The jobs of `plan` whose assignment differs from the one they have now. */
+function changedJobs(snap: ISnapshot, plan: IPlanLike): string[] {
+  return plan.jobs
+    .filter(e => {
+      const rec = snap.jobs.find(r => r.task === e.id);
+      return rec && !sameAssignment(rec.info.assignment, { ...e, gpu_ids: e.gpu_ids });
+    })
+    .map(e => e.id);
+}
+
+/** The decision when the re-solve itself failed: nothing planned, the run carries on. */
+function failed(at: number, currentS: number, err: Error): IReplanDecision {
+  return { at, switched: false, currentS, candidateS: null, changed: [], reason: `re-solve failed: ${err.message}`, error: err.message };
 }
 
 export interface IProjectedEntry {
@@ -336,16 +353,11 @@ export class Introspector {
       try {
         plan = await this.opts.solve(remaining, { timeLimitS: this.opts.solveTimeLimitS, seed: 1 });
       } catch (err) {
-        decision = { at: now, switched: false, currentS, candidateS: null, changed: [], reason: `re-solve failed: ${(err as Error).message}`, error: (err as Error).message };
+        decision = failed(now, currentS, err as Error);
       }
       if (plan) {
         const candidateS = projectPlan(remaining, plan, snap);
-        const changed = plan.jobs
-          .filter(e => {
-            const rec = snap.jobs.find(r => r.task === e.id);
-            return rec && !sameAssignment(rec.info.assignment, { ...e, gpu_ids: e.gpu_ids });
-          })
-          .map(e => e.id);
+        const changed = changedJobs(snap, plan);
         const better = currentS - candidateS;
         const switched = better > thresholdS && changed.length > 0;
         decision = {
@@ -386,12 +398,7 @@ export class Introspector {
         const solve = async (stage: Instance) => (await this.opts.solve(stage as unknown as IInstanceLike, { timeLimitS: this.opts.solveTimeLimitS, seed: 1 })) as unknown as Plan;
         const { plan } = await marginalPlan(remaining as unknown as Instance, ranked.filter(r => here.has(r.job)), solve);
         const candidateS = projectPlan(remaining, plan, snap);
-        const changed = plan.jobs
-          .filter(e => {
-            const rec = snap.jobs.find(r => r.task === e.id);
-            return rec && !sameAssignment(rec.info.assignment, { ...e, gpu_ids: e.gpu_ids });
-          })
-          .map(e => e.id);
+        const changed = changedJobs(snap, plan);
         decision = {
           at: now,
           switched: true,
@@ -403,7 +410,7 @@ export class Introspector {
           plan
         };
       } catch (err) {
-        decision = { at: now, switched: false, currentS, candidateS: null, changed: [], reason: `re-solve failed: ${(err as Error).message}`, error: (err as Error).message };
+        decision = failed(now, currentS, err as Error);
       }
     }
     this.decisions.push(decision);

@@ -16,7 +16,10 @@
  * it is (one paused at its rung waits to be resumed), a job that must wait for the others is paused (it frees its
  * GPUs), a job that lost stops early (`stopped_early`, checkpoint and history kept).
  * Every judgement forces a re-plan at once, so the GPUs the stopped jobs freed and the survivors' remaining work are
- * planned together (a survivor may get more GPUs or another technique through its checkpoint).
+ * planned together (a survivor may get more GPUs or another technique through its checkpoint). With early stopping
+ * every re-plan aims at the time until the best job is done (`Introspector.ranked`: the survivors first, in ASHA's
+ * order, then the new trials in job order; nothing under way moves, so the plan is always taken); should it fail,
+ * the makespan re-plan above stands in.
  */
 import { Dispatcher } from './dispatcher';
 import { IInstanceLike, IReplanDecision, Introspector } from './introspection';

@@ -161,3 +161,43 @@ describe('introspection', () => {
     expect(on.makespan).toBeLessThan(off.makespan * 0.9);
   }, 60000);
 });
+
+describe('the re-plan under early stopping (Introspector.ranked)', () => {
+  // a scales perfectly to 2 GPUs; its kernel is starting on GPU 0 (launched, not training yet); b and c wait
+  const two: IInstanceLike = {
+    format: 'spase-instance/1',
+    name: 'launched',
+    cluster: { nodes: [{ id: 'node0', gpus: 2 }] },
+    jobs: [
+      { id: 'a', total_steps: 100, options: [{ parallelism: 'ddp', gpus: 1, runtime_s: 300 }, { parallelism: 'ddp', gpus: 2, runtime_s: 100 }] },
+      { id: 'b', total_steps: 100, options: [{ parallelism: 'ddp', gpus: 1, runtime_s: 100 }, { parallelism: 'ddp', gpus: 2, runtime_s: 60 }] },
+      { id: 'c', total_steps: 100, options: [{ parallelism: 'ddp', gpus: 1, runtime_s: 100 }, { parallelism: 'ddp', gpus: 2, runtime_s: 60 }] }
+    ]
+  };
+  const rec = (task: string, state: JobState, gpu: number, order: number) =>
+    ({ id: `r-${task}`, task, state, info: { order, total_steps: 100, assignment: { parallelism: 'ddp', gpus: 1, node: 'node0', gpu_ids: [gpu] } } }) as any;
+  const snap = { now: 1000, leases: [], jobs: [rec('a', JobState.Waiting, 0, 1), rec('b', JobState.Pending, 0, 2), rec('c', JobState.Pending, 1, 3)] };
+
+  it('keeps a job already launched where it was launched, and plans the rest around it', async () => {
+    const intro = new Introspector(two, { solve: solveFast });
+    // planned afresh, a would go to both GPUs (100 s, then b and c side by side: 200 s against 300 s)
+    const fresh = await solveFast(remainingInstance(two, snap), {});
+    expect(fresh.jobs.find(j => j.id === 'a')!.gpus).toBe(2);
+    const d = await intro.ranked(snap, 1000, []);
+    expect(d.switched).toBe(true);
+    expect(d.plan!.jobs.find(j => j.id === 'a')).toMatchObject({ gpu_ids: [0], start_s: 0, end_s: 300 });
+    expect(d.changed).not.toContain('a');
+    // b and c share GPU 1 beside it, in job order
+    const b = d.plan!.jobs.find(j => j.id === 'b')!;
+    const c = d.plan!.jobs.find(j => j.id === 'c')!;
+    expect([b.gpu_ids, c.gpu_ids]).toEqual([[1], [1]]);
+    expect(b.start_s).toBeLessThan(c.start_s);
+  });
+
+  it('says why when the re-plan fails, so that the run loop can fall back', async () => {
+    const intro = new Introspector(two, { solve: async () => { throw new Error('no solver here'); } });
+    const d = await intro.ranked(snap, 1000, []);
+    expect(d).toMatchObject({ switched: false, error: 'no solver here' });
+    expect(d.reason).toMatch(/re-solve failed: no solver here/);
+  });
+});
