@@ -359,10 +359,20 @@ export interface IVerdict {
   holdoutSeeds: number;
 }
 
+/** Per fixed count (b) g, the median over `rows` of (b) g's time to best ÷ the policy's. */
+function ttbRatios(rows: ISweepRow[], policy: PlanPolicy): number[] {
+  return rows.length ? rows[0].b.map((_, i) => median(rows.map(r => r.b[i].ttb / r.c[policy].ttb))) : [];
+}
+
+/** How many of `rows` the policy beats every fixed count at. */
+function beatenIn(rows: ISweepRow[], policy: PlanPolicy): number {
+  return rows.filter(r => r.b.every(x => r.c[policy].ttb < x.ttb)).length;
+}
+
 export function verdict(res: Omit<IWorkloadResult, 'source'>, rows: ISweepRow[], policy: PlanPolicy, held: ISweepRow[] = []): IVerdict {
   const runs = res.c.filter(x => x.policy === policy);
   const fb = fastestB(res.b).timeToBestS;
-  const medianRatio = res.b.map((_, i) => median(rows.map(r => r.b[i].ttb / r.c[policy].ttb)));
+  const medianRatio = ttbRatios(rows, policy);
   return {
     policy,
     mainTtb: runs.map(x => x.r.timeToBestS),
@@ -372,14 +382,14 @@ export function verdict(res: Omit<IWorkloadResult, 'source'>, rows: ISweepRow[],
     medianRatio,
     medianBeats: medianRatio.every(x => x > 1),
     medianOracle: median(rows.map(r => Math.min(...r.b.map(x => x.ttb)) / r.c[policy].ttb)),
-    seedsBeaten: rows.filter(r => r.b.every(x => r.c[policy].ttb < x.ttb)).length,
+    seedsBeaten: beatenIn(rows, policy),
     seeds: rows.length,
     medianMakespan: res.b.map((_, i) => median(rows.map(r => r.b[i].makespan / r.c[policy].makespan))),
     medianGpuHours: res.b.map((_, i) => median(rows.map(r => r.b[i].gpuHours / r.c[policy].gpuHours))),
     mainMakespan: runs[0].r.makespanS,
     mainGpuHours: runs[0].r.gpuHours,
-    holdoutRatio: held.length ? res.b.map((_, i) => median(held.map(r => r.b[i].ttb / r.c[policy].ttb))) : [],
-    holdoutBeaten: held.filter(r => r.b.every(x => r.c[policy].ttb < x.ttb)).length,
+    holdoutRatio: ttbRatios(held, policy),
+    holdoutBeaten: beatenIn(held, policy),
     holdoutSeeds: held.length
   };
 }
@@ -553,9 +563,7 @@ export async function runAshaBench(o: IBenchOptions = {}): Promise<IWorkloadResu
       log(`| policy | fresh seeds: median (b) ${counts.join(' / ')} GPU ÷ policy | beats every (b) in |`);
       log('| --- | ---: | ---: |');
       for (const p of policies) {
-        const ratios = counts.map((_, i) => median(fresh.map(x => x.b[i].ttb / x.c[p].ttb)));
-        const beaten = fresh.filter(x => x.b.every(y => x.c[p].ttb < y.ttb)).length;
-        log(`| ${POLICY_LABEL[p]} | ${ratios.map(r2).join(' / ')} | ${beaten} of ${fresh.length} |`);
+        log(`| ${POLICY_LABEL[p]} | ${ttbRatios(fresh, p).map(r2).join(' / ')} | ${beatenIn(fresh, p)} of ${fresh.length} |`);
       }
       log('');
     }

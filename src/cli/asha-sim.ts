@@ -25,7 +25,7 @@
  *   (the promoted jobs' segments first, then the new trials around them as pins), 'by-rung' (one solve per rung
  *   level, highest first, then the new trials), ..., 'marginal' (the run loop's re-plan under early stopping).
  */
-import { decideRungs, IEarlyStopping, IRungDecisions, IRungJob, nextRung, rungSteps, segmentSeconds } from '../executor/rungs';
+import { ashaPriority, decideRungs, IEarlyStopping, IRungDecisions, IRungJob, nextRung, rankScore, rungSteps, segmentSeconds } from '../executor/rungs';
 import { Rng } from '../spase/rng';
 import { earliestFinish, inJobOrder, marginalCharge as chargeOf, marginalPlan } from '../spase/staged';
 import { solve } from '../spase/solve';
@@ -560,8 +560,9 @@ export function planStages(jobs: IJobState[], policy: PlanPolicy, mode: 'min' | 
   } else if (policy === 'survivors') {
     groups = [promoted, fresh];
   } else if (ONE_BY_ONE.has(policy)) {
-    const v = (x: IJobState) => (mode === 'max' ? -1 : 1) * x.reports[x.step];
-    const order = promoted.slice().sort((x, y) => y.step - x.step || v(x) - v(y) || x.index - y.index);
+    // ASHA's priority, by the run loop's rule; every promoted job sits at a rung, so its step orders it as its level
+    const key = (x: IJobState) => ({ level: x.step, score: rankScore(x.reports[x.step], mode), order: x.index });
+    const order = promoted.slice().sort((x, y) => ashaPriority(key(x), key(y)));
     groups = [...order.map(j => [j]), fresh];
   } else {
     const levels = [...new Set(promoted.map(j => j.step))].sort((a, b) => b - a);

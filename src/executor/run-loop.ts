@@ -119,17 +119,18 @@ export class RunLoop {
       // after a judgement, plan from the store as it is now: the promoted jobs' next segments, the stopped ones gone
       const now = judged ? await d.store.snapshot(d.runId) : snap;
       const es = this.options.earlyStopping;
-      let decision = es ? await intro.ranked(now, snap.now, survivors(now.jobs, es)) : null;
-      if (decision?.error) {
-        this.log(`introspection: ${decision.reason}; planning for the makespan instead`);
+      const ranked = es ? await intro.ranked(now, snap.now, survivors(now.jobs, es)) : null;
+      if (ranked?.error) {
+        this.log(`introspection: ${ranked.reason}; planning for the makespan instead`);
       }
-      if (!decision || decision.error) {
-        decision = force
-          ? await intro.check(now, snap.now, 0)
-          : event
-            ? await intro.check(now, snap.now, Math.min(this.options.thresholdS, EVENT_SWITCH_S), EVENT_SWITCH_FRAC)
-            : await intro.check(now, snap.now, this.options.thresholdS);
-      }
+      const decision =
+        ranked && !ranked.error
+          ? ranked
+          : force
+            ? await intro.check(now, snap.now, 0)
+            : event
+              ? await intro.check(now, snap.now, Math.min(this.options.thresholdS, EVENT_SWITCH_S), EVENT_SWITCH_FRAC)
+              : await intro.check(now, snap.now, this.options.thresholdS);
       this.log(`introspection: ${decision.reason}`);
       if (decision.switched && decision.plan) {
         await d.applyPlan({ ...decision.plan, origin_s: snap.now }, intro.knobsOf);

@@ -64,11 +64,21 @@ export function nextRung(rungs: number[], step: number): number | null {
   return rungs.find(r => r > step) ?? null;
 }
 
+/** A value at a rung as a rank score: lower is better whatever the mode; a missing or NaN value is worst. */
+export function rankScore(v: number | undefined, mode: RungMode): number {
+  return typeof v === 'number' && Number.isFinite(v) ? (mode === 'min' ? v : -v) : Infinity;
+}
+
+/**
+ * ASHA's priority among promoted jobs, as a comparator: more rungs passed first, then the better value at the last
+ * one (`rankScore`), then job order. The run loop's re-plan (`survivors`) and the simulation use it.
+ */
+export function ashaPriority(a: { level: number; score: number; order: number }, b: { level: number; score: number; order: number }): number {
+  return b.level - a.level || a.score - b.score || a.order - b.order;
+}
+
 function rank(jobs: IRungJob[], rung: number, mode: RungMode): string[] {
-  const score = (j: IRungJob): number => {
-    const v = j.reports[rung];
-    return Number.isFinite(v) ? (mode === 'min' ? v : -v) : Infinity;
-  };
+  const score = (j: IRungJob): number => rankScore(j.reports[rung], mode);
   return jobs
     .filter(j => rung in j.reports)
     .sort((a, b) => score(a) - score(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
@@ -146,7 +156,7 @@ export function stepsDone(rec: IJobRecord): number {
  * order. Each weighs eta^(rungs passed): it stands for that many started jobs, the others were stopped.
  */
 export function survivors(records: IJobRecord[], cfg: Pick<IEarlyStopping, 'mode' | 'eta' | 'metric'>): Array<{ job: string; weight: number }> {
-  const out: Array<{ rec: IJobRecord; level: number; score: number }> = [];
+  const out: Array<{ rec: IJobRecord; level: number; score: number; order: number }> = [];
   for (const rec of records) {
     const rungs = (rec.info.promotions ?? []).map(p => p?.rung).filter((r): r is number => typeof r === 'number');
     if (!rungs.length || isSettled(rec.state, rec.info) || atRung(rec)) {
@@ -156,11 +166,8 @@ export function survivors(records: IJobRecord[], cfg: Pick<IEarlyStopping, 'mode
     if (stepsDone(rec) > last) {
       continue; // under way on its next segment
     }
-    const v = rec.info.rung_reports?.[last]?.[cfg.metric];
-    const score = typeof v === 'number' && Number.isFinite(v) ? (cfg.mode === 'min' ? v : -v) : Infinity;
-    out.push({ rec, level: new Set(rungs).size, score });
+    const score = rankScore(rec.info.rung_reports?.[last]?.[cfg.metric], cfg.mode);
+    out.push({ rec, level: new Set(rungs).size, score, order: rec.info.order ?? 0 });
   }
-  return out
-    .sort((a, b) => b.level - a.level || a.score - b.score || (a.rec.info.order ?? 0) - (b.rec.info.order ?? 0))
-    .map(x => ({ job: x.rec.task, weight: cfg.eta ** x.level }));
+  return out.sort(ashaPriority).map(x => ({ job: x.rec.task, weight: cfg.eta ** x.level }));
 }

@@ -206,10 +206,9 @@ export async function marginalPlan(inst: Instance, promoted: IRanked[], solve: (
       ...(pins.length ? { pins } : {}),
       ...(inst.unavailable?.length ? { unavailable: inst.unavailable } : {})
     };
-    let plan = await solve(stage);
+    // the solve gives each trial its technique and GPU count; the plan used is its re-placement in job order
+    const plan = inJobOrder(stage, await solve(stage));
     solves++;
-    throwIfInvalid(stage, plan);
-    plan = inJobOrder(stage, plan);
     throwIfInvalid(stage, plan);
     fresh.forEach(j => trials.set(j.id, plan.jobs.find(x => x.id === j.id)!));
   }

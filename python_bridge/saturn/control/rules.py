@@ -58,8 +58,14 @@ def node_of(a: Optional[dict]) -> str:
     return str((a or {}).get("node") or "node0")
 
 
-def _ids(job: dict) -> set:
-    return {int(i) for i in (job["info"].get("assignment") or {}).get("gpu_ids") or []}
+def _ids(a: Optional[dict]) -> set:
+    """The GPU ids of an assignment (none for a missing one)."""
+    return {int(i) for i in (a or {}).get("gpu_ids") or []}
+
+
+def shares_gpus(a: Optional[dict], b: Optional[dict]) -> bool:
+    """Two assignments use a GPU in common: same node, a GPU id in both (``sharesGpus`` in rules.ts)."""
+    return node_of(a) == node_of(b) and bool(_ids(a) & _ids(b))
 
 
 def _order(job: dict) -> float:
@@ -91,7 +97,8 @@ def decide(snapshot: dict, view: Optional[dict] = None, options: Optional[dict] 
         return (launches.get(job_id) or {}).get("status") or "unknown"
 
     def can_start(job: dict) -> bool:
-        ids, node = _ids(job), node_of(job["info"].get("assignment"))
+        mine = job["info"].get("assignment")
+        ids, node = _ids(mine), node_of(mine)
         if node in lost:
             return False
         for lease in snapshot.get("leases") or []:
@@ -100,10 +107,8 @@ def decide(snapshot: dict, view: Optional[dict] = None, options: Optional[dict] 
                 return False
         for other in jobs:
             # a job a re-plan moves (its next assignment) holds back later jobs on the GPUs it moves to as well
-            here = node_of(other["info"].get("assignment")) == node and bool(ids & _ids(other))
-            moving = other["info"].get("next_assignment") or None
-            to = moving is not None and node_of(moving) == node and bool(ids & {int(i) for i in moving.get("gpu_ids") or []})
-            if other["id"] == job["id"] or not (here or to):
+            here = shares_gpus(other["info"].get("assignment"), mine)
+            if other["id"] == job["id"] or not (here or shares_gpus(other["info"].get("next_assignment"), mine)):
                 continue
             launched = other["state"] in ACTIVE or (other["state"] in LAUNCHED and (
                 other["id"] in claimed or status(other["id"]) == "running"))
