@@ -172,10 +172,12 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
 /**
  * `remaining` with every job already launched but not yet training (its kernel starting, or resuming) as a running
  * job where it was launched, for the rest of its start-up and training: a re-plan that only orders what has not
- * started should not relaunch it elsewhere. One whose GPUs a running job still holds stays free.
+ * started should not relaunch it elsewhere (nor move a survivor resumed there: `launched` names them, they are under
+ * way). One whose GPUs a running job still holds stays free.
  */
-function withLaunched(remaining: IInstanceLike, instance: IInstanceLike, snap: ISnapshot, switchCostS: number): IInstanceLike {
+function withLaunched(remaining: IInstanceLike, instance: IInstanceLike, snap: ISnapshot, switchCostS: number): { instance: IInstanceLike; launched: Set<string> } {
   const running = [...(remaining.running ?? [])];
+  const launched = new Set<string>();
   const lost = unusableNodes(snap);
   const planned = new Set(remaining.jobs.map(j => j.id));
   for (const rec of snap.jobs) {
@@ -187,8 +189,9 @@ function withLaunched(remaining: IInstanceLike, instance: IInstanceLike, snap: I
       continue;
     }
     running.push({ job: rec.task, parallelism: a.parallelism, gpus: a.gpus, node: a.node, gpu_ids: [...a.gpu_ids], remaining_s: currentDuration(instance, rec, switchCostS) });
+    launched.add(rec.task);
   }
-  return { ...remaining, running };
+  return { instance: { ...remaining, running }, launched };
 }
 
 /** The jobs of `plan` whose assignment differs from the one they have now. */
@@ -388,8 +391,9 @@ export class Introspector {
   async ranked(snap: ISnapshot, now: number, ranked: IRanked[]): Promise<IReplanDecision> {
     this.last = now;
     const currentS = projectCurrent(this.instance, snap, this.opts.switchCostS);
-    const remaining = withLaunched(remainingInstance(this.instance, snap, this.opts.switchCostS), this.instance, snap, this.opts.switchCostS);
-    const here = new Set(remaining.jobs.map(j => j.id));
+    const { instance: remaining, launched } = withLaunched(remainingInstance(this.instance, snap, this.opts.switchCostS), this.instance, snap, this.opts.switchCostS);
+    // a survivor already resumed is under way where it was launched: not one to place
+    const here = new Set(remaining.jobs.map(j => j.id).filter(id => !launched.has(id)));
     let decision: IReplanDecision;
     if (!remaining.jobs.length) {
       decision = { at: now, switched: false, currentS, candidateS: null, changed: [], reason: 'nothing left to plan' };

@@ -2,7 +2,8 @@
  * The one run loop, shared by the page (`src/ui/adapters/executor-starter.ts`) and the CLI (`cli-run.ts`). Each
  * `step()`:
  *
- *   tick (the dispatch rules) → lost nodes → give-ups → introspection → apply the new plan
+ *   [early stopping: judge the rungs → re-plan what the judgement changed] → tick (the dispatch rules) → lost nodes →
+ *   give-ups → introspection → apply the new plan
  *
  * Jobs stranded on a node the cluster reports unusable, and jobs given up, force a re-plan of the remaining work
  * whatever the introspection setting (the threshold is 0 then: the rest must be planned again); the periodic
@@ -95,13 +96,17 @@ export class RunLoop {
 
   async step(): Promise<ISnapshot> {
     const d = this.dispatcher;
-    const intro = this.introspector;
+    const es = this.options.earlyStopping;
+    // judge before the dispatch rules run, and plan what the judgement changed before they start anything: a survivor
+    // paused at its rung is placed (more GPUs, another technique) ahead of the new trials that wait for GPUs, which
+    // would otherwise take its GPUs in this very tick
+    if (es && (await this.judgeRungs(await d.store.snapshot(d.runId), es))) {
+      await this.replan(await d.store.snapshot(d.runId), 'event', true);
+    }
     const snap = await d.tick();
     const asked = d.takeReplan();
     let force = false;
-    // a rung's judgement re-plans at once, but switches only for a plan really shorter (no churn of jobs)
-    const judged = !!this.options.earlyStopping && (await this.judgeRungs(snap, this.options.earlyStopping));
-    if (asked?.cause === 'lost_node' && intro?.lostNodesDue(snap, snap.now)) {
+    if (asked?.cause === 'lost_node' && this.introspector?.lostNodesDue(snap, snap.now)) {
       this.log(`node(s) ${[...unusableNodes(snap)].join(', ')} unusable: re-planning ${asked.jobs.join(', ')}`);
       force = true;
     } else if (asked?.cause === 'given_up') {
@@ -109,37 +114,49 @@ export class RunLoop {
       force = true;
     }
     const on = this.options.introspectionIntervalS > 0;
-    const periodic = on && !!intro?.due(snap.now);
+    const periodic = on && !!this.introspector?.due(snap.now);
     // a job that just finished freed its GPUs: with work still waiting to start, plan it again now (a job that ran
     // shorter than profiled leaves its GPUs idle until the next periodic re-plan otherwise); as at a rung, the new
     // plan is taken only when it is really shorter
-    const freed = this.newlyDone(snap) && snap.jobs.some(j => j.state === JobState.Pending);
-    const event = judged || (on && freed);
-    if (intro && !d.finished && (force || event || periodic)) {
-      // after a judgement, plan from the store as it is now: the promoted jobs' next segments, the stopped ones gone
-      const now = judged ? await d.store.snapshot(d.runId) : snap;
-      const es = this.options.earlyStopping;
-      const ranked = es ? await intro.ranked(now, snap.now, survivors(now.jobs, es)) : null;
-      if (ranked?.error) {
-        this.log(`introspection: ${ranked.reason}; planning for the makespan instead`);
-      }
-      const decision =
-        ranked && !ranked.error
-          ? ranked
-          : force
-            ? await intro.check(now, snap.now, 0)
-            : event
-              ? await intro.check(now, snap.now, Math.min(this.options.thresholdS, EVENT_SWITCH_S), EVENT_SWITCH_FRAC)
-              : await intro.check(now, snap.now, this.options.thresholdS);
-      this.log(`introspection: ${decision.reason}`);
-      if (decision.switched && decision.plan) {
-        await d.applyPlan({ ...decision.plan, origin_s: snap.now }, intro.knobsOf);
-      } else if (judged && decision.current) {
-        // kept: the survivors' next segments where they are, at the times carrying on gives them
-        await d.applyTimes({ ...decision.current, origin_s: snap.now });
-      }
+    const freed = on && this.newlyDone(snap) && snap.jobs.some(j => j.state === JobState.Pending);
+    if (force || freed || periodic) {
+      await this.replan(snap, force ? 'forced' : freed ? 'event' : 'periodic', false);
     }
     return snap;
+  }
+
+  /**
+   * Plan the remaining work again. With early stopping, for the time to best (`Introspector.ranked`), whose plan is
+   * taken; without it, or should that fail, for the makespan: a forced re-plan (lost nodes, give-ups) switches for any
+   * gain, one at an event (a judgement, a job's end) only for a plan really shorter, a periodic one by `thresholdS`.
+   * After a judgement a plan that is not taken still gives the survivors' next segments their times.
+   */
+  private async replan(snap: ISnapshot, kind: 'forced' | 'event' | 'periodic', judged: boolean): Promise<void> {
+    const d = this.dispatcher;
+    const intro = this.introspector;
+    if (!intro || d.finished) {
+      return;
+    }
+    const es = this.options.earlyStopping;
+    const ranked = es ? await intro.ranked(snap, snap.now, survivors(snap.jobs, es)) : null;
+    if (ranked?.error) {
+      this.log(`introspection: ${ranked.reason}; planning for the makespan instead`);
+    }
+    const decision =
+      ranked && !ranked.error
+        ? ranked
+        : kind === 'forced'
+          ? await intro.check(snap, snap.now, 0)
+          : kind === 'event'
+            ? await intro.check(snap, snap.now, Math.min(this.options.thresholdS, EVENT_SWITCH_S), EVENT_SWITCH_FRAC)
+            : await intro.check(snap, snap.now, this.options.thresholdS);
+    this.log(`introspection: ${decision.reason}`);
+    if (decision.switched && decision.plan) {
+      await d.applyPlan({ ...decision.plan, origin_s: snap.now }, intro.knobsOf);
+    } else if (judged && decision.current) {
+      // kept: the survivors' next segments where they are, at the times carrying on gives them
+      await d.applyTimes({ ...decision.current, origin_s: snap.now });
+    }
   }
 
   /** True when a job is done that was not at the previous step. */

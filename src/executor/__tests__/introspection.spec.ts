@@ -194,6 +194,20 @@ describe('the re-plan under early stopping (Introspector.ranked)', () => {
     expect(b.start_s).toBeLessThan(c.start_s);
   });
 
+  it('keeps a survivor already resumed where it was resumed, though placed afresh it would move', async () => {
+    // a was promoted at a rung and its kernel is resuming on GPU 0; b and c wait
+    const resumed = { ...snap, jobs: [rec('a', JobState.Resumed, 0, 1), ...snap.jobs.slice(1)] };
+    const intro = new Introspector(two, { solve: solveFast });
+    const d = await intro.ranked(resumed, 1000, [{ job: 'a', weight: 2 }]);
+    expect(d.switched).toBe(true);
+    expect(d.plan!.jobs.find(j => j.id === 'a')).toMatchObject({ gpu_ids: [0], start_s: 0, end_s: 300 });
+    expect(d.changed).not.toContain('a');
+    // the same survivor still paused at its rung is placed: on both GPUs (100 s + 0.5 x 200 GPU-s < 300 s + 0.5 x 300)
+    const paused = { ...snap, jobs: [rec('a', JobState.Preempted, 0, 1), ...snap.jobs.slice(1)] };
+    const p = await new Introspector(two, { solve: solveFast }).ranked(paused, 1000, [{ job: 'a', weight: 2 }]);
+    expect(p.plan!.jobs.find(j => j.id === 'a')!.gpu_ids).toEqual([0, 1]);
+  });
+
   it('says why when the re-plan fails, so that the run loop can fall back', async () => {
     const intro = new Introspector(two, { solve: async () => { throw new Error('no solver here'); } });
     const d = await intro.ranked(snap, 1000, []);
