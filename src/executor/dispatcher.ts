@@ -290,7 +290,11 @@ export class Dispatcher {
     return isSettled(j.state, j.info);
   }
 
-  async tick(): Promise<ISnapshot> {
+  /**
+   * One pass of the dispatch rules over the store as it is now. `placing`: jobs a re-plan is about to place (the run
+   * loop's promotions of this step): not launched in this pass, but later jobs on their GPUs wait for them.
+   */
+  async tick(placing: string[] = []): Promise<ISnapshot> {
     await this.heartbeat();
     let snap = await this.store.snapshot(this.runId);
     if (this.store.epoch !== this._epoch) {
@@ -304,7 +308,7 @@ export class Dispatcher {
       this._epoch = this.store.epoch;
     }
     const now = this.clock.now();
-    const decision = decide(snap, this.view(), {
+    const decision = decide(snap, { ...this.view(), placing }, {
       maxRetries: this.opts.maxRetries,
       deadGraceTicks: this.opts.deadGraceTicks,
       relaunchBackoffS: this.opts.relaunchBackoffS

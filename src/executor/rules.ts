@@ -43,6 +43,11 @@ export interface IDispatchView {
   deadTicks?: Record<string, number>;
   /** Jobs whose runner this dispatcher has already released. */
   released?: string[];
+  /**
+   * Jobs a re-plan is about to place (promoted at their rung in this step): not launched in this tick, but they keep
+   * their place in plan order, so later jobs on their GPUs wait for the re-plan.
+   */
+  placing?: string[];
 }
 
 export type DispatchAction =
@@ -113,6 +118,7 @@ export function decide(snap: ISnapshot, view: IDispatchView = {}, options: Parti
   const launches = view.launches ?? {};
   const released = new Set(view.released ?? []);
   const deadIn = view.deadTicks ?? {};
+  const placing = new Set(view.placing ?? []);
   const lost = unusableNodes(snap);
   // copies: a decision changes what later jobs of the same step see (a reassignment, a give-up, a launch)
   const jobs = snap.jobs
@@ -189,7 +195,7 @@ export function decide(snap: ISnapshot, view: IDispatchView = {}, options: Parti
       continue;
     }
     if (state === JobState.Pending) {
-      if (canStart(job)) {
+      if (!placing.has(id) && canStart(job)) {
         claimed.add(id);
         actions.push({ kind: 'start', job: id });
       }
@@ -198,7 +204,7 @@ export function decide(snap: ISnapshot, view: IDispatchView = {}, options: Parti
         info.assignment = info.next_assignment;
         actions.push({ kind: 'reassign', job: id, assignment: info.next_assignment });
       }
-      if (!atRung(job) && canStart(job)) {
+      if (!atRung(job) && !placing.has(id) && canStart(job)) {
         claimed.add(id);
         actions.push({ kind: 'resume', job: id });
       }

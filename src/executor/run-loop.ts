@@ -2,8 +2,8 @@
  * The one run loop, shared by the page (`src/ui/adapters/executor-starter.ts`) and the CLI (`cli-run.ts`). Each
  * `step()`:
  *
- *   [early stopping: judge the rungs → re-plan what the judgement changed] → tick (the dispatch rules) → lost nodes →
- *   give-ups → introspection → apply the new plan
+ *   [early stopping: judge the rungs] → tick (the dispatch rules) → lost nodes → give-ups → introspection → apply
+ *   the new plan
  *
  * Jobs stranded on a node the cluster reports unusable, and jobs given up, force a re-plan of the remaining work
  * whatever the introspection setting (the threshold is 0 then: the rest must be planned again); the periodic
@@ -97,13 +97,13 @@ export class RunLoop {
   async step(): Promise<ISnapshot> {
     const d = this.dispatcher;
     const es = this.options.earlyStopping;
-    // judge before the dispatch rules run, and plan what the judgement changed before they start anything: a survivor
-    // paused at its rung is placed (more GPUs, another technique) ahead of the new trials that wait for GPUs, which
-    // would otherwise take its GPUs in this very tick
-    if (es && (await this.judgeRungs(await d.store.snapshot(d.runId), es))) {
-      await this.replan(await d.store.snapshot(d.runId), 'event', true);
-    }
-    const snap = await d.tick();
+    // judge before the dispatch rules run: a survivor paused at its rung keeps its place against the new trials that
+    // wait for its GPUs (judged after the tick, one could take them the moment it was promoted), and it is not resumed
+    // where it paused before the re-plan below has placed it (more GPUs, another technique); the GPUs of the jobs
+    // stopped early go to the next work in this tick
+    const promoted = es ? await this.judgeRungs(await d.store.snapshot(d.runId), es) : null;
+    const judged = !!promoted;
+    const snap = await d.tick(promoted ? [...promoted] : []);
     const asked = d.takeReplan();
     let force = false;
     if (asked?.cause === 'lost_node' && this.introspector?.lostNodesDue(snap, snap.now)) {
@@ -118,9 +118,10 @@ export class RunLoop {
     // a job that just finished freed its GPUs: with work still waiting to start, plan it again now (a job that ran
     // shorter than profiled leaves its GPUs idle until the next periodic re-plan otherwise); as at a rung, the new
     // plan is taken only when it is really shorter
-    const freed = on && this.newlyDone(snap) && snap.jobs.some(j => j.state === JobState.Pending);
-    if (force || freed || periodic) {
-      await this.replan(snap, force ? 'forced' : freed ? 'event' : 'periodic', false);
+    const freed = this.newlyDone(snap) && snap.jobs.some(j => j.state === JobState.Pending);
+    const event = judged || (on && freed);
+    if (force || event || periodic) {
+      await this.replan(snap, force ? 'forced' : event ? 'event' : 'periodic', judged);
     }
     return snap;
   }
@@ -174,12 +175,13 @@ export class RunLoop {
   private readonly done = new Set<string>();
 
   /**
-   * Judge the jobs that reported at a rung: paused there, or waiting there on their GPUs (`holdingAt`); true when a
-   * job was promoted or stopped. A promoted job that waits on its GPUs trains on there (its runner sees the
-   * promotion); a job judged out, or one whose GPUs other work waits for, is asked to pause (it frees them; judged
-   * out, it is stopped early once paused, by the same rule); the others go on waiting for the jobs still to report.
+   * Judge the jobs that reported at a rung: paused there, or waiting there on their GPUs (`holdingAt`); when a job
+   * was promoted or stopped, the jobs promoted (else null). A promoted job that waits on its GPUs trains on there
+   * (its runner sees the promotion); a job judged out, or one whose GPUs other work waits for, is asked to pause (it
+   * frees them; judged out, it is stopped early once paused, by the same rule); the others go on waiting for the jobs
+   * still to report.
    */
-  private async judgeRungs(snap: ISnapshot, es: IEarlyStopping): Promise<boolean> {
+  private async judgeRungs(snap: ISnapshot, es: IEarlyStopping): Promise<Set<string> | null> {
     const d = this.dispatcher;
     const jobs = rungJobs(snap.jobs, es.metric);
     const decisions = decideRungs(jobs, es);
@@ -208,7 +210,7 @@ export class RunLoop {
         await d.store.requestStop(j.id, 'rung');
       }
     }
-    return promoted.size + stopped > 0;
+    return promoted.size + stopped > 0 ? promoted : null;
   }
 
   private record(at: number, job: string, rung: number, decision: IRungEvent['decision'], jobs: IRungJob[], next: number | null, es: IEarlyStopping): void {

@@ -16,6 +16,8 @@ then id), each job at most one decision:
 - preempted: its ``next_assignment`` (from a re-plan) first -> ``reassign``; when it may start -> ``resume``
   (preempted -> resumed, launched); not while it waits at a rung for early stopping's judgement (``stopped.reason``
   ``rung``: the run loop promotes it or stops it early);
+- a pending or preempted job the view names in ``placing`` (promoted in this step, a re-plan is about to place it) is
+  not started or resumed, but it keeps its place: later jobs on its GPUs wait;
 - waiting/resumed (launched, not claimed yet) whose runner is not running, ``relaunch_backoff_s`` after its last
   launch, when it may start -> ``relaunch``;
 - jobs left on an unusable node -> ``replan`` (they cannot go on where they are).
@@ -84,6 +86,7 @@ def decide(snapshot: dict, view: Optional[dict] = None, options: Optional[dict] 
     released = set(view.get("released") or [])
     paused = bool(view.get("paused"))
     dead_in = view.get("dead_ticks") or {}
+    placing = set(view.get("placing") or [])
     lost = unusable_nodes(snapshot)
     # copies: a decision changes what later jobs of the same step see (a reassignment, a give-up, a launch)
     jobs = sorted(({**j, "info": dict(j["info"])} for j in snapshot["jobs"]), key=lambda j: (_order(j), j["id"]))
@@ -151,13 +154,13 @@ def decide(snapshot: dict, view: Optional[dict] = None, options: Optional[dict] 
         if paused:
             continue
         if state == "pending":
-            if can_start(job):
+            if jid not in placing and can_start(job):
                 launch("start", job)
         elif state == "preempted":
             if info.get("next_assignment"):
                 info["assignment"] = info["next_assignment"]
                 actions.append({"kind": "reassign", "job": jid, "assignment": info["next_assignment"]})
-            if not at_rung(job) and can_start(job):
+            if not at_rung(job) and jid not in placing and can_start(job):
                 launch("resume", job)
         elif state in LAUNCHED:
             since = max(float((launches.get(jid) or {}).get("at") or -1e18), float(info.get("launched_at") or -1e18))

@@ -20,7 +20,7 @@ describe('dispatch rules (shared conformance cases)', () => {
     const v = c.view ?? {};
     const got = decide(
       c.snapshot,
-      { paused: v.paused, launches: v.launches, deadTicks: v.dead_ticks, released: v.released },
+      { paused: v.paused, launches: v.launches, deadTicks: v.dead_ticks, released: v.released, placing: v.placing },
       {
         ...(o.max_retries !== undefined ? { maxRetries: o.max_retries } : {}),
         ...(o.dead_grace_ticks !== undefined ? { deadGraceTicks: o.dead_grace_ticks } : {}),
