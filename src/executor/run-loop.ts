@@ -24,10 +24,10 @@
  */
 import { Dispatcher } from './dispatcher';
 import { IInstanceLike, IReplanDecision, Introspector } from './introspection';
-import { isActive, isSettled, JobState } from './job-state';
-import { atRung, holdingAt, sharesGpus, unusableNodes } from './rules';
-import { decideRungs, IEarlyStopping, IRungJob, nextRung, rungJobs, rungSteps, segmentSeconds, survivors } from './rungs';
-import { IJobRecord, ISnapshot } from './types';
+import { JobState } from './job-state';
+import { holdingAt, unusableNodes } from './rules';
+import { IEarlyStopping, IRungJob, nextRung, rungJobs, rungSteps, segmentSeconds, survivors, verdictActions } from './rungs';
+import { ISnapshot } from './types';
 
 /** A re-plan at an event (a rung's judgement, a job's end) switches when at least this share sooner than carrying on (and `EVENT_SWITCH_S`). */
 const EVENT_SWITCH_FRAC = 0.03;
@@ -184,30 +184,21 @@ export class RunLoop {
   private async judgeRungs(snap: ISnapshot, es: IEarlyStopping): Promise<Set<string> | null> {
     const d = this.dispatcher;
     const jobs = rungJobs(snap.jobs, es.metric);
-    const decisions = decideRungs(jobs, es);
     const byId = new Map(snap.jobs.map(j => [j.id, j]));
     const promoted = new Set<string>();
-    for (const p of decisions.promote) {
-      const job = byId.get(p.job)!;
-      const next = nextRung(this.rungsOf(job.task, Number(job.info.total_steps ?? 0)), p.rung);
-      await d.store.update(p.job, { rung_at: next, stopped: null, promotions: [...(job.info.promotions ?? []), { rung: p.rung, at: snap.now }] }, 'job.promoted');
-      this.record(snap.now, p.job, p.rung, 'promoted', jobs, next, es);
-      promoted.add(p.job);
-    }
     let stopped = 0;
-    const judgedOut = new Set<string>();
-    for (const s of decisions.stop) {
-      if (holdingAt(byId.get(s.job)!) !== null) {
-        judgedOut.add(s.job); // paused below first
-        continue;
-      }
-      await d.store.transition(s.job, JobState.StoppedEarly, { stopped_early: { rung: s.rung, at: snap.now, metric: es.metric } }, [JobState.Preempted]);
-      this.record(snap.now, s.job, s.rung, 'stopped', jobs, null, es);
-      stopped++;
-    }
-    for (const j of snap.jobs) {
-      if (holdingAt(j) !== null && !promoted.has(j.id) && !j.info.stop && (judgedOut.has(j.id) || gpusWanted(snap, j))) {
-        await d.store.requestStop(j.id, 'rung');
+    for (const a of verdictActions(snap.jobs, es)) {
+      if (a.kind === 'promote') {
+        const promotions = [...(byId.get(a.job)!.info.promotions ?? []), { rung: a.rung, at: snap.now }];
+        await d.store.update(a.job, { rung_at: a.rung_at, stopped: null, promotions }, 'job.promoted');
+        this.record(snap.now, a.job, a.rung, 'promoted', jobs, a.rung_at, es);
+        promoted.add(a.job);
+      } else if (a.kind === 'stop_early') {
+        await d.store.transition(a.job, JobState.StoppedEarly, { stopped_early: { rung: a.rung, at: snap.now, metric: es.metric } }, [JobState.Preempted]);
+        this.record(snap.now, a.job, a.rung, 'stopped', jobs, null, es);
+        stopped++;
+      } else {
+        await d.store.requestStop(a.job, 'rung');
       }
     }
     return promoted.size + stopped > 0 ? promoted : null;
@@ -220,28 +211,9 @@ export class RunLoop {
     this.log(`early stopping: ${job} ${decision} at step ${rung} (${es.metric} ${v ?? 'missing'})` + (next !== null ? `, next rung at step ${next}` : ''));
   }
 
-  /** The rung steps of a task (its total steps, and steps per epoch from the profiled instance for epoch rungs). */
-  private rungsOf(task: string, totalSteps: number): number[] {
-    const job = this.introspector?.instance.jobs.find(j => j.id === task);
-    const total = totalSteps || Number(job?.total_steps ?? 0);
-    return rungSteps(this.options.earlyStopping!, total, (job?.steps_per_epoch as number | undefined) ?? null);
-  }
-
   private log(message: string): void {
     this.options.log?.(message);
   }
-}
-
-/** Whether work not under way (not started, or to resume) is placed on any GPU of `job`: it waits for them. */
-function gpusWanted(snap: ISnapshot, job: IJobRecord): boolean {
-  return snap.jobs.some(
-    o =>
-      o.id !== job.id &&
-      !isActive(o.state) &&
-      !isSettled(o.state, o.info) &&
-      !atRung(o) &&
-      sharesGpus(o.info.next_assignment ?? o.info.assignment, job.info.assignment)
-  );
 }
 
 /** Seconds a runner waits on its GPUs at a rung for the verdict before it pauses (a dispatcher judges every step). */

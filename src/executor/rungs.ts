@@ -14,12 +14,14 @@
  * later still counts at the rungs it reported at. The run loop (`run-loop.ts`) applies the decisions: a promoted job
  * gets its next rung and the remaining work is re-planned at once with the GPUs the stopped jobs freed.
  *
- * `judge` reads the jobs from their records. Without a dispatcher the Python autopilot judges with the same rule
- * (`python_bridge/saturn/control/rungs.py`); shared cases bind the two (`schema/conformance/rungs/*.json`: job records,
- * the configuration and the expected verdicts; jest and pytest run them all).
+ * `judge` reads the jobs from their records, and `verdictActions` says what the verdicts do to them (a promotion's
+ * next rung, an early stop, a pause). Without a dispatcher the Python autopilot judges and acts by the same rules
+ * (`python_bridge/saturn/control/rungs.py`); shared cases bind the two (`schema/conformance/rungs/*.json`: job
+ * records, the configuration and the expected verdicts; `schema/conformance/verdicts/*.json`: the expected actions;
+ * jest and pytest run them all).
  */
 import { isActive, isSettled } from './job-state';
-import { atRung, holdingAt } from './rules';
+import { atRung, holdingAt, sharesGpus } from './rules';
 import { IJobRecord } from './types';
 
 export type RungMode = 'min' | 'max';
@@ -131,6 +133,55 @@ export function rungJobs(records: IJobRecord[], metric: string): IRungJob[] {
 /** The verdicts for a run's jobs: `decideRungs` over `rungJobs`. */
 export function judge(records: IJobRecord[], cfg: Pick<IEarlyStopping, 'kind' | 'mode' | 'eta' | 'metric'>): IRungDecisions {
   return decideRungs(rungJobs(records, cfg.metric), cfg);
+}
+
+/** What a judgement does to one job. */
+export type VerdictAction =
+  /** Promoted at `rung`: it trains on to `rung_at`, its next rung (null: to its end). */
+  | { kind: 'promote'; job: string; rung: number; rung_at: number | null }
+  /** Judged out at `rung` while paused there: it stops early (checkpoint and history kept). */
+  | { kind: 'stop_early'; job: string; rung: number }
+  /** Waiting on its GPUs at its rung: asked to pause there (it frees them). */
+  | { kind: 'pause'; job: string };
+
+/**
+ * The judgement of a run's jobs as actions, in this order: the promotions (each with its next rung from the job's
+ * `rung_steps`), the early stops of jobs judged out while paused at their rung, then the pauses: a job waiting on
+ * its GPUs at its rung that was not promoted and not yet asked to pause pauses when it was judged out (the next
+ * judgement stops it, once paused) or when work not under way is placed on its GPUs (it frees them for that work
+ * while it waits for the jobs still to report); otherwise it keeps waiting there.
+ */
+export function verdictActions(records: IJobRecord[], cfg: Pick<IEarlyStopping, 'kind' | 'mode' | 'eta' | 'metric'>): VerdictAction[] {
+  const verdicts = judge(records, cfg);
+  const byId = new Map(records.map(j => [j.id, j]));
+  const promoted = new Set(verdicts.promote.map(p => p.job));
+  const out: VerdictAction[] = verdicts.promote.map(p => ({ kind: 'promote' as const, job: p.job, rung: p.rung, rung_at: nextRung(byId.get(p.job)!.info.rung_steps ?? [], p.rung) }));
+  const judgedOut = new Set<string>();
+  for (const s of verdicts.stop) {
+    if (holdingAt(byId.get(s.job)!) !== null) {
+      judgedOut.add(s.job);
+    } else {
+      out.push({ kind: 'stop_early', job: s.job, rung: s.rung });
+    }
+  }
+  for (const j of records) {
+    if (holdingAt(j) !== null && !promoted.has(j.id) && !j.info.stop && (judgedOut.has(j.id) || gpusWanted(records, j))) {
+      out.push({ kind: 'pause', job: j.id });
+    }
+  }
+  return out;
+}
+
+/** Whether work not under way (not started, or to resume) is placed on any GPU of `job`: it waits for them. */
+function gpusWanted(records: IJobRecord[], job: IJobRecord): boolean {
+  return records.some(
+    o =>
+      o.id !== job.id &&
+      !isActive(o.state) &&
+      !isSettled(o.state, o.info) &&
+      !atRung(o) &&
+      sharesGpus(o.info.next_assignment ?? o.info.assignment, job.info.assignment)
+  );
 }
 
 /**

@@ -35,6 +35,8 @@ export interface IJobInfo {
   assignment: IAssignment;
   /** Early stopping: the step the job pauses at next to be judged (its next rung); absent or null: it runs to its end. */
   rung_at?: number | null;
+  /** Early stopping: every rung of the job as a step, below its total (recorded when its run starts). */
+  rung_steps?: number[];
   /** Early stopping: the metrics the job reported at each rung it reached (rung step → metrics). */
   rung_reports?: Record<string, Record<string, number>>;
   /** Early stopping: the rungs it was promoted at (step) and when (store clock). */

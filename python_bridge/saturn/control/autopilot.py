@@ -11,11 +11,12 @@ to the TypeScript rules by shared conformance cases). Its runners are detached p
 and its leases atomically, records its pid, writes its log and checkpoints as in a kernel. A paused run (the
 heartbeat's ``paused`` flag) starts nothing.
 
-A run with early stopping goes on too: each pass judges the jobs that reported at a rung (``control.rungs.judge``, bound
-to the TypeScript judge by shared conformance cases). A promoted job gets its next rung (``info.rung_steps``) and
-trains on, on its devices if it waits there, else resumed on its planned ones; a job judged out stops early
-(``stopped_early``, checkpoint and history kept; one that waits on its devices is first asked to pause). A job that
-must wait for the others keeps its devices until its hold runs out (``rung_hold_s``), then pauses.
+A run with early stopping goes on too: each pass judges the jobs that reported at a rung and acts on the verdicts
+(``control.rungs.verdict_actions``, bound to the run loop's ``verdictActions`` by shared conformance cases). A
+promoted job gets its next rung (``info.rung_steps``) and trains on, on its devices if it waits there, else resumed on
+its planned ones; a job judged out stops early (``stopped_early``, checkpoint and history kept; one that waits on its
+devices is first asked to pause). A job that must wait for the others keeps its devices until its hold runs out
+(``rung_hold_s``), or pauses at once when work the plan put on its devices waits for them.
 
 What the autopilot cannot do is re-plan (the solver lives in TypeScript): jobs given up are left out and the rest of
 the plan goes on; jobs stranded on a lost node wait until a dispatcher is back and re-plans them (``replans``); the
@@ -41,7 +42,7 @@ from ..core.checkpoint import safe_name
 from ..core.jobs import ACTIVE_STATES, JobStore
 from ..core.store import Store, default_store
 from .rules import decide, settled
-from .rungs import holding_at, judge, next_rung
+from .rungs import verdict_actions
 from .snapshot import snapshot
 
 DEFAULT_POLL_S = 1.0
@@ -136,22 +137,19 @@ class Autopilot:
             return False
         now = float(snap["now"])
         jobs = {j["id"]: j for j in snap["jobs"]}
-        verdicts = judge(snap["jobs"], cfg)
-        for p in verdicts["promote"]:
-            info = jobs[p["job"]]["info"]
-            nxt = next_rung(info.get("rung_steps") or [], p["rung"])
-            self.js.update_info(p["job"], "job.promoted", rung_at=nxt, stopped=None,
-                                promotions=[*(info.get("promotions") or []), {"rung": p["rung"], "at": now}])
-            did["promoted"].append(p["job"])
-        for v in verdicts["stop"]:
-            job = jobs[v["job"]]
-            if holding_at(job) is not None:  # it waits on its devices: it pauses first, and is stopped next pass
-                if not job["info"].get("stop"):
-                    self.js.request_stop(v["job"], "rung")
-                continue
-            self.js.set_state(v["job"], "stopped_early", expect=("preempted",),
-                              stopped_early={"rung": v["rung"], "at": now, "metric": cfg["metric"]})
-            did["stopped_early"].append(v["job"])
+        for a in verdict_actions(snap["jobs"], cfg):
+            jid = a["job"]
+            if a["kind"] == "promote":
+                self.js.update_info(jid, "job.promoted", rung_at=a["rung_at"], stopped=None,
+                                    promotions=[*(jobs[jid]["info"].get("promotions") or []),
+                                                {"rung": a["rung"], "at": now}])
+                did["promoted"].append(jid)
+            elif a["kind"] == "stop_early":
+                self.js.set_state(jid, "stopped_early", expect=("preempted",),
+                                  stopped_early={"rung": a["rung"], "at": now, "metric": cfg["metric"]})
+                did["stopped_early"].append(jid)
+            else:
+                self.js.request_stop(jid, "rung")
         return bool(did["promoted"] or did["stopped_early"])
 
     def _act(self, a: dict, now: float, did: dict) -> None:

@@ -13,13 +13,18 @@ that pytest and jest both run.
 - ASHA promotes a waiting job as soon as it is in the top n // eta of the n jobs that reported at r so far; SHA only
   once the rung is complete (no unsettled job can still report there);
 - at a complete rung the top max(1, n // eta) go on and every other job waiting there stops early.
+
+``verdict_actions(jobs, cfg)`` says what the verdicts do to the jobs (the twin of ``verdictActions`` in rungs.ts,
+bound by ``schema/conformance/verdicts/*.json``): ``promote`` (with the next rung from ``info.rung_steps``, None: to
+its end), ``stop_early`` for a job judged out while paused at its rung, and ``pause`` for a job waiting on its devices
+at its rung, not promoted and not yet asked, that was judged out or whose devices work not under way is placed on.
 """
 from __future__ import annotations
 
 import math
 from typing import Optional
 
-from .rules import ACTIVE, at_rung, promoted_at, settled
+from .rules import ACTIVE, at_rung, promoted_at, settled, shares_gpus
 
 
 def holding_at(job: dict) -> Optional[int]:
@@ -83,3 +88,32 @@ def judge(jobs: list[dict], cfg: dict) -> dict:
 def next_rung(steps: list, step: int) -> Optional[int]:
     """The rung after ``step`` among a job's rung steps (``info.rung_steps``); None: it runs to its end."""
     return next((int(s) for s in sorted(steps or []) if int(s) > step), None)
+
+
+def verdict_actions(jobs: list[dict], cfg: dict) -> list[dict]:
+    """The judgement as actions: the promotions, the early stops of jobs paused at their rung, then the pauses."""
+    verdicts = judge(jobs, cfg)
+    by_id = {j["id"]: j for j in jobs}
+    promoted = {p["job"] for p in verdicts["promote"]}
+    out = [{"kind": "promote", "job": p["job"], "rung": p["rung"],
+            "rung_at": next_rung(by_id[p["job"]]["info"].get("rung_steps") or [], p["rung"])}
+           for p in verdicts["promote"]]
+    judged_out = set()
+    for v in verdicts["stop"]:
+        if holding_at(by_id[v["job"]]) is not None:
+            judged_out.add(v["job"])  # it waits on its devices: it pauses first, and is stopped by the next judgement
+        else:
+            out.append({"kind": "stop_early", "job": v["job"], "rung": v["rung"]})
+    for j in jobs:
+        if (holding_at(j) is not None and j["id"] not in promoted and not j["info"].get("stop")
+                and (j["id"] in judged_out or _devices_wanted(jobs, j))):
+            out.append({"kind": "pause", "job": j["id"]})
+    return out
+
+
+def _devices_wanted(jobs: list[dict], job: dict) -> bool:
+    """Whether work not under way (not started, or to resume) is placed on any device of ``job``."""
+    return any(o["id"] != job["id"] and o["state"] not in ACTIVE and not settled(o) and not at_rung(o)
+               and shares_gpus(o["info"].get("next_assignment") or o["info"].get("assignment"),
+                               job["info"].get("assignment"))
+               for o in jobs)

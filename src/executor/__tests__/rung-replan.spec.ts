@@ -7,7 +7,7 @@ import { solve } from '../../spase/solve';
 import { Dispatcher, IPlanLike, jobsFromPlan } from '../dispatcher';
 import { IInstanceLike, Introspector, SolveFn } from '../introspection';
 import { JobState } from '../job-state';
-import { firstSegments, RunLoop } from '../run-loop';
+import { firstSegments, RunLoop, rungSettings } from '../run-loop';
 import { atRung } from '../rules';
 import { IEarlyStopping } from '../rungs';
 import { MemoryJobStore, SimClock, SimWorld } from './sim';
@@ -42,7 +42,8 @@ async function run(es: IEarlyStopping | null, inst: IInstanceLike = instance, ho
   const seg = es ? firstSegments(inst, es) : null;
   const plan = await solveFast(seg?.instance ?? inst, { seed: 1 });
   const d = new Dispatcher(store, world, 'r', { clock, autopilot: false, prewarm: 0 });
-  const jobs = jobsFromPlan(plan, inst, 'r').map(j => (seg ? { ...j, settings: { rung_at: seg.rungAt[j.task], rung_hold_s: holdS } } : j));
+  // each job's early-stopping settings as a run records them (its rungs, the configuration), with the hold under test
+  const jobs = jobsFromPlan(plan, inst, 'r').map(j => (seg && es ? { ...j, settings: { ...rungSettings(es, TOTAL, null, seg.rungAt[j.task]), rung_hold_s: holdS } } : j));
   await d.submit(jobs);
   const intro = new Introspector(inst, { intervalS: 1000, thresholdS: 1000, solve: solveFast, solveTimeLimitS: 1 });
   const loop = new RunLoop(d, intro, { introspectionIntervalS: 0, thresholdS: 1000, earlyStopping: es });

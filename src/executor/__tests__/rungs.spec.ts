@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { decideRungs, IRungJob, judge, nextRung, rungComplete, rungSteps, survivors } from '../rungs';
+import { decideRungs, IRungJob, judge, nextRung, rungComplete, rungSteps, survivors, verdictActions } from '../rungs';
 import { IJobRecord } from '../types';
 
 const CASES = path.join(__dirname, '../../../schema/conformance/rungs');
@@ -120,5 +120,19 @@ describe('the judgement from job records (shared conformance cases)', () => {
   it.each(caseFiles)('%s', file => {
     const c = JSON.parse(fs.readFileSync(path.join(CASES, file), 'utf8'));
     expect(judge(c.jobs, c.early_stopping)).toEqual(c.expect);
+  });
+});
+
+describe('what the verdicts do to the jobs (shared conformance cases)', () => {
+  const dir = path.join(__dirname, '../../../schema/conformance/verdicts');
+  const files = fs.readdirSync(dir).filter(f => f.endsWith('.json')).sort();
+
+  it('has a case for each action', () => {
+    expect(files.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it.each(files)('%s', file => {
+    const c = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+    expect(verdictActions(c.jobs, c.early_stopping)).toEqual(c.expect);
   });
 });
