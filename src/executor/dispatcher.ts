@@ -291,10 +291,12 @@ export class Dispatcher {
   }
 
   /**
-   * One pass of the dispatch rules over the store as it is now. `placing`: jobs a re-plan is about to place (the run
-   * loop's promotions of this step): not launched in this pass, but later jobs on their GPUs wait for them.
+   * One pass of the dispatch rules over the store as it is now. `before` runs on that snapshot first (the run loop's
+   * judgement of the rungs); when it changed the store it returns the jobs a re-plan is about to place (its
+   * promotions): the rules then run on the store as it is after it, and those jobs are not launched in this pass,
+   * though later jobs on their GPUs wait for them. Null: nothing changed.
    */
-  async tick(placing: string[] = []): Promise<ISnapshot> {
+  async tick(before?: (snap: ISnapshot) => Promise<string[] | null>): Promise<ISnapshot> {
     await this.heartbeat();
     let snap = await this.store.snapshot(this.runId);
     if (this.store.epoch !== this._epoch) {
@@ -307,8 +309,12 @@ export class Dispatcher {
       }
       this._epoch = this.store.epoch;
     }
+    const placing = before ? await before(snap) : null;
+    if (placing) {
+      snap = await this.store.snapshot(this.runId);
+    }
     const now = this.clock.now();
-    const decision = decide(snap, { ...this.view(), placing }, {
+    const decision = decide(snap, { ...this.view(), placing: placing ?? [] }, {
       maxRetries: this.opts.maxRetries,
       deadGraceTicks: this.opts.deadGraceTicks,
       relaunchBackoffS: this.opts.relaunchBackoffS

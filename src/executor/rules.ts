@@ -44,8 +44,8 @@ export interface IDispatchView {
   /** Jobs whose runner this dispatcher has already released. */
   released?: string[];
   /**
-   * Jobs a re-plan is about to place (promoted at their rung in this step): not launched in this tick, but they keep
-   * their place in plan order, so later jobs on their GPUs wait for the re-plan.
+   * Jobs to resume that a re-plan is about to place (promoted at their rung in this step): not resumed in this tick,
+   * but they keep their place in plan order, so later jobs on their GPUs wait for the re-plan.
    */
   placing?: string[];
 }
@@ -195,7 +195,7 @@ export function decide(snap: ISnapshot, view: IDispatchView = {}, options: Parti
       continue;
     }
     if (state === JobState.Pending) {
-      if (!placing.has(id) && canStart(job)) {
+      if (canStart(job)) {
         claimed.add(id);
         actions.push({ kind: 'start', job: id });
       }

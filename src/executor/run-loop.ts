@@ -26,8 +26,8 @@ import { Dispatcher } from './dispatcher';
 import { IInstanceLike, IReplanDecision, Introspector } from './introspection';
 import { JobState } from './job-state';
 import { holdingAt, unusableNodes } from './rules';
-import { IEarlyStopping, IRungJob, nextRung, rungJobs, rungSteps, segmentSeconds, survivors, verdictActions } from './rungs';
-import { ISnapshot } from './types';
+import { IEarlyStopping, nextRung, rungSteps, segmentSeconds, survivors, verdictActions } from './rungs';
+import { IJobRecord, ISnapshot } from './types';
 
 /** A re-plan at an event (a rung's judgement, a job's end) switches when at least this share sooner than carrying on (and `EVENT_SWITCH_S`). */
 const EVENT_SWITCH_FRAC = 0.03;
@@ -97,13 +97,20 @@ export class RunLoop {
   async step(): Promise<ISnapshot> {
     const d = this.dispatcher;
     const es = this.options.earlyStopping;
-    // judge before the dispatch rules run: a survivor paused at its rung keeps its place against the new trials that
-    // wait for its GPUs (judged after the tick, one could take them the moment it was promoted), and it is not resumed
-    // where it paused before the re-plan below has placed it (more GPUs, another technique); the GPUs of the jobs
-    // stopped early go to the next work in this tick
-    const promoted = es ? await this.judgeRungs(await d.store.snapshot(d.runId), es) : null;
-    const judged = !!promoted;
-    const snap = await d.tick(promoted ? [...promoted] : []);
+    // judge inside the tick, before the dispatch rules run: a survivor paused at its rung keeps its place against the
+    // new trials that wait for its GPUs (judged after the tick, one could take them the moment it was promoted), and
+    // it is not resumed where it paused before the re-plan below has placed it (more GPUs, another technique); the
+    // GPUs of the jobs stopped early go to the next work in this tick
+    let judged = false;
+    const snap = await d.tick(
+      es
+        ? async pre => {
+            const promoted = await this.judgeRungs(pre, es);
+            judged = promoted !== null;
+            return promoted;
+          }
+        : undefined
+    );
     const asked = d.takeReplan();
     let force = false;
     if (asked?.cause === 'lost_node' && this.introspector?.lostNodesDue(snap, snap.now)) {
@@ -176,37 +183,38 @@ export class RunLoop {
 
   /**
    * Judge the jobs that reported at a rung: paused there, or waiting there on their GPUs (`holdingAt`); when a job
-   * was promoted or stopped, the jobs promoted (else null). A promoted job that waits on its GPUs trains on there
+   * was promoted or stopped, the jobs promoted (possibly none; null: nothing was decided). A promoted job that waits on its GPUs trains on there
    * (its runner sees the promotion); a job judged out, or one whose GPUs other work waits for, is asked to pause (it
    * frees them; judged out, it is stopped early once paused, by the same rule); the others go on waiting for the jobs
    * still to report.
    */
-  private async judgeRungs(snap: ISnapshot, es: IEarlyStopping): Promise<Set<string> | null> {
+  private async judgeRungs(snap: ISnapshot, es: IEarlyStopping): Promise<string[] | null> {
     const d = this.dispatcher;
-    const jobs = rungJobs(snap.jobs, es.metric);
     const byId = new Map(snap.jobs.map(j => [j.id, j]));
-    const promoted = new Set<string>();
+    const promoted: string[] = [];
     let stopped = 0;
     for (const a of verdictActions(snap.jobs, es)) {
+      const rec = byId.get(a.job)!;
       if (a.kind === 'promote') {
-        const promotions = [...(byId.get(a.job)!.info.promotions ?? []), { rung: a.rung, at: snap.now }];
+        const promotions = [...(rec.info.promotions ?? []), { rung: a.rung, at: snap.now }];
         await d.store.update(a.job, { rung_at: a.rung_at, stopped: null, promotions }, 'job.promoted');
-        this.record(snap.now, a.job, a.rung, 'promoted', jobs, a.rung_at, es);
-        promoted.add(a.job);
+        this.record(snap.now, rec, a.rung, 'promoted', a.rung_at, es);
+        promoted.push(a.job);
       } else if (a.kind === 'stop_early') {
         await d.store.transition(a.job, JobState.StoppedEarly, { stopped_early: { rung: a.rung, at: snap.now, metric: es.metric } }, [JobState.Preempted]);
-        this.record(snap.now, a.job, a.rung, 'stopped', jobs, null, es);
+        this.record(snap.now, rec, a.rung, 'stopped', null, es);
         stopped++;
       } else {
         await d.store.requestStop(a.job, 'rung');
       }
     }
-    return promoted.size + stopped > 0 ? promoted : null;
+    return promoted.length + stopped > 0 ? promoted : null;
   }
 
-  private record(at: number, job: string, rung: number, decision: IRungEvent['decision'], jobs: IRungJob[], next: number | null, es: IEarlyStopping): void {
-    const value = jobs.find(j => j.id === job)?.reports[rung];
-    const v = Number.isFinite(value) ? (value as number) : null;
+  private record(at: number, rec: IJobRecord, rung: number, decision: IRungEvent['decision'], next: number | null, es: IEarlyStopping): void {
+    const job = rec.id;
+    const value = rec.info.rung_reports?.[rung]?.[es.metric];
+    const v = typeof value === 'number' && Number.isFinite(value) ? value : null;
     this.rungEvents.push({ at, job, rung, decision, value: v, next });
     this.log(`early stopping: ${job} ${decision} at step ${rung} (${es.metric} ${v ?? 'missing'})` + (next !== null ? `, next rung at step ${next}` : ''));
   }

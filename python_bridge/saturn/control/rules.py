@@ -16,8 +16,8 @@ then id), each job at most one decision:
 - preempted: its ``next_assignment`` (from a re-plan) first -> ``reassign``; when it may start -> ``resume``
   (preempted -> resumed, launched); not while it waits at a rung for early stopping's judgement (``stopped.reason``
   ``rung``: the run loop promotes it or stops it early);
-- a pending or preempted job the view names in ``placing`` (promoted in this step, a re-plan is about to place it) is
-  not started or resumed, but it keeps its place: later jobs on its GPUs wait;
+- a preempted job the view names in ``placing`` (promoted in this step, a re-plan is about to place it) is not
+  resumed, but it keeps its place: later jobs on its GPUs wait;
 - waiting/resumed (launched, not claimed yet) whose runner is not running, ``relaunch_backoff_s`` after its last
   launch, when it may start -> ``relaunch``;
 - jobs left on an unusable node -> ``replan`` (they cannot go on where they are).
@@ -154,7 +154,7 @@ def decide(snapshot: dict, view: Optional[dict] = None, options: Optional[dict] 
         if paused:
             continue
         if state == "pending":
-            if jid not in placing and can_start(job):
+            if can_start(job):
                 launch("start", job)
         elif state == "preempted":
             if info.get("next_assignment"):
