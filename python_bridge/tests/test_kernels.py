@@ -90,6 +90,43 @@ def test_the_comm_answers_requests_refuses_other_versions_and_pushes_events(star
     Store(start_kernel.db).emit("task.registered", {"name": "from-elsewhere"})
     pushed = _next_comm_msg(kc, comm_id)
     assert pushed["type"] == "event" and pushed["event"]["data"] == {"name": "from-elsewhere"}
+    # a page that closes its channel (it does after a request went unanswered) gets nothing pushed on it any more
+    kc.shell_channel.send(kc.session.msg("comm_close", {"comm_id": comm_id, "data": {}}))
+    run_cell(kc, "pass")  # the close is handled before this cell runs
+    Store(start_kernel.db).emit("task.registered", {"name": "after-close"})
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=0.5)
+        except Exception:  # noqa: BLE001 - queue.Empty: nothing published
+            continue
+        assert not (msg["msg_type"] == "comm_msg" and msg["content"]["comm_id"] == comm_id), msg["content"]
+
+
+def test_a_slow_request_is_noted_in_the_log(capsys, monkeypatch):
+    from saturn.bridge import comm_adapter
+
+    class Comm:
+        sent = []
+
+        def on_msg(self, f): pass
+        def on_close(self, f): pass
+        def send(self, data): self.sent.append(data)
+
+    class SlowService:
+        class store:  # noqa: N801
+            @staticmethod
+            def last_event_id(): return 0
+
+        def handle(self, data):
+            time.sleep(0.05)
+            return {"v": 1, "ok": True, "type": data["type"], "id": data["id"]}
+
+    monkeypatch.setattr(comm_adapter, "SLOW_REQUEST_S", 0.01)
+    channel = comm_adapter.BridgeChannel(Comm(), service=SlowService(), push=False)
+    channel.on_msg({"content": {"data": {"v": 1, "type": "plans", "id": "r1"}}})
+    assert channel.comm.sent == [{"v": 1, "ok": True, "type": "plans", "id": "r1"}]
+    assert "the 'plans' request took" in capsys.readouterr().err
 
 
 def _next_comm_msg(kc, comm_id, timeout=30):

@@ -94,6 +94,18 @@ export class BridgeClient {
 
   /** Send one request; resolves with the reply, rejects with BridgeRequestError when `ok` is false. */
   async request<T extends BridgeReply = BridgeReply>(request: Omit<BridgeRequest, 'v'>, timeoutMs?: number): Promise<T> {
+    if (this._unanswered && this._comm && !this._comm.isDisposed) {
+      // The last request on this channel got no answer: the channel may be lost on the kernel's side (every later
+      // request would then time out too). Open a new one; replies still due on the old one are not awaited.
+      this._unanswered = false;
+      const old = this._comm;
+      this._comm = null;
+      try {
+        old.close();
+      } catch {
+        // a channel whose kernel is gone cannot be closed: it is dropped all the same
+      }
+    }
     if (!this._comm || this._comm.isDisposed) {
       await this.connect();
     }
@@ -110,6 +122,10 @@ export class BridgeClient {
     const reply = await new Promise<BridgeReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this._pending.delete(id);
+        if (comm === this._comm) {
+          this._unanswered = true;
+        }
+        console.warn(`saturn: the bridge did not answer "${request.type}" (${id}) within ${timeoutMs / 1000} s`);
         reject(new BridgeRequestError(`The Saturn bridge did not answer "${request.type}" within ${timeoutMs / 1000} s.`));
       }, timeoutMs);
       this._pending.set(id, {
@@ -233,7 +249,13 @@ export class BridgeClient {
   }
 
   private async _openComm(kernel: Kernel.IKernelConnection): Promise<Kernel.IComm> {
-    const info = await kernel.info;
+    const waitS = (this.options.helloTimeoutMs ?? 30_000) / 1000;
+    const info = await withTimeout(kernel.info, this.options.helloTimeoutMs ?? 30_000, () =>
+      new BridgeUnavailableError(
+        `The bridge kernel did not answer its kernel_info request within ${waitS} s.`,
+        'The kernel may still be starting or be stuck: press Retry, or restart the Saturn bridge from the Saturn panel.'
+      )
+    );
     if (info.status !== 'ok') {
       throw new BridgeUnavailableError('The bridge kernel did not start.', 'Open the kernel logs in the server console.');
     }
@@ -266,6 +288,7 @@ export class BridgeClient {
   private _dropComm(reason: Error): void {
     const comm = this._comm;
     this._comm = null;
+    this._unanswered = false;
     if (comm && !comm.isDisposed) {
       comm.dispose();
     }
@@ -292,4 +315,23 @@ export class BridgeClient {
   private _connecting: Promise<void> | null = null;
   private _lastError: BridgeUnavailableError | null = null;
   private _hello: IHelloReply | null = null;
+  /** A request on the current channel timed out: open a new channel before the next one. */
+  private _unanswered = false;
+}
+
+/** `promise`, or the error `fail()` makes when it has not settled within `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number, fail: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(fail()), ms);
+    promise.then(
+      v => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      e => {
+        clearTimeout(timer);
+        reject(e);
+      }
+    );
+  });
 }

@@ -11,13 +11,18 @@ The comm manager is the kernel's (``kernel.comm_manager``) or, in newer ipykerne
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import time
 from typing import Optional
 
 from .service import default_service
 from .wire import COMM_TARGET, WIRE_VERSION
 
 _registered_with = None
+
+#: A request that takes longer than this (seconds) is noted on stderr.
+SLOW_REQUEST_S = 5.0
 
 
 def comm_manager(ipython=None):
@@ -49,7 +54,13 @@ class BridgeChannel:
 
     def on_msg(self, msg) -> None:
         data = msg.get("content", {}).get("data")
-        self.comm.send(self.service.handle(data))
+        started = time.monotonic()
+        reply = self.service.handle(data)
+        took = time.monotonic() - started
+        if took > SLOW_REQUEST_S:  # in the server's log: why a page may have waited for an answer
+            kind = data.get("type") if isinstance(data, dict) else None
+            print(f"saturn bridge: the {kind!r} request took {took:.1f} s", file=sys.stderr, flush=True)
+        self.comm.send(reply)
 
     def on_close(self, _msg=None) -> None:
         self._stop.set()

@@ -8,25 +8,32 @@ import { BridgeEvent } from '../wire';
  */
 type Responder = (request: any, push: (data: any) => void) => any | undefined;
 
-function fakeServices(opts: { specs?: string[]; respond: Responder }) {
+function fakeServices(opts: { specs?: string[]; respond: Responder; info?: Promise<any> }) {
   const sent: any[] = [];
   let statusHandler: ((s: any, status: string) => void) | null = null;
   let comm: any;
+  const comms: any[] = [];
   const kernel = {
     name: BRIDGE_KERNEL_NAME,
-    info: Promise.resolve({ status: 'ok' }),
+    info: opts.info ?? Promise.resolve({ status: 'ok' }),
     createComm: (target: string) => {
       expect(target).toBe(BRIDGE_COMM_TARGET);
       comm = {
         isDisposed: false,
+        closed: false,
         onMsg: null as any,
         onClose: null as any,
         open: () => undefined,
         dispose() {
           this.isDisposed = true;
         },
+        close() {
+          this.closed = true;
+          this.onClose?.({});
+          this.dispose();
+        },
         send(data: any) {
-          sent.push(data);
+          sent.push({ ...data, comm: comms.indexOf(this) });
           const push = (payload: any) => comm.onMsg({ content: { data: payload } });
           const reply = opts.respond(data, push);
           if (reply !== undefined) {
@@ -34,6 +41,7 @@ function fakeServices(opts: { specs?: string[]; respond: Responder }) {
           }
         }
       };
+      comms.push(comm);
       return comm;
     }
   };
@@ -58,7 +66,7 @@ function fakeServices(opts: { specs?: string[]; respond: Responder }) {
       connectTo: () => session
     }
   };
-  return { services, sent, die: () => statusHandler?.(session, 'dead') };
+  return { services, sent, comms, die: () => statusHandler?.(session, 'dead') };
 }
 
 const hello = { v: 1, ok: true, saturn_version: '0.1.0', wire_version: 1, pid: 1, store: '/x/.saturn/saturn.db', device_kind: 'cpu', schema_version: 1 };
@@ -109,6 +117,38 @@ describe('BridgeClient', () => {
     const { services } = fakeServices({ respond: req => (req.type === 'hello' ? hello : undefined) });
     const client = new BridgeClient(services, { requestTimeoutMs: 50 });
     await expect(client.request({ type: 'devices' })).rejects.toThrow(/did not answer "devices"/);
+  });
+
+  it('opens a new channel after a request went unanswered, so one lost channel does not fail every later request', async () => {
+    let answerDevices = false;
+    const { services, sent, comms } = fakeServices({
+      respond: req => (req.type === 'hello' || answerDevices ? { ...hello, type: req.type } : undefined)
+    });
+    const client = new BridgeClient(services, { requestTimeoutMs: 50 });
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    await expect(client.request({ type: 'devices' })).rejects.toThrow(/did not answer "devices"/);
+    expect(warn.mock.calls[0][0]).toMatch(/did not answer "devices"/);
+    warn.mockRestore();
+    answerDevices = true;
+    const reply = await client.request({ type: 'devices' });
+    expect(reply.type).toBe('devices');
+    expect(comms).toHaveLength(2);
+    expect(comms[0].closed).toBe(true); // the kernel is told, so it stops pushing events on the old channel
+    expect(sent.filter(m => m.type === 'devices').map(m => m.comm)).toEqual([0, 1]);
+    expect(sent.filter(m => m.type === 'hello').map(m => m.comm)).toEqual([0, 1]);
+    expect(client.state).toBe('connected');
+    // answered requests keep their channel
+    await client.request({ type: 'tasks' });
+    expect(comms).toHaveLength(2);
+  });
+
+  it('reports a bridge kernel that never answers kernel_info as unavailable instead of connecting forever', async () => {
+    const { services } = fakeServices({ respond: () => hello, info: new Promise(() => undefined) });
+    const client = new BridgeClient(services, { helloTimeoutMs: 50 });
+    const err = await client.connect().catch(e => e);
+    expect(err).toBeInstanceOf(BridgeUnavailableError);
+    expect(err.message).toMatch(/kernel_info/);
+    expect(client.state).toBe('unavailable');
   });
 
   it('reports an unresponsive bridge kernel as unavailable with what to check', async () => {

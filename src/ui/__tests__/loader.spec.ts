@@ -46,4 +46,21 @@ describe('Loader', () => {
     expect(log[log.length - 1]).toBe('say Saturn could not load its state from the bridge.');
     l.dispose();
   });
+  it('shows the bridge\'s latest profile even when the store\'s plans cannot be read, and restores them on the next refresh', async () => {
+    const b = new FakeBridge();
+    b.replies.profile_status = () => ({ running: false, instance: smallInstance() });
+    b.replies.plans = () => {
+      throw new Error('The Saturn bridge did not answer "plans" within 60 s.');
+    };
+    const { loader: l, plans, log } = loader(b);
+    await l.refresh();
+    expect(plans.instance!.name).toBe('small'); // Profile done: Optimize is possible
+    expect(l.loaded).toBe(false); // the restore is tried again
+    expect(log).toContain('say Saturn could not load its state from the bridge.');
+    b.replies.plans = () => ({ plans: [{ id: 3, name: 'small', created_at: 1, doc: { instance: 'small', makespan_s: 1, jobs: [], saturn_after_run: 'run-7' } }] });
+    await l.refresh();
+    expect(l.loaded).toBe(true);
+    expect(plans.afterRun).toBe('run-7');
+    l.dispose();
+  });
 });

@@ -63,7 +63,16 @@ export class Loader {
     try {
       const status = await this.feed.load(this.hooks.settings());
       if (!this._loaded) {
-        await this._restore();
+        try {
+          await this._restore();
+        } finally {
+          // The bridge's own latest profile is shown even when the store's could not be read (the next refresh
+          // tries the restore again).
+          if (!this.plans.instance && status.instance) {
+            this.plans.setInstance(status.instance as Instance);
+            this.hooks.changed();
+          }
+        }
       }
       if (!this.plans.instance && status.instance) {
         this.plans.setInstance(status.instance as Instance);
