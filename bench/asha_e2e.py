@@ -6,7 +6,8 @@ Starts a real JupyterLab server (declared CPU GPUs), registers a grid of residua
 rate (each with `validate`, seeded data, a per-step pause so a job trains 10-30 s), and runs it twice through the CLI:
 once without early stopping, once with `--early-stopping asha --metric val_loss --rungs ...`. Prints, per run, the
 winner (`saturn.best("val_loss")`), the run's total time, the jobs stopped early and where, for every stop how
-long its GPUs stood idle before the next work started on them, and the runner launches against the promotions.
+long its GPUs stood idle before the next work started on them (from its runner's lease release to another runner's
+lease on one of those GPUs), and the runner launches against the promotions.
 Exits 1 when the ASHA run does not finish its survivors, picks another winner, or is not faster.
 """
 from __future__ import annotations
@@ -97,16 +98,33 @@ def analyse(root: Path, summary: dict) -> dict:
     store = Store(root / ".saturn" / "saturn.db")
     jobs = JobStore(store).list(summary["run_id"])
     winner = results.best("val_loss", store=store, run_id=summary["run_id"])
+    # GPU idle after a stop, from the store's lease events: when a job later stopped early let its GPUs go (its
+    # runner paused at the rung where it was stopped) until another job's runner took one of them
+    ours = {j["id"] for j in jobs}
+    leases, held = [], {}
+    since = 0
+    while True:
+        page = store.events_since(since, 500)
+        for e in page:
+            d = e.get("data") or {}
+            if e["kind"] == "lease.acquired" and d.get("holder") in ours:
+                held[d["holder"]] = d["devices"]
+                leases.append(("acquired", e["ts"], d["holder"], d["devices"]))
+            elif e["kind"] == "lease.released" and d.get("holder") in ours:
+                leases.append(("released", e["ts"], d["holder"], held.get(d["holder"], [])))
+        if len(page) < 500:
+            break
+        since = page[-1]["id"]
     gaps = []
     for j in jobs:
-        stop = j["info"].get("stopped_early")
-        if not stop:
+        if not j["info"].get("stopped_early"):
             continue
-        a = j["info"]["assignment"]
-        freed_at = j["info"]["stopped"]["at"]  # its runner paused at the rung and gave its GPUs back
-        later = [k["info"].get("launched_at") for k in jobs if k["id"] != j["id"] and
-                 set(k["info"]["assignment"]["gpu_ids"]) & set(a["gpu_ids"]) and
-                 (k["info"].get("launched_at") or 0) >= freed_at]
+        released = [x for x in leases if x[0] == "released" and x[2] == j["id"]]
+        if not released:
+            continue
+        _, freed_at, _, devices = released[-1]
+        later = [ts for kind, ts, holder, devs in leases
+                 if kind == "acquired" and holder != j["id"] and ts >= freed_at and set(devs) & set(devices)]
         if later:
             gaps.append(round(min(later) - freed_at, 2))
     store.close()

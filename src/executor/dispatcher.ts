@@ -9,8 +9,9 @@
  * re-plan. The runner itself takes the leases atomically and refuses to start without them: the dispatcher's view
  * can be stale, the store cannot.
  */
-import { isActive, isFinal, isSettled, JobState } from './job-state';
+import { endedAt, IEndTimes, isActive, isFinal, isSettled, JobState } from './job-state';
 import { decide, DispatchAction, IDispatchView, nodeOf, plannedOnRunClock, unusableNodes } from './rules';
+import { warmQueues } from './rungs';
 import {
   IAssignment,
   IClock,
@@ -328,8 +329,10 @@ export class Dispatcher {
 
   /**
    * Make the runners of the next `prewarm` jobs in plan order ready (kernel started, torch imported) while their
-   * GPUs are still busy, so that the gap from a GPU's release to the next job's first step is not a kernel boot.
-   * Only once the launched jobs have started running (no kernel boots compete with the warm-up).
+   * GPUs are still busy, so that the gap from a GPU's release to the next job's first step is not a kernel boot; under
+   * early stopping also those of the `prewarm` jobs paused at their rung likeliest to be promoted (`warmQueues`), so
+   * that a survivor resumes warm. Only once the launched jobs have started running (no kernel boots compete with the
+   * warm-up).
    */
   private prewarmNext(snap: ISnapshot): void {
     const n = this.opts.prewarm ?? 0;
@@ -343,17 +346,13 @@ export class Dispatcher {
     if (booting) {
       return;
     }
-    const jobs = [...snap.jobs].sort((a, b) => (a.info.order ?? 0) - (b.info.order ?? 0) || a.id.localeCompare(b.id));
-    let count = 0;
-    for (const j of jobs) {
-      if (count >= n) {
-        break;
-      }
-      const next = j.state === JobState.Pending || j.state === JobState.Preempted;
-      if (!next || this.launcher.status(j.id) !== 'unknown') {
-        continue;
-      }
-      count++;
+    // not started yet, or stopped to resume, once its last runner has ended
+    const waiting = snap.jobs.filter(j => {
+      const status = this.launcher.status(j.id);
+      return (j.state === JobState.Pending || j.state === JobState.Preempted) && (status === 'unknown' || status === 'ended');
+    });
+    const { sure, atRung } = warmQueues(waiting);
+    for (const j of [...sure.slice(0, n), ...atRung.slice(0, n)]) {
       if (!this.warmed.has(j.id)) {
         this.warmed.add(j.id);
         this.launcher.prewarm(j.id).catch(err => this.log(`job ${j.id}: prewarm failed: ${(err as Error).message}`));
@@ -462,6 +461,7 @@ export class Dispatcher {
   private async launch(job: IJobRecord, now: number): Promise<void> {
     this.launchedAt.set(job.id, now);
     this.released.delete(job.id);
+    this.warmed.delete(job.id); // its warm kernel (if any) runs this launch; its next resume may be warmed again
     await this.store.update(job.id, { launched_at: now }); // start-up is measured from here to the first step
     this.log(`job ${job.id}: launching on GPUs [${job.info.assignment.gpu_ids.join(', ')}]`);
     await this.launcher.launch(job.id);
@@ -590,7 +590,9 @@ export class Dispatcher {
     let end: number | null = null;
     const out: IJobSummary[] = jobs.map(j => {
       counts[j.state] = (counts[j.state] ?? 0) + 1;
-      const fin = typeof j.info.finished_at === 'number' ? j.info.finished_at - t0 : null;
+      // a job stopped early ends where its runner paused at its rung: the run lasts until the last of them too
+      const ended = endedAt(j.state, j.info as IEndTimes);
+      const fin = ended !== undefined ? ended - t0 : null;
       if (fin !== null) {
         end = Math.max(end ?? 0, fin);
       }

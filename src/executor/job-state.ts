@@ -100,3 +100,34 @@ export function isActive(s: JobState | string): boolean {
 export function isSettled(s: JobState | string, info?: { given_up?: boolean } | null): boolean {
   return isFinal(s) || (s === JobState.Failed && !!info?.given_up);
 }
+
+/** What `endedAt` reads of a job record's info. */
+export interface IEndTimes {
+  finished_at?: number;
+  failed_at?: number;
+  cancelled_at?: number;
+  stopped?: { at?: number } | null;
+  stopped_early?: { at?: number } | null;
+}
+
+/**
+ * When a job in `state` stopped holding its GPUs for good (store clock), or undefined while it may run again. A job
+ * stopped early paused at its rung and released its GPUs then, before early stopping judged it (the verdict's time
+ * only when the pause is not recorded); a done, failed or cancelled job when it ended (`fallback`, e.g. the record's
+ * last update, when that is not recorded).
+ */
+export function endedAt(state: string, info: IEndTimes | undefined, fallback?: number): number | undefined {
+  const first = (...ts: unknown[]): number | undefined => ts.find((t): t is number => typeof t === 'number');
+  switch (state) {
+    case JobState.StoppedEarly:
+      return first(info?.stopped?.at, info?.stopped_early?.at, fallback);
+    case JobState.Done:
+      return first(info?.finished_at, fallback);
+    case JobState.Failed:
+      return first(info?.failed_at, fallback);
+    case JobState.Cancelled:
+      return first(info?.cancelled_at, info?.finished_at, fallback);
+    default:
+      return undefined;
+  }
+}

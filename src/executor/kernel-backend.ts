@@ -290,12 +290,19 @@ export class KernelJobLauncher implements IJobLauncher {
    * runs the job in this warm kernel. No lease is taken and the job's state is not touched.
    */
   async prewarm(jobId: string): Promise<void> {
-    if (this.warm.has(jobId) || this.live.has(jobId)) {
+    if (this.warm.has(jobId) || (this.live.has(jobId) && this.status(jobId) !== 'ended')) {
       return;
     }
+    // The kernel of its last segment (ended) is shut down, not reused: CUDA may be initialised there on other GPUs
+    // than the next lease's, and the runner pins devices by environment.
+    const last = this.live.get(jobId);
+    this.live.delete(jobId);
     const ready = (async (): Promise<Session.ISessionConnection | null> => {
       let session: Session.ISessionConnection | null = null;
       try {
+        if (last && !last.isDisposed) {
+          await last.shutdown().catch(() => undefined);
+        }
         session = await this.startSession(jobId);
         await kernelReady(session.kernel!, this.bootS);
         const future = session.kernel!.requestExecute({ code: PREWARM_CODE, store_history: false });

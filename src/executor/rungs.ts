@@ -222,3 +222,26 @@ export function survivors(records: IJobRecord[], cfg: Pick<IEarlyStopping, 'mode
   }
   return out.sort(ashaPriority).map(x => ({ job: x.rec.task, weight: cfg.eta ** x.level }));
 }
+
+/**
+ * The jobs waiting to run (each `record` is one, not launched) whose kernels are worth warming, in two queues: those
+ * that will run again whatever early stopping decides (not started yet, or promoted and waiting for GPUs, or moved by
+ * a re-plan), in plan order; and those paused at their rung for a verdict, the better value there first (the likeliest
+ * survivors). Jobs with no early stopping are all of the first kind.
+ */
+export function warmQueues(records: IJobRecord[]): { sure: IJobRecord[]; atRung: IJobRecord[] } {
+  const score = (j: IJobRecord): number => {
+    const es = j.info.early_stopping as Partial<IEarlyStopping> | undefined;
+    const step = j.info.stopped?.step;
+    return es?.metric && step !== undefined ? rankScore(j.info.rung_reports?.[step]?.[es.metric], es.mode ?? 'min') : Infinity;
+  };
+  const byOrder = (a: IJobRecord, b: IJobRecord): number => (a.info.order ?? 0) - (b.info.order ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return {
+    sure: records.filter(j => !atRung(j)).sort(byOrder),
+    atRung: records
+      .filter(j => atRung(j))
+      .map(j => ({ j, s: score(j) }))
+      .sort((a, b) => a.s - b.s || byOrder(a.j, b.j))
+      .map(x => x.j)
+  };
+}

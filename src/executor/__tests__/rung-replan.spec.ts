@@ -35,13 +35,21 @@ const instance: IInstanceLike = {
 };
 const ES: IEarlyStopping = { kind: 'asha', metric: 'val_loss', mode: 'min', rungs: [20, 60], eta: 2, unit: 'steps' };
 
-async function run(es: IEarlyStopping | null, inst: IInstanceLike = instance, holdS = 0, slower: Record<string, number> = {}) {
+/** The simulated world, noting when each job's kernel was warmed (the world itself starts every kernel alike). */
+class WarmingWorld extends SimWorld {
+  warmed: Array<[string, number]> = [];
+  async prewarm(id: string): Promise<void> {
+    this.warmed.push([id, this.clock.now()]);
+  }
+}
+
+async function run(es: IEarlyStopping | null, inst: IInstanceLike = instance, holdS = 0, slower: Record<string, number> = {}, prewarm = 0) {
   const clock = new SimClock();
   const store = new MemoryJobStore(clock);
-  const world = new SimWorld(store, clock, (t, _p, g) => (g === 2 ? 0.5 : 1) * (slower[t] ?? 1), { launchDelayS: 1, metric });
+  const world = new WarmingWorld(store, clock, (t, _p, g) => (g === 2 ? 0.5 : 1) * (slower[t] ?? 1), { launchDelayS: 1, metric });
   const seg = es ? firstSegments(inst, es) : null;
   const plan = await solveFast(seg?.instance ?? inst, { seed: 1 });
-  const d = new Dispatcher(store, world, 'r', { clock, autopilot: false, prewarm: 0 });
+  const d = new Dispatcher(store, world, 'r', { clock, autopilot: false, prewarm });
   // each job's early-stopping settings as a run records them (its rungs, the configuration), with the hold under test
   const jobs = jobsFromPlan(plan, inst, 'r').map(j => (seg && es ? { ...j, settings: { ...rungSettings(es, TOTAL, null, seg.rungAt[j.task]), rung_hold_s: holdS } } : j));
   await d.submit(jobs);
@@ -63,7 +71,7 @@ async function run(es: IEarlyStopping | null, inst: IInstanceLike = instance, ho
     }
     world.advanceTo(clock.t + 0.5);
   }
-  return { store, world, loop, intro, launches, pausedAtRung, makespan: clock.t - t0 };
+  return { store, world, loop, intro, launches, pausedAtRung, makespan: clock.t - t0, summary: () => d.summary(plan, t0), t0 };
 }
 
 /** Every promotion and early stop of a run, in a fixed order. */
@@ -93,6 +101,21 @@ describe('re-planning with rungs', () => {
         expect(j.info.checkpoint!.step).toBe((j.info.stopped_early as any).rung);
       }
     }
+  });
+
+  it('the run\'s summary lasts until the last job ended, a job stopped early ending where it paused at its rung', async () => {
+    // j4 and j0 go on to rung 60 beside the winner j2 and are stopped there: the last of them may end after j2
+    const r = await run(ES, instance, 0, { j2: 0.5 });
+    const summary = r.summary();
+    const ends = [...r.store.jobs.values()].map(j =>
+      j.state === JobState.StoppedEarly ? (j.info.stopped as any).at : (j.info.finished_at as number)
+    );
+    const stoppedLast = Math.max(...[...r.store.jobs.values()].filter(j => j.state === JobState.StoppedEarly).map(j => (j.info.stopped as any).at));
+    expect(stoppedLast).toBeGreaterThan(r.store.jobs.get('r-j2')!.info.finished_at as number); // the case under test
+    expect(summary.realised_makespan_s).toBeCloseTo(Math.max(...ends) - r.t0, 6);
+    const j0 = summary.jobs.find(j => j.task === 'j0')!;
+    expect(j0.state).toBe(JobState.StoppedEarly);
+    expect(j0.realised_end_s).toBeCloseTo((r.store.jobs.get('r-j0')!.info.stopped as any).at - r.t0, 6);
   });
 
   it('gives the last survivor both GPUs once the others stopped (SHA), and finishes sooner than without early stopping', async () => {
@@ -173,6 +196,28 @@ describe('re-planning with rungs', () => {
     const twice = launches.filter(([id, t], i) => launches.slice(0, i).some(([x, u]) => x === id && t - u <= 2));
     expect(twice).toEqual([]);
   }, 60000);
+
+  it('warms a paused job\'s next kernel while it waits at its rung, so a survivor resumes in a warm kernel', async () => {
+    const r = await run(ES, instance, 0, {}, 2);
+    expect(r.loop.finished).toBe(true);
+    // every launch after a job's first is a resume from its rung; before each, after the segment before it ended,
+    // that job's kernel was warmed
+    const resumes = r.launches.filter(([id], i) => r.launches.findIndex(([other]) => other === id) < i);
+    expect(resumes.length).toBeGreaterThan(0);
+    const report = resumes.map(([id, at]) => {
+      const before = Math.max(...r.launches.filter(([l, t]) => l === id && t < at).map(([, t]) => t));
+      const paused = r.pausedAtRung.filter(([p, t]) => p === id && t > before && t <= at).map(([, t]) => t);
+      const warmed = r.world.warmed.filter(([w, t]) => w === id && t > before && t <= at).map(([, t]) => t);
+      return { id, before, at, paused: paused.length ? [paused[0], paused[paused.length - 1]] : [], warmed };
+    });
+    // a survivor that waited a few seconds (for the others to report, or for its GPUs) was warmed while it waited,
+    // once; one promoted within a step or two is resumed at once, warm or not
+    const waited = report.filter(w => w.paused.length && w.at - w.paused[0] >= 3);
+    expect(waited.length).toBeGreaterThan(0);
+    for (const w of waited) {
+      expect({ ...w, warmedOnce: w.warmed.length === 1 }).toEqual({ ...w, warmedOnce: true });
+    }
+  });
 
   it('a job paused at its rung and promoted keeps its GPUs: no new trial takes them in the step that promotes it', async () => {
     // one GPU a job, so a job that pauses at its rung frees a GPU that a waiting trial is planned on

@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { decideRungs, IRungJob, judge, nextRung, rungComplete, rungSteps, survivors, verdictActions } from '../rungs';
+import { decideRungs, IRungJob, judge, nextRung, rungComplete, rungSteps, survivors, verdictActions, warmQueues } from '../rungs';
 import { IJobRecord } from '../types';
 
 const CASES = path.join(__dirname, '../../../schema/conformance/rungs');
@@ -134,5 +134,35 @@ describe('what the verdicts do to the jobs (shared conformance cases)', () => {
   it.each(files)('%s', file => {
     const c = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
     expect(verdictActions(c.jobs, c.early_stopping)).toEqual(c.expect);
+  });
+});
+
+describe('which waiting jobs get warm kernels first', () => {
+  const es = { kind: 'asha', metric: 'val_loss', mode: 'min', rungs: [10, 30], eta: 2, unit: 'steps' };
+  const rec = (task: string, state: string, info: Record<string, unknown>): IJobRecord =>
+    ({ id: `r-${task}`, task, state, info: { assignment: { parallelism: 'ddp', gpus: 1, node: 'n', gpu_ids: [0] }, early_stopping: es, ...info } }) as unknown as IJobRecord;
+  const atRung = (task: string, order: number, value: number | null) =>
+    rec(task, 'preempted', { order, stopped: { reason: 'rung', step: 10, at: 1 }, rung_reports: value === null ? {} : { 10: { val_loss: value } } });
+
+  it('those that will run whatever the verdicts in plan order; apart, the jobs paused at their rung, the best value first', () => {
+    const jobs = [
+      atRung('worse', 1, 0.9),
+      atRung('better', 2, 0.2),
+      atRung('unknown', 0, null), // no value recorded: last
+      rec('new-late', 'pending', { order: 6 }),
+      rec('new', 'pending', { order: 4 }),
+      // promoted at its rung, waiting for GPUs: it runs again for sure
+      rec('promoted', 'preempted', { order: 5, stopped: { reason: 'rung', step: 10, at: 1 }, promotions: [{ rung: 10, at: 2 }], rung_reports: { 10: { val_loss: 0.5 } } }),
+      // moved by a re-plan (no rung): it runs again too
+      rec('moved', 'preempted', { order: 3, stopped: { reason: 'replan', step: 7, at: 1 } })
+    ];
+    const q = warmQueues(jobs);
+    expect(q.sure.map(j => j.task)).toEqual(['moved', 'new', 'promoted', 'new-late']);
+    expect(q.atRung.map(j => j.task)).toEqual(['better', 'worse', 'unknown']);
+  });
+
+  it('a maximised metric ranks the larger value first', () => {
+    const max = (task: string, v: number) => ({ ...atRung(task, 0, v), info: { ...atRung(task, 0, v).info, early_stopping: { ...es, metric: 'val_loss', mode: 'max' } } }) as IJobRecord;
+    expect(warmQueues([max('low', 0.1), max('high', 0.7)]).atRung.map(j => j.task)).toEqual(['high', 'low']);
   });
 });

@@ -7,7 +7,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 import type { Instance, Plan } from '../../spase/types';
 import { IBridge, IJobStatus, IRunController, IRunSnapshot, ISaturnSettings, RunPhase } from './interfaces';
-import { isActive, isFinal } from '../../executor/job-state';
+import { endedAt, isActive, isFinal } from '../../executor/job-state';
 import { plannedOnRunClock } from '../../executor/rules';
 import { jobRungs } from './early-stopping';
 import type { JobState } from './plan-model';
@@ -89,15 +89,6 @@ function settled(j: IStoreJob): boolean {
   return isFinal(j.state) || (j.state === 'failed' && !!j.info?.given_up);
 }
 
-/** When a job stopped holding its GPUs for good (store clock), for the "when it really ran" bar. */
-function endedAt(j: IStoreJob, state: JobState): unknown {
-  if (state === 'stopped_early') {
-    // it paused at its rung (and released its GPUs) before early stopping judged it
-    return j.info?.stopped?.at ?? j.info?.stopped_early?.at ?? j.updated_at;
-  }
-  return state === 'done' || state === 'failed' || state === 'cancelled' ? (j.info?.finished_at ?? j.info?.failed_at ?? j.updated_at) : undefined;
-}
-
 /** The latest run in the store as a snapshot (null when there is none). Pure. */
 export function snapshotFromJobs(all: IStoreJob[]): IRunSnapshot | null {
   if (all.length === 0) {
@@ -136,7 +127,7 @@ export function snapshotFromJobs(all: IStoreJob[]): IRunSnapshot | null {
       progress: state === 'done' ? 1 : total > 0 ? Math.min(1, step / total) : undefined,
       actual_start_s: rel(j.info?.first_step_at ?? j.info?.claimed_at),
       actual_launch_s: rel(j.info?.launched_at),
-      actual_end_s: rel(endedAt(j, state)),
+      actual_end_s: rel(endedAt(state, j.info, j.updated_at)),
       node: a.node,
       gpu_ids: Array.isArray(a.gpu_ids) ? a.gpu_ids.map(Number) : undefined,
       error: j.info?.error,
