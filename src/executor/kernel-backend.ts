@@ -301,6 +301,7 @@ export class KernelJobLauncher implements IJobLauncher {
       let session: Session.ISessionConnection | null = null;
       try {
         if (last && !last.isDisposed) {
+          this.shutting.add(last);
           await last.shutdown().catch(() => undefined);
         }
         session = await this.startSession(jobId);
@@ -367,8 +368,11 @@ export class KernelJobLauncher implements IJobLauncher {
       });
       await kernelReady(kernel, this.bootS);
       const future = kernel.requestExecute({ code: runnerCode(jobId), store_history: false });
+      const own = session;
       future.onIOPub = msg => {
-        if (KernelMessage.isErrorMsg(msg)) {
+        // the server interrupts a kernel before it shuts it down: that interrupt, after the job was released, is not
+        // the job's error
+        if (KernelMessage.isErrorMsg(msg) && !(msg.content.ename === 'KeyboardInterrupt' && this.shutting.has(own))) {
           this.log(`job ${jobId}: ${msg.content.ename}: ${msg.content.evalue}`);
         }
       };
@@ -410,6 +414,7 @@ export class KernelJobLauncher implements IJobLauncher {
     this.live.delete(jobId);
     try {
       if (known && !known.isDisposed) {
+        this.shutting.add(known);
         await known.shutdown();
         return;
       }
@@ -431,5 +436,7 @@ export class KernelJobLauncher implements IJobLauncher {
   private warm = new Map<string, Promise<Session.ISessionConnection | null>>();
   private live = new Map<string, Session.ISessionConnection>();
   private status_ = new Map<string, LaunchStatus>();
+  /** Job kernels this launcher is shutting down (released). */
+  private shutting = new WeakSet<Session.ISessionConnection>();
   private launches = new Map<string, number>();
 }

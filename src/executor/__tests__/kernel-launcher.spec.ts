@@ -5,7 +5,7 @@
  * What is checked here are the waits that must end: a job kernel that never answers kernel_info, and a superseded
  * launch that ends late.
  */
-import { KernelJobLauncher } from '../kernel-backend';
+import { KernelJobLauncher, PREWARM_CODE } from '../kernel-backend';
 
 interface IFakeKernel {
   id: string;
@@ -14,6 +14,7 @@ interface IFakeKernel {
   isDisposed: boolean;
   info: Promise<unknown>;
   executed: string[];
+  futures: Array<{ done: Promise<unknown>; onIOPub: any }>;
   finish: () => void;
   requestExecute: (c: { code: string }) => { done: Promise<unknown>; onIOPub: unknown };
 }
@@ -28,10 +29,13 @@ function fakeKernel(id: string, answers: boolean): IFakeKernel {
     isDisposed: false,
     info: answers ? Promise.resolve({}) : new Promise(() => undefined),
     executed: [],
+    futures: [],
     finish: () => finish(),
     requestExecute: ({ code }) => {
       k.executed.push(code);
-      return { done, onIOPub: null };
+      const future = { done: code.includes('run_job') ? done : Promise.resolve(undefined), onIOPub: null };
+      k.futures.push(future);
+      return future;
     }
   };
   return k;
@@ -101,5 +105,39 @@ describe('KernelJobLauncher', () => {
     expect(launcher.status('j1')).toBe('running');
     f.kernels[1].finish();
     await until(() => launcher.status('j1') === 'ended');
+  });
+
+  it('warms a job\'s next segment in a new kernel once its runner ended, shutting the old one down, and resumes there', async () => {
+    const f = fakeSessions([true, true]);
+    const launcher = new KernelJobLauncher(f.sessions, 'saturn-bridge', () => undefined, 5);
+    await launcher.launch('j1');
+    await until(() => f.kernels[0]?.executed.length === 1);
+    await launcher.prewarm('j1'); // still running: nothing to warm
+    expect(f.kernels).toHaveLength(1);
+    f.kernels[0].finish(); // paused at its rung: the runner returned
+    await until(() => launcher.status('j1') === 'ended');
+    await launcher.prewarm('j1');
+    expect(f.shutDown).toEqual(['k0']); // not reused: CUDA may be initialised there on other GPUs
+    expect(f.kernels[1].executed).toEqual([PREWARM_CODE]);
+    await launcher.launch('j1');
+    await until(() => f.kernels[1].executed.length === 2);
+    expect(f.kernels[1].executed[1]).toContain('run_job("j1")');
+    expect(f.kernels).toHaveLength(2); // the resume booted no kernel
+  });
+
+  it('does not report the interrupt the server sends before shutting a released kernel down as the job\'s error', async () => {
+    const f = fakeSessions([true]);
+    const log: string[] = [];
+    const launcher = new KernelJobLauncher(f.sessions, 'saturn-bridge', m => log.push(m), 5);
+    await launcher.launch('j1');
+    await until(() => f.kernels[0]?.futures.length === 1);
+    const error = (ename: string) => ({ header: { msg_type: 'error' }, content: { ename, evalue: 'x', traceback: [] } });
+    f.kernels[0].futures[0].onIOPub(error('ValueError'));
+    expect(log).toEqual(['job j1: ValueError: x']);
+    f.kernels[0].futures[0].onIOPub(error('KeyboardInterrupt')); // an interrupt while it runs is reported
+    expect(log).toHaveLength(2);
+    await launcher.release('j1');
+    f.kernels[0].futures[0].onIOPub(error('KeyboardInterrupt'));
+    expect(log).toHaveLength(2);
   });
 });
