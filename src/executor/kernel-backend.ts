@@ -403,10 +403,12 @@ export class KernelJobLauncher implements IJobLauncher {
 
   async release(jobId: string): Promise<void> {
     const warm = this.warm.get(jobId);
+    let warmShut = false;
     if (warm) {
       this.warm.delete(jobId);
       const s = await warm;
       if (s && !s.isDisposed) {
+        warmShut = true;
         await s.shutdown().catch(() => undefined);
       }
     }
@@ -417,6 +419,9 @@ export class KernelJobLauncher implements IJobLauncher {
         this.shutting.add(known);
         await known.shutdown();
         return;
+      }
+      if (warmShut) {
+        return; // the job's session was its warm one (looked up by path again, the server would say it is gone)
       }
       const existing = await this.sessions.findByPath(jobSessionPath(jobId));
       if (existing) {

@@ -44,9 +44,13 @@ function fakeKernel(id: string, answers: boolean): IFakeKernel {
 function fakeSessions(answers: boolean[]) {
   const kernels: IFakeKernel[] = [];
   const shutDown: string[] = [];
+  const shutDownById: string[] = [];
   const sessions = {
-    findByPath: async () => undefined,
-    shutdown: async () => undefined,
+    // the server's view: the newest session of the path, whether or not it was shut down meanwhile
+    findByPath: async () => (kernels.length ? { id: `s-${kernels[kernels.length - 1].id}` } : undefined),
+    shutdown: async (id: string) => {
+      shutDownById.push(id);
+    },
     startNew: async () => {
       const kernel = fakeKernel(`k${kernels.length}`, answers[kernels.length] ?? true);
       kernels.push(kernel);
@@ -61,7 +65,7 @@ function fakeSessions(answers: boolean[]) {
       };
     }
   };
-  return { sessions: sessions as any, kernels, shutDown };
+  return { sessions: sessions as any, kernels, shutDown, shutDownById };
 }
 
 const until = async (cond: () => boolean, ms = 5000) => {
@@ -123,6 +127,13 @@ describe('KernelJobLauncher', () => {
     await until(() => f.kernels[1].executed.length === 2);
     expect(f.kernels[1].executed[1]).toContain('run_job("j1")');
     expect(f.kernels).toHaveLength(2); // the resume booted no kernel
+    f.kernels[1].finish();
+    await until(() => launcher.status('j1') === 'ended');
+    // paused again and warmed, then stopped early: the warm kernel is shut down once, nothing twice
+    await launcher.prewarm('j1');
+    await launcher.release('j1');
+    expect(f.shutDown).toEqual(['k0', 'k1', 'k2']);
+    expect(f.shutDownById).toEqual([]);
   });
 
   it('does not report the interrupt the server sends before shutting a released kernel down as the job\'s error', async () => {
