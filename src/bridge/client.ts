@@ -249,10 +249,10 @@ export class BridgeClient {
   }
 
   private async _openComm(kernel: Kernel.IKernelConnection): Promise<Kernel.IComm> {
-    const waitS = (this.options.helloTimeoutMs ?? 30_000) / 1000;
-    const info = await withTimeout(kernel.info, this.options.helloTimeoutMs ?? 30_000, () =>
+    const waitMs = this.options.helloTimeoutMs ?? 30_000;
+    const info = await withTimeout(kernel.info, waitMs, () =>
       new BridgeUnavailableError(
-        `The bridge kernel did not answer its kernel_info request within ${waitS} s.`,
+        `The bridge kernel did not answer its kernel_info request within ${waitMs / 1000} s.`,
         'The kernel may still be starting or be stuck: press Retry, or restart the Saturn bridge from the Saturn panel.'
       )
     );

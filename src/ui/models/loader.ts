@@ -62,20 +62,17 @@ export class Loader {
     }
     try {
       const status = await this.feed.load(this.hooks.settings());
-      if (!this._loaded) {
-        try {
+      try {
+        if (!this._loaded) {
           await this._restore();
-        } finally {
-          // The bridge's own latest profile is shown even when the store's could not be read (the next refresh
-          // tries the restore again).
-          if (!this.plans.instance && status.instance) {
-            this.plans.setInstance(status.instance as Instance);
-            this.hooks.changed();
-          }
         }
-      }
-      if (!this.plans.instance && status.instance) {
-        this.plans.setInstance(status.instance as Instance);
+      } finally {
+        // The bridge's own latest profile, shown also when the store's could not be read (the next refresh tries
+        // the restore again).
+        if (!this.plans.instance && status.instance) {
+          this.plans.setInstance(status.instance as Instance);
+          this.hooks.changed();
+        }
       }
       this._loaded = true;
       this.hooks.changed();
