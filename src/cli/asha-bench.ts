@@ -95,12 +95,6 @@ export const HOLDOUT_SEEDS = { paper: [9, 10, 11, 12, 13, 14, 16, 17], grid: [5,
  */
 export const FRESH_SEEDS = { paper: [18, 19, 20, 21, 22, 23, 24, 25], grid: [9, 10, 11, 12] };
 
-/**
- * A third held-out set, fixed (2026-12-04, before (c-t) was first run on any seed) as the test of (c-t), which was
- * designed after every result of the sets above had been seen.
- */
-export const LAST_SEEDS = { paper: [26, 27, 28, 29, 30, 31, 32, 33], grid: [13, 14, 15, 16] };
-
 export function workloads(): Array<{ w: IWorkload; source: string; make: (curveSeed: number) => IWorkload }> {
   const txt = loadInstance('txt-like-2x8.json');
   const many = loadInstance('many-32x1x8.json');
@@ -180,11 +174,10 @@ export const POLICY_LABEL: Record<PlanPolicy, string> = {
   'by-rung': '(c-r) by rung',
   'earliest-finish': '(c-e) earliest finish',
   'in-order': '(c-o) earliest finish, new trials in job order',
-  marginal: '(c-m) marginal cost',
-  'total-end': '(c-t) marginal cost, new trials for the least total end'
+  marginal: '(c-m) marginal cost'
 };
 
-const POLICY_SHORT: Record<PlanPolicy, string> = { makespan: '(c)', survivors: '(c-s)', 'by-rung': '(c-r)', 'earliest-finish': '(c-e)', 'in-order': '(c-o)', marginal: '(c-m)', 'total-end': '(c-t)' };
+const POLICY_SHORT: Record<PlanPolicy, string> = { makespan: '(c)', survivors: '(c-s)', 'by-rung': '(c-r)', 'earliest-finish': '(c-e)', 'in-order': '(c-o)', marginal: '(c-m)' };
 
 function label(r: IStrategyResult, seed?: number): string {
   if (r.name === 'saturn-no-stop') {

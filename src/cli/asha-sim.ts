@@ -525,15 +525,13 @@ export async function fixedFifo(w: IWorkload, g: number, rungRule: 'product' | '
  *   ASHA starts new trials; the SPASE solve's order of new trials is arbitrary (a makespan does not care).
  * - 'marginal': as 'in-order', but a promoted job's placement minimises its finish plus what its GPU-seconds cost
  *   the jobs placed after it (`marginalCharge`): the first when few wait, the second when many do.
- * - 'total-end': as 'marginal', but the new trials' techniques and GPU counts are re-chosen, from the SPASE solve's,
- *   for the least sum of their ends in job order (`leastTotalEnd`) instead of kept.
  */
-export type PlanPolicy = 'makespan' | 'survivors' | 'by-rung' | 'earliest-finish' | 'in-order' | 'marginal' | 'total-end';
+export type PlanPolicy = 'makespan' | 'survivors' | 'by-rung' | 'earliest-finish' | 'in-order' | 'marginal';
 
-export const PLAN_POLICIES: readonly PlanPolicy[] = ['makespan', 'survivors', 'by-rung', 'earliest-finish', 'in-order', 'marginal', 'total-end'];
+export const PLAN_POLICIES: readonly PlanPolicy[] = ['makespan', 'survivors', 'by-rung', 'earliest-finish', 'in-order', 'marginal'];
 
 /** The policies that plan each promoted job alone, in ASHA's priority, before the new trials. */
-const ONE_BY_ONE: ReadonlySet<PlanPolicy> = new Set<PlanPolicy>(['earliest-finish', 'in-order', 'marginal', 'total-end']);
+const ONE_BY_ONE: ReadonlySet<PlanPolicy> = new Set<PlanPolicy>(['earliest-finish', 'in-order', 'marginal']);
 
 export interface ISaturnAshaOptions {
   /** Every segment is a fresh start (start-up + restore), even for a job promoted the moment it reached its rung. */
@@ -825,7 +823,7 @@ export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturn
     }
     return out;
   };
-  /** 'marginal' and 'total-end': the run loop's re-plan at a rung (src/spase/staged.ts `marginalPlan`), the same code. */
+  /** 'marginal': the run loop's re-plan at a rung (src/spase/staged.ts `marginalPlan`), the same code. */
   const marginal: Dispatch = async ctx => {
     const inst = segmentInstance(ctx, false);
     if (!inst) {
@@ -835,8 +833,7 @@ export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturn
     const { plan, solves } = await marginalPlan(
       inst,
       order.map(j => ({ job: j.id, weight: weightOf(w, j) })),
-      stage => solve(stage, solveOpts(budget)),
-      policy === 'total-end' ? 'least-total-end' : 'job-order'
+      stage => solve(stage, solveOpts(budget))
     );
     plans += solves;
     const out: ISegment[] = [];
@@ -872,7 +869,7 @@ export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturn
     }
     return stages.flat().map(j => toSegment(ctx, j, placed.get(j.id)!.pj, placed.get(j.id)!.kept));
   };
-  return runEngine(w, saturnAshaName(o), policy === 'makespan' ? oneSolve : policy === 'marginal' || policy === 'total-end' ? marginal : staged, () => plans);
+  return runEngine(w, saturnAshaName(o), policy === 'makespan' ? oneSolve : policy === 'marginal' ? marginal : staged, () => plans);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import { Dispatcher } from './dispatcher';
 import { IInstanceLike, IReplanDecision, Introspector } from './introspection';
 import { JobState } from './job-state';
 import { holdingAt, unusableNodes } from './rules';
-import { IEarlyStopping, nextRung, rungSteps, segmentSeconds, survivors, verdictActions } from './rungs';
+import { IEarlyStopping, nextRung, rungSteps, segmentSeconds, survivors, valueAtRung, verdictActions } from './rungs';
 import { IJobRecord, ISnapshot } from './types';
 
 /** A re-plan at an event (a rung's judgement, a job's end) switches when at least this share sooner than carrying on (and `EVENT_SWITCH_S`). */
@@ -213,8 +213,7 @@ export class RunLoop {
 
   private record(at: number, rec: IJobRecord, rung: number, decision: IRungEvent['decision'], next: number | null, es: IEarlyStopping): void {
     const job = rec.id;
-    const value = rec.info.rung_reports?.[rung]?.[es.metric];
-    const v = typeof value === 'number' && Number.isFinite(value) ? value : null;
+    const v = valueAtRung(rec, rung, es.metric);
     this.rungEvents.push({ at, job, rung, decision, value: v, next });
     this.log(`early stopping: ${job} ${decision} at step ${rung} (${es.metric} ${v ?? 'missing'})` + (next !== null ? `, next rung at step ${next}` : ''));
   }

@@ -79,6 +79,12 @@ export function ashaPriority(a: { level: number; score: number; order: number },
   return b.level - a.level || a.score - b.score || a.order - b.order;
 }
 
+/** The metric's value a job reported at a rung (its step); null when it reported none there, or not a finite number. */
+export function valueAtRung(rec: IJobRecord, step: number, metric: string): number | null {
+  const v = rec.info.rung_reports?.[step]?.[metric];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
 function rank(jobs: IRungJob[], rung: number, mode: RungMode): string[] {
   const score = (j: IRungJob): number => rankScore(j.reports[rung], mode);
   return jobs
@@ -122,9 +128,8 @@ export function decideRungs(jobs: IRungJob[], cfg: Pick<IEarlyStopping, 'kind' |
 export function rungJobs(records: IJobRecord[], metric: string): IRungJob[] {
   return records.map(j => {
     const reports: Record<number, number> = {};
-    for (const [step, metrics] of Object.entries(j.info.rung_reports ?? {})) {
-      const v = metrics?.[metric];
-      reports[Number(step)] = typeof v === 'number' ? v : NaN;
+    for (const step of Object.keys(j.info.rung_reports ?? {})) {
+      reports[Number(step)] = valueAtRung(j, Number(step), metric) ?? NaN;
     }
     return { id: j.id, settled: isSettled(j.state, j.info), waitingAt: atRung(j) ? j.info.stopped!.step : holdingAt(j), reports };
   });
@@ -217,7 +222,7 @@ export function survivors(records: IJobRecord[], cfg: Pick<IEarlyStopping, 'mode
     if (stepsDone(rec) > last) {
       continue; // under way on its next segment
     }
-    const score = rankScore(rec.info.rung_reports?.[last]?.[cfg.metric], cfg.mode);
+    const score = rankScore(valueAtRung(rec, last, cfg.metric) ?? undefined, cfg.mode);
     out.push({ rec, level: new Set(rungs).size, score, order: rec.info.order ?? 0 });
   }
   return out.sort(ashaPriority).map(x => ({ job: x.rec.task, weight: cfg.eta ** x.level }));
@@ -233,7 +238,7 @@ export function warmQueues(records: IJobRecord[]): { sure: IJobRecord[]; atRung:
   const score = (j: IJobRecord): number => {
     const es = j.info.early_stopping as Partial<IEarlyStopping> | undefined;
     const step = j.info.stopped?.step;
-    return es?.metric && step !== undefined ? rankScore(j.info.rung_reports?.[step]?.[es.metric], es.mode ?? 'min') : Infinity;
+    return es?.metric && step !== undefined ? rankScore(valueAtRung(j, step, es.metric) ?? undefined, es.mode ?? 'min') : Infinity;
   };
   const byOrder = (a: IJobRecord, b: IJobRecord): number => (a.info.order ?? 0) - (b.info.order ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   return {

@@ -22,12 +22,6 @@ export interface IRanked {
   weight: number;
 }
 
-/**
- * How `marginalPlan` places the new trials after the SPASE solve: 'job-order' keeps each trial's technique and GPU
- * count (`inJobOrder`); 'least-total-end' re-chooses them for the least sum of ends (`leastTotalEnd`).
- */
-export type NewTrials = 'job-order' | 'least-total-end';
-
 export interface IStagedResult {
   plan: Plan;
   /** Solver calls made (one for the new trials, none when there are none). */
@@ -127,50 +121,6 @@ export function inJobOrder(inst: Instance, plan: Plan): Plan {
 }
 
 /**
- * As `inJobOrder`, but each free job's technique and GPU count are chosen for the least sum of the free jobs' ends
- * (every job placed in job order by SPASE's list decoder), by local search from the plan's own choice: one job's mode
- * changed at a time, kept when the sum falls, until no single change lowers it. Ties keep the earlier choice.
- *
- * Why the sum: before the first rung every new trial is as likely as any other to be the winner, so the expected
- * time at which the winner reaches its first judgement is the mean of their ends, which a makespan ignores. Deterministic;
- * a decode per (job, mode) and pass.
- */
-export function leastTotalEnd(inst: Instance, plan: Plan): Plan {
-  const p = compile(inst);
-  const modes = new Int32Array(p.jobs.length);
-  for (const j of p.free) {
-    const pj = plan.jobs.find(x => x.id === p.jobs[j].id)!;
-    modes[j] = p.jobs[j].modes.findIndex(m => !m.keep && m.parallelism === pj.parallelism && m.gpus === pj.gpus);
-  }
-  let best = decode(p, p.free, modes);
-  if (!best) {
-    throw new Error(`${inst.name}: the new trials cannot be placed in job order`);
-  }
-  const tol = (x: number) => 1e-9 * Math.max(1, x);
-  for (let improved = true; improved; ) {
-    improved = false;
-    for (const j of p.free) {
-      const was = modes[j];
-      for (let m = 0; m < p.jobs[j].modes.length; m++) {
-        if (m === modes[j] || p.jobs[j].modes[m].keep) {
-          continue;
-        }
-        const keep = modes[j];
-        modes[j] = m;
-        const s = decode(p, p.free, modes);
-        if (s && s.sumEnd < best.sumEnd - tol(best.sumEnd)) {
-          best = s;
-        } else {
-          modes[j] = keep;
-        }
-      }
-      improved ||= modes[j] !== was;
-    }
-  }
-  return toPlan(p, best, { ...plan.solver, name: `${plan.solver.name}+least-total-end`, status: 'feasible' });
-}
-
-/**
  * What one GPU-second of a promoted job costs, in seconds of its own finish: each job is weighed by how likely it is
  * to be the winner, and a placement that takes E GPU-seconds delays each job placed after it by about E / (GPUs of
  * the cluster). The expected cost weight × finish + Σ weight(after) × E / GPUs, divided by the job's weight, is
@@ -200,12 +150,7 @@ function throwIfInvalid(inst: Instance, plan: Plan): void {
  * placed (ASHA's: the highest rung first, then the better value there, then job order) and their weights; the new
  * trials keep the instance's job order. The plan has every job: those under way as `running` from 0.
  */
-export async function marginalPlan(
-  inst: Instance,
-  promoted: IRanked[],
-  solve: (stage: Instance) => Promise<Plan>,
-  newTrials: NewTrials = 'job-order'
-): Promise<IStagedResult> {
+export async function marginalPlan(inst: Instance, promoted: IRanked[], solve: (stage: Instance) => Promise<Plan>): Promise<IStagedResult> {
   const isPromoted = new Set(promoted.map(p => p.job));
   const fixed = (inst.running ?? []).filter(r => !isPromoted.has(r.job));
   const isFixed = new Set(fixed.map(r => r.job));
@@ -262,8 +207,7 @@ export async function marginalPlan(
       ...(inst.unavailable?.length ? { unavailable: inst.unavailable } : {})
     };
     // the solve gives each trial its technique and GPU count; the plan used is its re-placement in job order
-    const solved = await solve(stage);
-    const plan = newTrials === 'least-total-end' ? leastTotalEnd(stage, solved) : inJobOrder(stage, solved);
+    const plan = inJobOrder(stage, await solve(stage));
     solves++;
     throwIfInvalid(stage, plan);
     fresh.forEach(j => trials.set(j.id, plan.jobs.find(x => x.id === j.id)!));
