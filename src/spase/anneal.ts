@@ -116,7 +116,8 @@ export function greedyIncumbent(p: Problem, extra: Candidate[] = []): Candidate 
   return best;
 }
 
-export interface AnnealOptions {
+/** What every local search of the portfolio takes (`anneal`, `nodalAnneal`). */
+export interface SearchOptions {
   timeLimitS: number;
   seed: number;
   /** Stop after this many iterations (for deterministic runs). */
@@ -125,14 +126,17 @@ export interface AnnealOptions {
   target?: number;
   shouldStop?: () => boolean;
   onImprove?: (c: Candidate) => void;
+  /** Scales the starting temperature (default 1); a later phase continues cooler from the best. */
+  heat?: number;
+}
+
+export interface AnnealOptions extends SearchOptions {
   /**
    * Node-aware moves (move a job to another node, swap two jobs across nodes,
    * re-pack a node, release a job's node); only where a job can choose
    * between nodes. Default off: the portfolio runs them beside the plain moves.
    */
   nodeMoves?: boolean;
-  /** Scales the starting temperature (default 1); a later phase continues cooler from the best. */
-  heat?: number;
 }
 
 export function anneal(p: Problem, start: Candidate, o: AnnealOptions): Candidate {

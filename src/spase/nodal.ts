@@ -12,7 +12,7 @@
  * node's order. Cost: makespan, then (small weights) the mean end time and the mean node finish, which
  * reward freeing room off the critical node. Deterministic for a seed and an iteration budget.
  */
-import { Candidate, now } from './anneal';
+import { Candidate, now, SearchOptions } from './anneal';
 import { Schedule } from './decode';
 import { Problem } from './problem';
 import { Rng } from './rng';
@@ -24,18 +24,6 @@ interface NodeSched {
   start: Float64Array;
   ids: Int32Array;
   cap: number;
-}
-
-export interface NodalOptions {
-  timeLimitS: number;
-  seed: number;
-  maxIters?: number;
-  /** Stop when the makespan reaches this value (e.g. a proven bound). */
-  target?: number;
-  shouldStop?: () => boolean;
-  onImprove?: (c: Candidate) => void;
-  /** Scales the starting temperature (default 1); a later phase continues cooler from the best. */
-  heat?: number;
 }
 
 /** Whether the node-decomposed search applies (no cross-node coupling but the makespan). */
@@ -232,7 +220,7 @@ function toSchedule(p: Problem, lists: number[][], modes: Int32Array, res: NodeS
  */
 export const NODAL_WEIGHTS = { sumEnd: 0.01, nodeEnd: 0.05, t0: 0.02, pMode: 0.3, pSwap: 0.5, pIns: 0.65, pRepack: 0.72, pMove: 0.9, crit: 0.4 };
 
-export function nodalAnneal(p: Problem, start: Candidate, o: NodalOptions): Candidate {
+export function nodalAnneal(p: Problem, start: Candidate, o: SearchOptions): Candidate {
   const rng = new Rng(o.seed);
   const t0 = now();
   const budgetMs = o.timeLimitS * 1000;
