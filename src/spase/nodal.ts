@@ -61,7 +61,11 @@ class NodeDecoder {
     this.taken = new Uint8Array(cap);
   }
 
-  /** Earliest c >= t with [c, c + d) free on GPU g. */
+  /**
+   * Earliest c >= t with [c, c + d) free on GPU g: the rule of `decode`'s GpuLine.fit, on this class's typed arrays.
+   * Deliberately a copy: one function over ArrayLike for both measured 5% slower on deterministic solves (150000
+   * iterations of many-64x4x8: 2.14 s against 2.03 s; the element reads become polymorphic).
+   */
   private fit(g: number, t: number, d: number): number {
     const st = this.st[g];
     const en = this.en[g];
