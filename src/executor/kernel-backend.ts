@@ -300,9 +300,8 @@ export class KernelJobLauncher implements IJobLauncher {
     const ready = (async (): Promise<Session.ISessionConnection | null> => {
       let session: Session.ISessionConnection | null = null;
       try {
-        if (last && !last.isDisposed) {
-          this.shutting.add(last);
-          await last.shutdown().catch(() => undefined);
+        if (last) {
+          await this.shutDown(last);
         }
         session = await this.startSession(jobId);
         await kernelReady(session.kernel!, this.bootS);
@@ -310,7 +309,9 @@ export class KernelJobLauncher implements IJobLauncher {
         await untilDoneOrLost(session.kernel!, future.done, this.bootS);
         return session;
       } catch (err) {
-        await session?.shutdown().catch(() => undefined);
+        if (session) {
+          await this.shutDown(session);
+        }
         this.log(`job ${jobId}: could not pre-warm its kernel: ${(err as Error).message}`);
         return null;
       }
@@ -383,7 +384,7 @@ export class KernelJobLauncher implements IJobLauncher {
         if (this.live.get(jobId) === session) {
           this.live.delete(jobId);
         }
-        await session.shutdown().catch(() => undefined);
+        await this.shutDown(session);
       }
       ended();
       this.log(`job ${jobId}: could not start its kernel: ${(err as Error).message}`);
@@ -403,32 +404,32 @@ export class KernelJobLauncher implements IJobLauncher {
 
   async release(jobId: string): Promise<void> {
     const warm = this.warm.get(jobId);
-    let warmShut = false;
-    if (warm) {
-      this.warm.delete(jobId);
-      const s = await warm;
-      if (s && !s.isDisposed) {
-        warmShut = true;
-        await s.shutdown().catch(() => undefined);
-      }
-    }
-    const known = this.live.get(jobId);
+    this.warm.delete(jobId);
+    const known = [await warm, this.live.get(jobId)].filter((s): s is Session.ISessionConnection => !!s && !s.isDisposed);
     this.live.delete(jobId);
+    if (known.length) {
+      // its sessions are known (looked up by path again afterwards, the server would say they are gone)
+      for (const s of known) {
+        await this.shutDown(s);
+      }
+      return;
+    }
     try {
-      if (known && !known.isDisposed) {
-        this.shutting.add(known);
-        await known.shutdown();
-        return;
-      }
-      if (warmShut) {
-        return; // the job's session was its warm one (looked up by path again, the server would say it is gone)
-      }
+      // a session this launcher does not know of (an earlier attempt's)
       const existing = await this.sessions.findByPath(jobSessionPath(jobId));
       if (existing) {
         await this.sessions.shutdown(existing.id);
       }
     } catch {
       // already gone
+    }
+  }
+
+  /** Shut a job kernel's session down; the interrupt the server sends it first is then not the job's error. */
+  private async shutDown(session: Session.ISessionConnection): Promise<void> {
+    if (!session.isDisposed) {
+      this.shutting.add(session);
+      await session.shutdown().catch(() => undefined);
     }
   }
 
