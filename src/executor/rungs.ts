@@ -67,7 +67,7 @@ export function nextRung(rungs: number[], step: number): number | null {
 }
 
 /** A value at a rung as a rank score: lower is better whatever the mode; a missing or NaN value is worst. */
-export function rankScore(v: number | undefined, mode: RungMode): number {
+export function rankScore(v: number | null | undefined, mode: RungMode): number {
   return typeof v === 'number' && Number.isFinite(v) ? (mode === 'min' ? v : -v) : Infinity;
 }
 
@@ -222,7 +222,7 @@ export function survivors(records: IJobRecord[], cfg: Pick<IEarlyStopping, 'mode
     if (stepsDone(rec) > last) {
       continue; // under way on its next segment
     }
-    const score = rankScore(valueAtRung(rec, last, cfg.metric) ?? undefined, cfg.mode);
+    const score = rankScore(valueAtRung(rec, last, cfg.metric), cfg.mode);
     out.push({ rec, level: new Set(rungs).size, score, order: rec.info.order ?? 0 });
   }
   return out.sort(ashaPriority).map(x => ({ job: x.rec.task, weight: cfg.eta ** x.level }));
@@ -238,7 +238,7 @@ export function warmQueues(records: IJobRecord[]): { sure: IJobRecord[]; atRung:
   const score = (j: IJobRecord): number => {
     const es = j.info.early_stopping as Partial<IEarlyStopping> | undefined;
     const step = j.info.stopped?.step;
-    return es?.metric && step !== undefined ? rankScore(valueAtRung(j, step, es.metric) ?? undefined, es.mode ?? 'min') : Infinity;
+    return es?.metric && step !== undefined ? rankScore(valueAtRung(j, step, es.metric), es.mode ?? 'min') : Infinity;
   };
   const byOrder = (a: IJobRecord, b: IJobRecord): number => (a.info.order ?? 0) - (b.info.order ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   return {
