@@ -207,7 +207,8 @@ export function stepsDone(rec: IJobRecord): number {
 
 /**
  * The survivors a re-plan places before the new trials (src/spase/staged.ts `marginalPlan`): every unsettled job
- * promoted at a rung that has not trained past that rung yet (still on its GPUs there, or paused there), by task, in
+ * promoted at a rung that has not trained past that rung yet (still on its GPUs there, or paused there) nor been
+ * launched again since (a resumed runner is under way even before its first step), by task, in
  * ASHA's priority: more rungs passed first, then the better value at its last one (a missing value last), then job
  * order. Each weighs eta^(rungs passed): it stands for that many started jobs, the others were stopped.
  */
@@ -219,13 +220,19 @@ export function survivors(records: IJobRecord[], cfg: Pick<IEarlyStopping, 'mode
       continue;
     }
     const last = Math.max(...rungs);
-    if (stepsDone(rec) > last) {
-      continue; // under way on its next segment
+    if (stepsDone(rec) > last || launchedSince(rec, last)) {
+      continue; // under way on its next segment (launched for it, maybe not past its first step yet)
     }
     const score = rankScore(valueAtRung(rec, last, cfg.metric), cfg.mode);
     out.push({ rec, level: new Set(rungs).size, score, order: rec.info.order ?? 0 });
   }
   return out.sort(ashaPriority).map(x => ({ job: x.rec.task, weight: cfg.eta ** x.level }));
+}
+
+/** Whether the job was launched again after its promotion at `rung` (a runner of its next segment, started). */
+function launchedSince(rec: IJobRecord, rung: number): boolean {
+  const at = Math.max(...(rec.info.promotions ?? []).filter(p => p?.rung === rung).map(p => p.at));
+  return typeof rec.info.launched_at === 'number' && Number.isFinite(at) && rec.info.launched_at >= at;
 }
 
 /**

@@ -110,6 +110,16 @@ describe('the survivors a re-plan places first', () => {
     // max mode ranks the values the other way
     expect(survivors(jobs, { ...cfg, mode: 'max' }).map(x => x.job)).toEqual(['c', 'g', 'a', 'b']);
   });
+
+  it('leaves out a job resumed after its promotion that has not reached its first step yet: it is under way', () => {
+    // promoted at 10 (at t = 0) while paused there, then launched again at t = 5 and running from its checkpoint
+    const resumed = rec('h', 'running', { ...promoted([10], [0.2], 1), launched_at: 5, progress: { step: 10 } }, 10);
+    // promoted at 10 while it held its GPUs there (launched before the promotion): it may carry on or move
+    const holding = rec('i', 'running', { ...promoted([10], [0.4], 2), launched_at: -3, progress: { step: 10 } });
+    // promoted while paused, not launched since
+    const paused = rec('j', 'preempted', { ...promoted([10], [0.3], 3), launched_at: -3 }, 10);
+    expect(survivors([resumed, holding, paused], cfg).map(x => x.job)).toEqual(['j', 'i']);
+  });
 });
 
 describe('the judgement from job records (shared conformance cases)', () => {
