@@ -45,8 +45,17 @@ test('on SLURM the panel shows the nodes as node groups and Optimize plans on th
 
     // Profile on the cluster (trials run as srun steps; profiles measured earlier on these CPU devices are reused)
     const profile = panel.getByRole('button', { name: 'Profile', exact: true });
+    // The button is disabled while profiling; with every trial cached that may last less than one poll of
+    // toBeDisabled, so the page records whether it ever was
+    await profile.evaluate((b: HTMLButtonElement) => {
+      const w = window as any;
+      w.saturnProfileDisabled = false;
+      new MutationObserver(() => {
+        w.saturnProfileDisabled ||= b.disabled;
+      }).observe(b, { attributes: true, attributeFilter: ['disabled'] });
+    });
     await profile.click();
-    await expect(profile).toBeDisabled({ timeout: 30_000 }); // profiling (until the panel hears it finished)
+    await expect.poll(() => page.evaluate(() => (window as any).saturnProfileDisabled), { timeout: 30_000 }).toBe(true); // profiling started
     await expect(profile).toBeEnabled({ timeout: 240_000 });
     await expect(panel.locator('.jp-Saturn-cell-feasible').first()).toBeVisible();
     await panel.getByRole('button', { name: 'Optimize', exact: true }).click();
