@@ -171,11 +171,19 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
 
 /**
  * `remaining` with every job already launched but not yet training (its kernel starting, or resuming) as a running
- * job where it was launched, for the rest of its start-up and training: a re-plan that only orders what has not
- * started should not relaunch it elsewhere (nor move a survivor resumed there: `launched` names them, they are under
- * way). One whose GPUs a running job still holds stays free.
+ * job where it was launched, for the rest of its start-up and training. Under early stopping (`preemptible` false) a
+ * re-plan that only orders what has not started should not relaunch it elsewhere (nor move a survivor resumed there:
+ * `launched` names them, they are under way). For the makespan re-plan (`preemptible` true) the solver may still move
+ * it, paying its option's start-up again: the boot already done counts for staying. One whose GPUs a running job still
+ * holds stays free.
  */
-function withLaunched(remaining: IInstanceLike, instance: IInstanceLike, snap: ISnapshot, switchCostS: number): { instance: IInstanceLike; launched: Set<string> } {
+function withLaunched(
+  remaining: IInstanceLike,
+  instance: IInstanceLike,
+  snap: ISnapshot,
+  switchCostS: number,
+  preemptible = false
+): { instance: IInstanceLike; launched: Set<string> } {
   const running = [...(remaining.running ?? [])];
   const launched = new Set<string>();
   const lost = unusableNodes(snap);
@@ -188,7 +196,15 @@ function withLaunched(remaining: IInstanceLike, instance: IInstanceLike, snap: I
     if (running.some(r => sharesGpus({ node: r.node as string, gpu_ids: r.gpu_ids as number[] }, a))) {
       continue;
     }
-    running.push({ job: rec.task, parallelism: a.parallelism, gpus: a.gpus, node: a.node, gpu_ids: [...a.gpu_ids], remaining_s: currentDuration(instance, rec, switchCostS) });
+    running.push({
+      job: rec.task,
+      parallelism: a.parallelism,
+      gpus: a.gpus,
+      node: a.node,
+      gpu_ids: [...a.gpu_ids],
+      remaining_s: currentDuration(instance, rec, switchCostS, snap.now),
+      ...(preemptible ? { preemptible: true } : {})
+    });
     launched.add(rec.task);
   }
   return { instance: { ...remaining, running }, launched };
@@ -237,16 +253,22 @@ export function project(entries: IProjectedEntry[]): number {
   return Math.max(0, ...schedule(entries).map(e => e.end));
 }
 
-/** How long a job still holds its GPUs on its current assignment: the rest of its training, after its start-up (and
- * the restore of its checkpoint) when it is not running now. */
-function currentDuration(instance: IInstanceLike, rec: IJobRecord, switchCostS: number): number {
+/**
+ * How long a job still holds its GPUs on its current assignment: the rest of its training, after its start-up (and
+ * the restore of its checkpoint) when it is not running now. A job launched and not training yet has already spent
+ * `now` - `launched_at` of that start-up.
+ */
+function currentDuration(instance: IInstanceLike, rec: IJobRecord, switchCostS: number, now?: number): number {
   const e = estimate(instance, rec);
   if (isActive(rec.state)) {
     return e.remainingS;
   }
   const a = rec.info.assignment;
   const opt = instance.jobs.find(j => j.id === rec.task)?.options.find(o => o.parallelism === a.parallelism && o.gpus === a.gpus);
-  return e.remainingS + (opt?.startup_s ?? 0) + (e.stepsDone > 0 ? restoreCost(rec, switchCostS) : 0);
+  const booting = (rec.state === JobState.Waiting || rec.state === JobState.Resumed) && typeof rec.info.launched_at === 'number' && now !== undefined;
+  const spent = booting ? Math.max(0, now - rec.info.launched_at!) : 0;
+  const startup = Math.max(0, (opt?.startup_s ?? 0) + (e.stepsDone > 0 ? restoreCost(rec, switchCostS) : 0) - spent);
+  return Math.max(EPS, e.remainingS + startup);
 }
 
 /** The current assignments as projection entries, in the dispatcher's order (null: a job is on a failed node). */
@@ -264,7 +286,7 @@ function currentEntries(instance: IInstanceLike, snap: ISnapshot, switchCostS: n
     gpus: r.info.assignment.gpus,
     node: r.info.assignment.node,
     gpu_ids: r.info.assignment.gpu_ids,
-    durationS: currentDuration(instance, r, switchCostS),
+    durationS: currentDuration(instance, r, switchCostS, snap.now),
     running: isActive(r.state)
   }));
 }
@@ -293,14 +315,15 @@ export function currentSchedule(instance: IInstanceLike, snap: ISnapshot, switch
   return { makespan_s: Math.max(0, ...jobs.map(j => j.end_s)), jobs };
 }
 
-/** Projection of switching to `plan` (from `remainingInstance`): unchanged running jobs keep their remaining time. */
+/** Projection of switching to `plan` (from `remainingInstance`): running (or launched) jobs kept where they are keep their remaining time. */
 export function projectPlan(remaining: IInstanceLike, plan: IPlanLike, snap: ISnapshot): number {
   const entries = [...plan.jobs].sort((a, b) => a.start_s - b.start_s || a.end_s - b.end_s);
   return project(
     entries.map(e => {
       const rec = snap.jobs.find(r => r.task === e.id);
-      const keep = !!rec && isActive(rec.state) && sameAssignment(rec.info.assignment, { ...e, gpu_ids: e.gpu_ids });
+      // running now, or launched and kept where it boots (a running entry of `remaining`), on the same assignment
       const run = remaining.running?.find(r => r.job === e.id);
+      const keep = !!rec && !!run && sameAssignment(rec.info.assignment, { ...e, gpu_ids: e.gpu_ids });
       const opt = remaining.jobs.find(j => j.id === e.id)?.options.find(o => o.parallelism === e.parallelism && o.gpus === e.gpus);
       return {
         task: e.id,
@@ -347,7 +370,8 @@ export class Introspector {
     this.last = now;
     const currentS = projectCurrent(this.instance, snap, this.opts.switchCostS);
     thresholdS = Number.isFinite(currentS) ? Math.max(thresholdS, minGainFrac * currentS) : thresholdS;
-    const remaining = remainingInstance(this.instance, snap, this.opts.switchCostS);
+    // a job whose kernel is starting may still move, but the boot it has done counts for staying
+    const { instance: remaining } = withLaunched(remainingInstance(this.instance, snap, this.opts.switchCostS), this.instance, snap, this.opts.switchCostS, true);
     let decision: IReplanDecision;
     if (!remaining.jobs.length) {
       decision = { at: now, switched: false, currentS, candidateS: null, changed: [], reason: 'nothing left to plan' };

@@ -162,6 +162,55 @@ describe('introspection', () => {
   }, 60000);
 });
 
+describe('the makespan re-plan of a job whose kernel is starting (Introspector.check)', () => {
+  // a's kernel is booting on GPU 0 (50 s of start-up); on both GPUs it would train 100 -> 70 s
+  const one: IInstanceLike = {
+    format: 'spase-instance/1',
+    name: 'booting',
+    cluster: { nodes: [{ id: 'node0', gpus: 2 }] },
+    jobs: [
+      {
+        id: 'a',
+        total_steps: 100,
+        options: [
+          { parallelism: 'ddp', gpus: 1, runtime_s: 100, startup_s: 50 },
+          { parallelism: 'ddp', gpus: 2, runtime_s: 70, startup_s: 50 }
+        ]
+      }
+    ]
+  };
+  const booting = (launchedAgo: number) =>
+    ({
+      now: 1000,
+      leases: [],
+      jobs: [
+        {
+          id: 'r-a',
+          task: 'a',
+          state: JobState.Waiting,
+          info: { order: 1, total_steps: 100, launched_at: 1000 - launchedAgo, assignment: { parallelism: 'ddp', gpus: 1, node: 'node0', gpu_ids: [0] } }
+        }
+      ]
+    }) as any;
+
+  it('does not relaunch it elsewhere when the boot it has done outweighs the gain', async () => {
+    // 45 s booted: staying ends in 5 + 100 s, a relaunch on both GPUs in 50 + 70 s
+    const d = await new Introspector(one, { solve: solveFast }).check(booting(45), 1000, 0);
+    expect(d.currentS).toBeCloseTo(105);
+    expect(d.switched).toBe(false);
+    expect(d.changed).toEqual([]);
+  });
+
+  it('still moves it when the move gains more than the boot it loses', async () => {
+    // just launched: staying ends in 150 s, a relaunch on both GPUs in 50 + 70 = 120 s
+    const d = await new Introspector(one, { solve: solveFast }).check(booting(0), 1000, 0);
+    expect(d.switched).toBe(true);
+    expect(d.changed).toEqual(['a']);
+    expect(d.plan!.jobs[0]).toMatchObject({ gpus: 2, gpu_ids: [0, 1] });
+    expect(d.candidateS).toBeCloseTo(120);
+  });
+});
+
 describe('the re-plan under early stopping (Introspector.ranked)', () => {
   // a scales perfectly to 2 GPUs; its kernel is starting on GPU 0 (launched, not training yet); b and c wait
   const two: IInstanceLike = {
