@@ -8,6 +8,8 @@
  *   saturn run --server URL [--token T] [--time-limit S] [--introspection-interval S] [--threshold S] [--names a,b]
  *       profiles the registered tasks (or uses cached profiles), plans, dispatches through kernel
  *       sessions, waits, and prints a JSON summary; exit 0 when every job is done.
+ *   saturn --help, saturn plan --help, saturn run --help
+ *       print the usage on stdout, exit 0.
  */
 import * as fs from 'fs';
 import { solve } from '../spase/solve';
@@ -15,6 +17,8 @@ import { InfeasibleError, STRATEGIES, Strategy, ValidationError } from '../spase
 import { validateInstance } from '../spase/validate';
 
 class UsageError extends Error {}
+
+const PLAN_USAGE = 'usage: saturn plan FILE [--time-limit S] [--strategy NAME] [--seed N] [--iterations N]';
 
 function parseNum(flag: string, v: string | undefined, positive: boolean): number {
   const x = Number(v);
@@ -55,7 +59,7 @@ async function planCmd(args: string[]): Promise<void> {
     }
   }
   if (!file) {
-    throw new UsageError('usage: saturn plan FILE [--time-limit S] [--strategy NAME] [--seed N] [--iterations N]');
+    throw new UsageError(PLAN_USAGE);
   }
   let text: string;
   try {
@@ -82,9 +86,41 @@ async function planCmd(args: string[]): Promise<void> {
   process.stdout.write(JSON.stringify(plan, null, 1) + '\n');
 }
 
+const HELP = [
+  'usage: saturn plan|bench|run ...',
+  '',
+  '  saturn plan FILE [--time-limit S] [--strategy NAME] [--seed N] [--iterations N]',
+  '      Solve the SPASE instance in FILE; print the plan JSON on stdout.',
+  `      --strategy: ${STRATEGIES.join(', ')} (default hybrid)`,
+  '      --iterations: a deterministic search budget instead of the clock (--time-limit, default 10 s).',
+  '  saturn bench [--quick]',
+  '      Run the solver benchmark; print a table, write docs/solver-bench.{md,svg}.',
+  '  saturn run --server URL [--token T] ...',
+  '      Profile the registered tasks, plan, run every job through kernel sessions of a Jupyter server, re-plan while',
+  '      it runs, and print a JSON summary (planned_makespan_s, realised_makespan_s, jobs). `saturn run --help` lists',
+  '      its options (early stopping among them).',
+  '',
+  'Bad input: exit 2 and one line on stderr.'
+].join('\n');
+
+const wantsHelp = (args: string[]) => args.includes('--help') || args.includes('-h');
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
+    if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      process.stdout.write(HELP + '\n');
+      return 0;
+    }
+    if (cmd === 'plan' && wantsHelp(rest)) {
+      process.stdout.write(PLAN_USAGE + '\n');
+      return 0;
+    }
+    if (cmd === 'run' && wantsHelp(rest)) {
+      const { RUN_USAGE } = await import('../executor/cli-run');
+      process.stdout.write(RUN_USAGE + '\n');
+      return 0;
+    }
     if (cmd === 'plan') {
       await planCmd(rest);
       return 0;
@@ -99,8 +135,7 @@ async function main(argv: string[]): Promise<number> {
       return await runCommand(rest);
     }
     throw new UsageError(
-      'usage: saturn plan FILE [--time-limit S] [--strategy NAME] [--seed N] | saturn bench [--quick] | ' +
-        'saturn run --server URL [--token T] [--time-limit S]'
+      `${cmd === undefined ? 'no command' : `unknown command ${JSON.stringify(cmd)}`}: expected plan, bench or run (saturn --help says more)`
     );
   } catch (e) {
     if (e instanceof UsageError || e instanceof ValidationError || e instanceof InfeasibleError) {

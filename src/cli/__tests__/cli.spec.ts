@@ -44,6 +44,23 @@ describe('saturn CLI (end to end)', () => {
     expect(JSON.parse(r.stdout).makespan_s).toBe(111600);
   }, 60000);
 
+  it('prints its usage on stdout for --help (exit 0), and names a missing or unknown command (exit 2)', () => {
+    const top = run('--help');
+    expect(top.status).toBe(0);
+    expect(top.stdout).toMatch(/saturn plan FILE/);
+    expect(top.stdout).toMatch(/saturn run --server URL/);
+    expect(run('plan', '--help').stdout).toMatch(/^usage: saturn plan FILE .*--iterations N/);
+    const runHelp = run('run', '-h');
+    expect(runHelp.status).toBe(0);
+    expect(runHelp.stdout).toMatch(/--early-stopping asha\|sha --metric NAME/);
+    for (const [args, re] of [[[], /no command: expected plan, bench or run/], [['plot'], /unknown command "plot"/]] as const) {
+      const r = run(...args);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim()).toMatch(re);
+    }
+  }, 60000);
+
   it('exits 2 with one line on stderr for bad input', () => {
     const bad = path.join(tmp, 'bad.json');
     fs.writeFileSync(bad, '{"format": "spase-instance/1", "name": "x", "cluster": {"nodes": [{"id": "n", "gpus": 8}]}, "jobs": [{"id": "a", "options": [{"parallelism": "ddp", "gpus": -1, "runtime_s": 5}]}]}');
