@@ -142,6 +142,14 @@ def test_a_validate_that_returns_no_metrics_is_refused_at_registration(saturn_en
         saturn.Task("v", model=tm.make_residual, data=tm.residual_data, steps=5, eval_every=2)
 
 
+def test_before_any_run_results_is_empty_and_best_history_load_model_say_to_run_first(saturn_env):
+    assert len(saturn.results()) == 0
+    for call in (lambda: saturn.best("val_loss"), lambda: saturn.history("a"), lambda: saturn.load_model("a")):
+        with pytest.raises(KeyError, match="no run yet") as err:
+            call()
+        assert "Optimize & Run" in str(err.value)
+
+
 def test_results_best_and_history_from_the_store_without_pandas(saturn_env, tmp_path):
     """The best epoch's metric, not the last one; and a list of rows that shows as a table when pandas is absent."""
     js = JobStore(saturn_env)

@@ -142,6 +142,8 @@ def best(metric: str, mode: Optional[str] = None, *, run_id: Optional[str] = Non
     scored = [r for r in rows if r.get(f"best_{metric}") is not None]
     if not scored:
         known = ", ".join(s["metrics"]) or "none (give the tasks validate=...)"
+        if s["run_id"] is None:
+            raise KeyError(f"no run yet, so no task reported {metric!r}: run the tasks first (Optimize & Run)")
         raise KeyError(f"no task of run {s['run_id']} reported {metric!r}; validation metrics: {known}")
     pick = (min if mode == "min" else max)(scored, key=lambda r: r[f"best_{metric}"])
     try:
@@ -188,5 +190,7 @@ def _job_of(store: Store, task: str, run_id: Optional[str]) -> dict:
     run_id = run_id or latest_run(store)
     jobs = [j for j in JobStore(store).list(run_id) if j["task"] == task] if run_id else []
     if not jobs:
-        raise KeyError(f"task {task!r} has no job in run {run_id or '(none yet)'}")
+        if run_id is None:
+            raise KeyError(f"task {task!r} has no job: no run yet (run the tasks first: Optimize & Run)")
+        raise KeyError(f"task {task!r} has no job in run {run_id}")
     return jobs[-1]
