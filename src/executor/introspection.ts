@@ -126,6 +126,20 @@ export function restoreCost(rec: IJobRecord, switchCostS: number): number {
   return Number.isFinite(measured) && measured >= 0 ? measured : switchCostS;
 }
 
+/** A `running` entry of the solver's instance: the job on its current assignment for `remainingS` more seconds. */
+function runningWhereAssigned(rec: IJobRecord, remainingS: number, preemptible: boolean): Record<string, unknown> {
+  const a = rec.info.assignment;
+  return {
+    job: rec.task,
+    parallelism: a.parallelism,
+    gpus: a.gpus,
+    node: a.node,
+    gpu_ids: [...a.gpu_ids],
+    remaining_s: remainingS,
+    ...(preemptible ? { preemptible: true } : {})
+  };
+}
+
 /** The instance of the remaining work: unfinished jobs with re-estimated options, running jobs as constraints. */
 export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, switchCostS = 10): IInstanceLike {
   const jobs: IInstanceLike['jobs'] = [];
@@ -153,16 +167,7 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
       }))
     });
     if (active) {
-      const a = rec.info.assignment;
-      running.push({
-        job: rec.task,
-        parallelism: a.parallelism,
-        gpus: a.gpus,
-        node: a.node,
-        gpu_ids: [...a.gpu_ids],
-        remaining_s: e.remainingS,
-        preemptible: true
-      });
+      running.push(runningWhereAssigned(rec, e.remainingS, true));
     }
   }
   const cluster = { ...instance.cluster, nodes: instance.cluster.nodes.filter(n => !lost.has(n.id)) };
@@ -196,15 +201,7 @@ function withLaunched(
     if (running.some(r => sharesGpus({ node: r.node as string, gpu_ids: r.gpu_ids as number[] }, a))) {
       continue;
     }
-    running.push({
-      job: rec.task,
-      parallelism: a.parallelism,
-      gpus: a.gpus,
-      node: a.node,
-      gpu_ids: [...a.gpu_ids],
-      remaining_s: currentDuration(instance, rec, switchCostS, snap.now),
-      ...(preemptible ? { preemptible: true } : {})
-    });
+    running.push(runningWhereAssigned(rec, currentDuration(instance, rec, switchCostS, snap.now), preemptible));
     launched.add(rec.task);
   }
   return { instance: { ...remaining, running }, launched };
