@@ -150,6 +150,23 @@ def test_before_any_run_results_is_empty_and_best_history_load_model_say_to_run_
         assert "Optimize & Run" in str(err.value)
 
 
+def test_a_grid_task_shows_its_own_setting_in_a_column_only_other_tasks_vary(saturn_env):
+    """A grid over lr beside a plain task (whose hyper-parameters are its lr and batch_size): the grid's rows show
+    their batch size too, from their task, rather than an empty cell."""
+    from saturn.bridge.results import summary
+    js = JobStore(saturn_env)
+    saturn_env.put_task("g-lr0.1", {"name": "g-lr0.1", "lr": 0.1, "batch_size": 32, "hparams": {"lr": 0.1}}, b"x", "s")
+    saturn_env.put_task("plain", {"name": "plain", "lr": 0.05, "batch_size": 64, "hparams": {"lr": 0.05, "batch_size": 64}},
+                        b"x", "s")
+    for name in ("g-lr0.1", "plain"):
+        js.create(f"r7-{name}", name, {"parallelism": "ddp", "gpus": 1, "gpu_ids": [0]}, run_id="r7")
+    s = summary(saturn_env, "r7")
+    assert s["hparams"] == ["lr", "batch_size"]
+    assert {r["task"]: r["hparams"] for r in s["rows"]} == {"g-lr0.1": {"lr": 0.1, "batch_size": 32},
+                                                           "plain": {"lr": 0.05, "batch_size": 64}}
+    assert list(saturn.results("r7")["batch_size"]) == [32, 64]
+
+
 def test_results_best_and_history_from_the_store_without_pandas(saturn_env, tmp_path):
     """The best epoch's metric, not the last one; and a list of rows that shows as a table when pandas is absent."""
     js = JobStore(saturn_env)

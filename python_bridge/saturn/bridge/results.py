@@ -68,9 +68,10 @@ def summary(store: Optional[Store] = None, run_id: Optional[str] = None) -> dict
     by_job: dict[str, list] = {}
     for p in points:
         by_job.setdefault(p["job"], []).append(p)
-    rows, metric_names, hp_names = [], [], []
+    rows, specs, metric_names, hp_names = [], [], [], []
     for job in jobs:
         info, spec = job["info"], _task_spec(store, job["task"])
+        specs.append(spec)
         a = info.get("assignment") or {}
         hparams = spec.get("hparams") or {"lr": spec.get("lr"), "batch_size": spec.get("batch_size")}
         last, best, modes, loss = {}, {}, {}, info.get("final_loss")
@@ -100,6 +101,13 @@ def summary(store: Optional[Store] = None, run_id: Optional[str] = None) -> dict
                      "stopped_early": info.get("stopped_early"), "promotions": info.get("promotions") or [],
                      "loss": loss, "metrics": last, "best": best, "modes": modes,
                      "best_weights": bool((info.get("best") or {}).get("path"))})
+    # a column another task has (a grid's axes; lr and batch_size of a plain task): a task that did not record it as a
+    # hyper-parameter shows its own setting when it has one (a grid over lr still trains with its batch_size)
+    for row, spec in zip(rows, specs):
+        for name in hp_names:
+            value = spec.get(name)
+            if name not in row["hparams"] and isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                row["hparams"] = {**row["hparams"], name: value}
     return {"run_id": run_id, "metrics": metric_names, "hparams": hp_names, "rows": rows}
 
 
