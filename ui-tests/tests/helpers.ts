@@ -113,11 +113,11 @@ export async function runCell(page: IJupyterLabPageFixture, tmpPath: string, fil
   return output;
 }
 
-/** Press Profile in the panel and wait until every one of these tasks has a feasible option. */
-export async function profileTasks(panel: Locator, names: readonly string[]): Promise<void> {
+/** Press Profile in the panel and wait (up to `timeoutMs`) until every one of these tasks has a feasible option. */
+export async function profileTasks(panel: Locator, names: readonly string[], timeoutMs = 180_000): Promise<void> {
   await panel.getByRole('button', { name: 'Profile', exact: true }).click();
   for (const name of names) {
-    await expect(panel.locator(`[data-saturn-profile-job="${name}"] .jp-Saturn-cell-feasible`).first()).toBeVisible({ timeout: 180_000 });
+    await expect(panel.locator(`[data-saturn-profile-job="${name}"] .jp-Saturn-cell-feasible`).first()).toBeVisible({ timeout: timeoutMs });
   }
 }
 
