@@ -9,7 +9,7 @@
  * re-plan. The runner itself takes the leases atomically and refuses to start without them: the dispatcher's view
  * can be stale, the store cannot.
  */
-import { endedAt, IEndTimes, isActive, isFinal, isSettled, JobState } from './job-state';
+import { endedAt, IEndTimes, isActive, isFinal, isLaunched, isSettled, JobState } from './job-state';
 import { decide, DispatchAction, IDispatchView, nodeOf, plannedOnRunClock, unusableNodes } from './rules';
 import { warmQueues } from './rungs';
 import {
@@ -341,7 +341,7 @@ export class Dispatcher {
     }
     // not while launched kernels are still booting: warming would slow the jobs that can run now
     const booting = snap.jobs.some(
-      j => (j.state === JobState.Waiting || j.state === JobState.Resumed) && this.launcher.status(j.id) === 'running'
+      j => isLaunched(j.state) && this.launcher.status(j.id) === 'running'
     );
     if (booting) {
       return;
@@ -477,7 +477,7 @@ export class Dispatcher {
       await this.store.requestStop(job.id, 'cancel');
       return;
     }
-    if (job.state === JobState.Waiting || job.state === JobState.Resumed) {
+    if (isLaunched(job.state)) {
       await this.launcher.release(job.id);
     }
     await this.store.transition(job.id, JobState.Cancelled, { cancelled_at: this.clock.now() });
@@ -531,10 +531,10 @@ export class Dispatcher {
         continue;
       }
       changed.push(job.id);
-      if ((job.state === JobState.Waiting || job.state === JobState.Resumed) && (await this.relaunchOnNewGpus(job, order, next))) {
+      if (isLaunched(job.state) && (await this.relaunchOnNewGpus(job, order, next))) {
         continue;
       }
-      if (isActive(job.state) || job.state === JobState.Waiting || job.state === JobState.Resumed) {
+      if (isActive(job.state) || isLaunched(job.state)) {
         await this.store.update(job.id, { order, next_assignment: next });
         if (isActive(job.state)) {
           await this.store.requestStop(job.id, 'replan');

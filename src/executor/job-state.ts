@@ -60,6 +60,8 @@ export const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
 export const FINAL_STATES: readonly JobState[] = [JobState.Done, JobState.Cancelled, JobState.StoppedEarly];
 /** States in which a runner process holds the job's devices. */
 export const ACTIVE_STATES: readonly JobState[] = [JobState.Running, JobState.Checkpointing];
+/** States of a job launched and not training yet: its runner (kernel) is starting, or resuming from a checkpoint. */
+export const LAUNCHED_STATES: readonly JobState[] = [JobState.Waiting, JobState.Resumed];
 
 export class IllegalTransitionError extends Error {
   constructor(
@@ -94,6 +96,10 @@ export function isFinal(s: JobState | string): boolean {
 
 export function isActive(s: JobState | string): boolean {
   return (ACTIVE_STATES as readonly string[]).includes(s);
+}
+
+export function isLaunched(s: JobState | string): boolean {
+  return (LAUNCHED_STATES as readonly string[]).includes(s);
 }
 
 /** Over for good: done, cancelled, or failed and given up (no retry will come). */

@@ -23,7 +23,7 @@
  * of a job that is over is stale), and no other job on those GPUs is running, launched (by this dispatcher, or during
  * this step) or earlier in plan order and not settled (a job waiting at its rung does not hold later jobs back).
  */
-import { isActive, isFinal, isSettled, JobState } from './job-state';
+import { isActive, isFinal, isLaunched, isSettled, JobState } from './job-state';
 import { IAssignment, IJobRecord, ISnapshot, LaunchStatus } from './types';
 
 export interface IRuleOptions {
@@ -94,7 +94,6 @@ export function unusableNodes(snap: Pick<ISnapshot, 'nodes'>): Set<string> {
   return new Set((snap.nodes ?? []).filter(n => !n.usable).map(n => n.id));
 }
 
-const LAUNCHED: string[] = [JobState.Waiting, JobState.Resumed];
 
 /**
  * Paused at its rung, waiting for early stopping's judgement: it holds no GPU and holds back no later job. A job
@@ -146,7 +145,7 @@ export function decide(snap: ISnapshot, view: IDispatchView = {}, options: Parti
       if (other.id === job.id || !(here || sharesGpus(other.info.next_assignment, job.info.assignment))) {
         continue;
       }
-      const launched = isActive(other.state) || (LAUNCHED.includes(other.state) && (claimed.has(other.id) || status(other.id) === 'running'));
+      const launched = isActive(other.state) || (isLaunched(other.state) && (claimed.has(other.id) || status(other.id) === 'running'));
       if (here && (launched || claimed.has(other.id))) {
         return false;
       }
@@ -208,7 +207,7 @@ export function decide(snap: ISnapshot, view: IDispatchView = {}, options: Parti
         claimed.add(id);
         actions.push({ kind: 'resume', job: id });
       }
-    } else if (LAUNCHED.includes(state)) {
+    } else if (isLaunched(state)) {
       const since = Math.max(launches[id]?.at ?? -Infinity, info.launched_at ?? -Infinity);
       if (status(id) !== 'running' && snap.now - since >= opts.relaunchBackoffS && canStart(job)) {
         claimed.add(id);
