@@ -29,7 +29,7 @@ import { ashaPriority, decideRungs, IEarlyStopping, IRungDecisions, IRungJob, ne
 import { Rng } from '../spase/rng';
 import { earliestFinish, inJobOrder, marginalCharge as chargeOf, marginalPlan } from '../spase/staged';
 import { solve } from '../spase/solve';
-import { Instance, Option, optionDuration, Pin, Plan, PlannedJob, RunningJob } from '../spase/types';
+import { Instance, Option, optionDuration, Pin, Plan, PlannedJob, RunningJob, runningOn } from '../spase/types';
 import { validatePlan } from '../spase/validate';
 
 export interface IWorkload {
@@ -583,15 +583,7 @@ function segmentJob(w: IWorkload, j: IJobState): Instance['jobs'][number] {
 function inPlaceRunning(w: IWorkload, j: IJobState, preemptible: boolean): RunningJob {
   const s = j.seg!;
   const o = w.instance.jobs[j.index].options.find(x => x.parallelism === s.parallelism && x.gpus === s.gpus)!;
-  return {
-    job: j.id,
-    parallelism: s.parallelism,
-    gpus: s.gpus,
-    node: s.node,
-    gpu_ids: [...s.gpu_ids],
-    remaining_s: trainS(w, o, j.step, segmentEnd(w, j.step)),
-    ...(preemptible ? { preemptible: true } : {})
-  };
+  return runningOn(j.id, s, trainS(w, o, j.step, segmentEnd(w, j.step)), preemptible);
 }
 
 /** A segment placed by an earlier solve of the same re-plan; `kept`: it continues on its GPUs (start 0). */
@@ -617,7 +609,7 @@ export function segmentInstance(ctx: IDispatchContext, restartEveryRung: boolean
       // mid-segment: fixed where it is until its segment ends
       const s = j.seg!;
       jobsOut.push(base);
-      runningOut.push({ job: j.id, parallelism: s.parallelism, gpus: s.gpus, node: s.node, gpu_ids: [...s.gpu_ids], remaining_s: s.end - t });
+      runningOut.push(runningOn(j.id, s, s.end - t));
       continue;
     }
     if (j.status !== 'ready' && j.status !== 'pending') {
@@ -671,7 +663,7 @@ export function stageInstance(ctx: IDispatchContext, stage: IJobState[], placed:
     if (j.status === 'running') {
       const s = j.seg!;
       jobsOut.push(base);
-      runningOut.push({ job: j.id, parallelism: s.parallelism, gpus: s.gpus, node: s.node, gpu_ids: [...s.gpu_ids], remaining_s: s.end - t });
+      runningOut.push(runningOn(j.id, s, s.end - t));
     } else if (prev) {
       jobsOut.push(segmentJob(w, j));
       if (prev.kept) {

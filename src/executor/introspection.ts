@@ -16,8 +16,8 @@
  * With early stopping a re-plan aims at the time to best instead (`ranked`: survivors first, src/spase/staged.ts).
  */
 import { IRanked, marginalPlan } from '../spase/staged';
-import { Instance, Plan } from '../spase/types';
-import { isActive, isSettled, JobState } from './job-state';
+import { Instance, Plan, runningOn } from '../spase/types';
+import { isActive, isLaunched, isSettled } from './job-state';
 import { IPlanLike, jobsOnLostNodes, nodeOf, sameAssignment, unusableNodes } from './dispatcher';
 import { atRung, sharesGpus } from './rules';
 import { segmentSeconds, stepsDone } from './rungs';
@@ -128,16 +128,7 @@ export function restoreCost(rec: IJobRecord, switchCostS: number): number {
 
 /** A `running` entry of the solver's instance: the job on its current assignment for `remainingS` more seconds. */
 function runningWhereAssigned(rec: IJobRecord, remainingS: number, preemptible: boolean): Record<string, unknown> {
-  const a = rec.info.assignment;
-  return {
-    job: rec.task,
-    parallelism: a.parallelism,
-    gpus: a.gpus,
-    node: a.node,
-    gpu_ids: [...a.gpu_ids],
-    remaining_s: remainingS,
-    ...(preemptible ? { preemptible: true } : {})
-  };
+  return { ...runningOn(rec.task, rec.info.assignment, remainingS, preemptible) };
 }
 
 /** The instance of the remaining work: unfinished jobs with re-estimated options, running jobs as constraints. */
@@ -195,7 +186,7 @@ function withLaunched(
   const planned = new Set(remaining.jobs.map(j => j.id));
   for (const rec of snap.jobs) {
     const a = rec.info.assignment;
-    if ((rec.state !== JobState.Waiting && rec.state !== JobState.Resumed) || !planned.has(rec.task) || lost.has(nodeOf(a))) {
+    if (!isLaunched(rec.state) || !planned.has(rec.task) || lost.has(nodeOf(a))) {
       continue;
     }
     if (running.some(r => sharesGpus({ node: r.node as string, gpu_ids: r.gpu_ids as number[] }, a))) {
@@ -255,15 +246,15 @@ export function project(entries: IProjectedEntry[]): number {
  * the restore of its checkpoint) when it is not running now. A job launched and not training yet has already spent
  * `now` - `launched_at` of that start-up.
  */
-function currentDuration(instance: IInstanceLike, rec: IJobRecord, switchCostS: number, now?: number): number {
+function currentDuration(instance: IInstanceLike, rec: IJobRecord, switchCostS: number, now: number): number {
   const e = estimate(instance, rec);
   if (isActive(rec.state)) {
     return e.remainingS;
   }
   const a = rec.info.assignment;
   const opt = instance.jobs.find(j => j.id === rec.task)?.options.find(o => o.parallelism === a.parallelism && o.gpus === a.gpus);
-  const booting = (rec.state === JobState.Waiting || rec.state === JobState.Resumed) && typeof rec.info.launched_at === 'number' && now !== undefined;
-  const spent = booting ? Math.max(0, now - rec.info.launched_at!) : 0;
+  const launchedAt = rec.info.launched_at;
+  const spent = isLaunched(rec.state) && typeof launchedAt === 'number' ? Math.max(0, now - launchedAt) : 0;
   const startup = Math.max(0, (opt?.startup_s ?? 0) + (e.stepsDone > 0 ? restoreCost(rec, switchCostS) : 0) - spent);
   return Math.max(EPS, e.remainingS + startup);
 }
@@ -328,7 +319,7 @@ export function projectPlan(remaining: IInstanceLike, plan: IPlanLike, snap: ISn
         gpus: e.gpus,
         node: e.node,
         gpu_ids: e.gpu_ids,
-        durationS: keep && run ? Number(run.remaining_s) : opt ? opt.runtime_s + (opt.startup_s ?? 0) : e.end_s - e.start_s,
+        durationS: keep ? Number(run!.remaining_s) : opt ? opt.runtime_s + (opt.startup_s ?? 0) : e.end_s - e.start_s,
         running: keep
       };
     })

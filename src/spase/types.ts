@@ -83,6 +83,17 @@ export interface RunningJob {
   preemptible?: boolean;
 }
 
+/** The `running` entry of `job` on this placement (its option and GPUs) for `remainingS` more seconds. */
+export function runningOn(
+  job: string,
+  at: { parallelism: string; gpus: number; node: string; gpu_ids: readonly number[] },
+  remainingS: number,
+  preemptible = false
+): RunningJob {
+  const { parallelism, gpus, node } = at;
+  return { job, parallelism, gpus, node, gpu_ids: [...at.gpu_ids], remaining_s: remainingS, ...(preemptible ? { preemptible: true } : {}) };
+}
+
 /** GPUs of a node that cannot be used before `until_s` (relative to now). */
 export interface Unavailable {
   node: string;
