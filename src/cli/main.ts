@@ -89,7 +89,7 @@ async function planCmd(args: string[]): Promise<void> {
 const HELP = [
   'usage: saturn plan|bench|run ...',
   '',
-  '  saturn plan FILE [--time-limit S] [--strategy NAME] [--seed N] [--iterations N]',
+  `  ${PLAN_USAGE.replace(/^usage: /, '')}`,
   '      Solve the SPASE instance in FILE; print the plan JSON on stdout.',
   `      --strategy: ${STRATEGIES.join(', ')} (default hybrid)`,
   '      --iterations: a deterministic search budget instead of the clock (--time-limit, default 10 s).',

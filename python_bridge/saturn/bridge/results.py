@@ -51,6 +51,9 @@ def latest_run(store: Store) -> Optional[str]:
     return max(jobs, key=lambda j: (j.get("created_at") or 0, j["id"]))["info"].get("run_id")
 
 
+RUN_FIRST = "run the tasks first (Optimize & Run)"
+
+
 def _task_spec(store: Store, name: str) -> dict:
     row = store.get_task(name)
     return row["spec"] if row else {}
@@ -151,7 +154,7 @@ def best(metric: str, mode: Optional[str] = None, *, run_id: Optional[str] = Non
     if not scored:
         known = ", ".join(s["metrics"]) or "none (give the tasks validate=...)"
         if s["run_id"] is None:
-            raise KeyError(f"no run yet, so no task reported {metric!r}: run the tasks first (Optimize & Run)")
+            raise KeyError(f"no run yet, so no task reported {metric!r}: {RUN_FIRST}")
         raise KeyError(f"no task of run {s['run_id']} reported {metric!r}; validation metrics: {known}")
     pick = (min if mode == "min" else max)(scored, key=lambda r: r[f"best_{metric}"])
     try:
@@ -199,6 +202,6 @@ def _job_of(store: Store, task: str, run_id: Optional[str]) -> dict:
     jobs = [j for j in JobStore(store).list(run_id) if j["task"] == task] if run_id else []
     if not jobs:
         if run_id is None:
-            raise KeyError(f"task {task!r} has no job: no run yet (run the tasks first: Optimize & Run)")
+            raise KeyError(f"task {task!r} has no job: no run yet, {RUN_FIRST}")
         raise KeyError(f"task {task!r} has no job in run {run_id}")
     return jobs[-1]
