@@ -95,6 +95,17 @@ export const HOLDOUT_SEEDS = { paper: [9, 10, 11, 12, 13, 14, 16, 17], grid: [5,
  */
 export const FRESH_SEEDS = { paper: [18, 19, 20, 21, 22, 23, 24, 25], grid: [9, 10, 11, 12] };
 
+/**
+ * The test of (c-m+) (survivors under way placed again too), fixed (2026-12-05) before that policy first ran on any
+ * workload, and written down with its verdict rule: it *meets* the criterion as every policy does (main curve seed,
+ * solver seed 1, below every (b); median of (b) ÷ policy above 1 for every count over the sweep); these seeds say
+ * whether that holds on curves it was not run on before. Whatever it shows, the product's re-plan takes (c-m+) only
+ * if its median time to best over all curve seeds (sweep, held-out, fresh and these) is not above (c-m)'s on either
+ * workload: the issue asks that a survivor may move when that is sooner, and that must not cost the search.
+ * Unused before: 26-33 and 13-16 were (c-t)'s.
+ */
+export const MOVE_SEEDS = { paper: [34, 35, 36, 37, 38, 39, 40, 41], grid: [17, 18, 19, 20] };
+
 export function workloads(): Array<{ w: IWorkload; source: string; make: (curveSeed: number) => IWorkload }> {
   const txt = loadInstance('txt-like-2x8.json');
   const many = loadInstance('many-32x1x8.json');
