@@ -312,7 +312,24 @@ async function runEngine(w: IWorkload, name: string, dispatch: Dispatch, plansMa
       running.push(s);
     }
   };
-  planned = await dispatch({ w, t, jobs, running });
+  // a segment planned for a job under way moves it: its current segment ends now, where the new one starts from
+  const cutMoved = (segs: ISegment[]) => {
+    for (const s of segs) {
+      const j = byId.get(s.job)!;
+      if (j.status !== 'running') {
+        continue;
+      }
+      const cur = j.seg!;
+      cur.overheadS = Math.min(cur.overheadS, t - cur.start);
+      cur.toStep = s.fromStep;
+      cur.end = t;
+      running = running.filter(x => x !== cur);
+      j.step = s.fromStep;
+      j.status = 'ready';
+    }
+    return segs;
+  };
+  planned = cutMoved(await dispatch({ w, t, jobs, running }));
   for (let guard = 0; guard < 100000; guard++) {
     if (!running.length && !planned.length) {
       break;
@@ -368,7 +385,7 @@ async function runEngine(w: IWorkload, name: string, dispatch: Dispatch, plansMa
         j.status = 'waiting'; // checkpointed, GPUs freed, judged again at the next event
       }
     }
-    planned = await dispatch({ w, t, jobs, running });
+    planned = cutMoved(await dispatch({ w, t, jobs, running }));
     for (const j of jobs) {
       j.inPlace = false;
     }
@@ -390,6 +407,21 @@ async function runEngine(w: IWorkload, name: string, dispatch: Dispatch, plansMa
 /** The step a job's next segment ends at: its next rung, or its end. */
 function segmentEnd(w: IWorkload, step: number): number {
   return nextRung(rungsOf(w), step) ?? totalSteps(w);
+}
+
+/** The last rung at or before `step` (0: none passed). */
+function lastRung(w: IWorkload, step: number): number {
+  return Math.max(0, ...rungsOf(w).filter(r => r <= step + EPS));
+}
+
+/**
+ * The step a running segment has reached at `t` (fractional): a job moved mid-segment checkpoints at that moment, so
+ * nothing it trained is lost (the product's runner finishes the step it is in first).
+ */
+export function stepAt(w: IWorkload, s: ISegment, t: number): number {
+  const o = w.instance.jobs.find(j => j.id === s.job)!.options.find(x => x.parallelism === s.parallelism && x.gpus === s.gpus)!;
+  const trained = Math.max(0, t - s.start - s.overheadS);
+  return Math.min(s.toStep, s.fromStep + (trained * totalSteps(w)) / o.runtime_s);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -525,13 +557,17 @@ export async function fixedFifo(w: IWorkload, g: number, rungRule: 'product' | '
  *   ASHA starts new trials; the SPASE solve's order of new trials is arbitrary (a makespan does not care).
  * - 'marginal': as 'in-order', but a promoted job's placement minimises its finish plus what its GPU-seconds cost
  *   the jobs placed after it (`marginalCharge`): the first when few wait, the second when many do.
+ * - 'marginal-move': as 'marginal', but the survivors under way (mid-segment after a rung they passed) are placed
+ *   again too, in ASHA's priority with the promoted ones: each carries on where it is, or checkpoints now and resumes
+ *   on another option (start-up + restore) when that scores better (the issue: a survivor may get the freed GPUs).
+ *   Jobs in their first segment stay where they are.
  */
-export type PlanPolicy = 'makespan' | 'survivors' | 'by-rung' | 'earliest-finish' | 'in-order' | 'marginal';
+export type PlanPolicy = 'makespan' | 'survivors' | 'by-rung' | 'earliest-finish' | 'in-order' | 'marginal' | 'marginal-move';
 
-export const PLAN_POLICIES: readonly PlanPolicy[] = ['makespan', 'survivors', 'by-rung', 'earliest-finish', 'in-order', 'marginal'];
+export const PLAN_POLICIES: readonly PlanPolicy[] = ['makespan', 'survivors', 'by-rung', 'earliest-finish', 'in-order', 'marginal', 'marginal-move'];
 
 /** The policies that plan each promoted job alone, in ASHA's priority, before the new trials. */
-const ONE_BY_ONE: ReadonlySet<PlanPolicy> = new Set<PlanPolicy>(['earliest-finish', 'in-order', 'marginal']);
+const ONE_BY_ONE: ReadonlySet<PlanPolicy> = new Set<PlanPolicy>(['earliest-finish', 'in-order', 'marginal', 'marginal-move']);
 
 export interface ISaturnAshaOptions {
   /** Every segment is a fresh start (start-up + restore), even for a job promoted the moment it reached its rung. */
@@ -550,7 +586,7 @@ export function saturnAshaName(o: ISaturnAshaOptions = {}): string {
  * The groups of jobs a re-plan solves one after another, in order (exported for the spec): every job that may run
  * (promoted, or not started) in exactly one group; empty groups left out.
  */
-export function planStages(jobs: IJobState[], policy: PlanPolicy, mode: 'min' | 'max' = 'min'): IJobState[][] {
+export function planStages(jobs: IJobState[], policy: PlanPolicy, mode: 'min' | 'max' = 'min', levelOf: (x: IJobState) => number = x => x.step): IJobState[][] {
   const free = jobs.filter(j => j.status === 'ready' || j.status === 'pending');
   const fresh = free.filter(j => j.status === 'pending');
   const promoted = free.filter(j => j.status === 'ready');
@@ -560,8 +596,9 @@ export function planStages(jobs: IJobState[], policy: PlanPolicy, mode: 'min' | 
   } else if (policy === 'survivors') {
     groups = [promoted, fresh];
   } else if (ONE_BY_ONE.has(policy)) {
-    // ASHA's priority, by the run loop's rule; every promoted job sits at a rung, so its step orders it as its level
-    const key = (x: IJobState) => ({ level: x.step, score: rankScore(x.reports[x.step], mode), order: x.index });
+    // ASHA's priority, by the run loop's rule; a promoted job's level is the last rung it passed (by default its step:
+    // it sits at that rung)
+    const key = (x: IJobState) => ({ level: levelOf(x), score: rankScore(x.reports[levelOf(x)], mode), order: x.index });
     const order = promoted.slice().sort((x, y) => ashaPriority(key(x), key(y)));
     groups = [...order.map(j => [j]), fresh];
   } else {
@@ -781,20 +818,20 @@ export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturn
   if (restart && policy !== 'makespan') {
     throw new Error('restartEveryRung is defined for the makespan policy only');
   }
-  const toSegment = (ctx: IDispatchContext, j: IJobState, p: PlannedJob, kept: boolean): ISegment => {
+  const toSegment = (ctx: IDispatchContext, j: IJobState, p: PlannedJob, kept: boolean, from = j.step): ISegment => {
     const opt = w.instance.jobs[j.index].options.find(x => x.parallelism === p.parallelism && x.gpus === p.gpus)!;
     return {
       job: j.id,
-      fromStep: j.step,
-      toStep: segmentEnd(w, j.step),
+      fromStep: from,
+      toStep: segmentEnd(w, from),
       start: ctx.t + p.start_s,
       end: ctx.t + p.end_s,
       node: p.node,
       gpu_ids: [...p.gpu_ids],
       parallelism: p.parallelism,
       gpus: p.gpus,
-      overheadS: kept ? 0 : (opt.startup_s ?? 0) + (j.step > 0 ? w.restoreS : 0),
-      kind: kept ? 'continue' : j.step > 0 ? 'resume' : 'start'
+      overheadS: kept ? 0 : (opt.startup_s ?? 0) + (from > 0 ? w.restoreS : 0),
+      kind: kept ? 'continue' : from > 0 ? 'resume' : 'start'
     };
   };
   const oneSolve: Dispatch = async ctx => {
@@ -815,13 +852,40 @@ export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturn
     }
     return out;
   };
-  /** 'marginal': the run loop's re-plan at a rung (src/spase/staged.ts `marginalPlan`), the same code. */
+  /**
+   * 'marginal' and 'marginal-move': the run loop's re-plan at a rung (src/spase/staged.ts `marginalPlan`), the same
+   * code. With 'marginal-move' a survivor under way enters it as a preemptible running job whose options are the rest
+   * of its segment from the step it has reached (+ restore): it carries on, or it moves (its segment is cut now).
+   */
   const marginal: Dispatch = async ctx => {
-    const inst = segmentInstance(ctx, false);
-    if (!inst) {
+    const base = segmentInstance(ctx, false);
+    const movable = policy === 'marginal-move' ? ctx.jobs.filter(j => j.status === 'running' && j.seg!.fromStep > 0) : [];
+    if (!base && !movable.length) {
       return [];
     }
-    const order = planStages(ctx.jobs, 'marginal', w.es.mode).filter(g => g[0].status === 'ready').map(g => g[0]);
+    const reached = new Map(movable.map(j => [j.id, stepAt(w, j.seg!, ctx.t)]));
+    const inst: Instance = base ?? { format: 'spase-instance/1', name: `${w.name}@${ctx.t.toFixed(0)}`, cluster: w.instance.cluster, jobs: [], running: [] };
+    if (!base) {
+      for (const j of ctx.jobs.filter(x => x.status === 'running')) {
+        inst.jobs.push(w.instance.jobs[j.index]);
+        inst.running!.push(runningOn(j.id, j.seg!, j.seg!.end - ctx.t));
+      }
+    }
+    for (const j of movable) {
+      const from = reached.get(j.id)!;
+      inst.jobs = inst.jobs.map(x => (x.id === j.id ? segmentJob(w, { ...j, step: from }) : x));
+      inst.running = inst.running!.map(r => (r.job === j.id ? { ...r, preemptible: true } : r));
+    }
+    const level = (x: IJobState) => lastRung(w, reached.get(x.id) ?? x.step);
+    const free = ctx.jobs.filter(j => j.status === 'ready' || j.status === 'pending' || reached.has(j.id));
+    const order = planStages(
+      free.map(j => (reached.has(j.id) ? { ...j, status: 'ready' as const } : j)),
+      'marginal',
+      w.es.mode,
+      level
+    )
+      .filter(g => g[0].status === 'ready')
+      .map(g => g[0]);
     const { plan, solves } = await marginalPlan(
       inst,
       order.map(j => ({ job: j.id, weight: weightOf(w, j) })),
@@ -831,7 +895,11 @@ export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturn
     const out: ISegment[] = [];
     for (const p of plan.jobs) {
       const j = ctx.jobs.find(x => x.id === p.id)!;
-      if (j.status !== 'running') {
+      if (reached.has(j.id)) {
+        if (!p.running) {
+          out.push(toSegment(ctx, j, p, false, reached.get(j.id)!));
+        }
+      } else if (j.status !== 'running') {
         out.push(toSegment(ctx, j, p, !!p.running && j.inPlace));
       }
     }
@@ -861,7 +929,7 @@ export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturn
     }
     return stages.flat().map(j => toSegment(ctx, j, placed.get(j.id)!.pj, placed.get(j.id)!.kept));
   };
-  return runEngine(w, saturnAshaName(o), policy === 'makespan' ? oneSolve : policy === 'marginal' ? marginal : staged, () => plans);
+  return runEngine(w, saturnAshaName(o), policy === 'makespan' ? oneSolve : policy === 'marginal' || policy === 'marginal-move' ? marginal : staged, () => plans);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

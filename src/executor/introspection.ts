@@ -166,22 +166,14 @@ export function remainingInstance(instance: IInstanceLike, snap: ISnapshot, swit
 }
 
 /**
- * `remaining` with every job already launched but not yet training (its kernel starting, or resuming) as a running
- * job where it was launched, for the rest of its start-up and training. Under early stopping (`preemptible` false) a
- * re-plan that only orders what has not started should not relaunch it elsewhere (nor move a survivor resumed there:
- * `launched` names them, they are under way). For the makespan re-plan (`preemptible` true) the solver may still move
- * it, paying its option's start-up again: the boot already done counts for staying. One whose GPUs a running job still
- * holds stays free.
+ * `remaining` with every job already launched but not yet training (its kernel starting, or resuming) as a
+ * preemptible running job where it was launched, for the rest of its start-up and training: a re-plan may still move
+ * it, paying its option's start-up again, but the boot already done counts for staying. (Under early stopping the
+ * re-plan keeps every job in its first segment where it is whatever this says; see `marginalPlan`.) One whose GPUs a
+ * running job still holds stays free.
  */
-function withLaunched(
-  remaining: IInstanceLike,
-  instance: IInstanceLike,
-  snap: ISnapshot,
-  switchCostS: number,
-  preemptible = false
-): { instance: IInstanceLike; launched: Set<string> } {
+function withLaunched(remaining: IInstanceLike, instance: IInstanceLike, snap: ISnapshot, switchCostS: number): IInstanceLike {
   const running = [...(remaining.running ?? [])];
-  const launched = new Set<string>();
   const lost = unusableNodes(snap);
   const planned = new Set(remaining.jobs.map(j => j.id));
   for (const rec of snap.jobs) {
@@ -192,10 +184,9 @@ function withLaunched(
     if (running.some(r => sharesGpus({ node: r.node as string, gpu_ids: r.gpu_ids as number[] }, a))) {
       continue;
     }
-    running.push(runningWhereAssigned(rec, currentDuration(instance, rec, switchCostS, snap.now), preemptible));
-    launched.add(rec.task);
+    running.push(runningWhereAssigned(rec, currentDuration(instance, rec, switchCostS, snap.now), true));
   }
-  return { instance: { ...remaining, running }, launched };
+  return { ...remaining, running };
 }
 
 /** The jobs of `plan` whose assignment differs from the one they have now. */
@@ -359,7 +350,7 @@ export class Introspector {
     const currentS = projectCurrent(this.instance, snap, this.opts.switchCostS);
     thresholdS = Number.isFinite(currentS) ? Math.max(thresholdS, minGainFrac * currentS) : thresholdS;
     // a job whose kernel is starting may still move, but the boot it has done counts for staying
-    const { instance: remaining } = withLaunched(remainingInstance(this.instance, snap, this.opts.switchCostS), this.instance, snap, this.opts.switchCostS, true);
+    const remaining = withLaunched(remainingInstance(this.instance, snap, this.opts.switchCostS), this.instance, snap, this.opts.switchCostS);
     let decision: IReplanDecision;
     if (!remaining.jobs.length) {
       decision = { at: now, switched: false, currentS, candidateS: null, changed: [], reason: 'nothing left to plan' };
@@ -394,18 +385,18 @@ export class Introspector {
   }
 
   /**
-   * Re-plan for the time to best under early stopping (src/spase/staged.ts `marginalPlan`): the jobs under way stay
-   * where they are; the survivors whose next segment has not started (`ranked`, in ASHA's priority, with their
-   * weights) are placed one by one, each at its least finish plus what its GPU-seconds cost the jobs after it; the new
-   * trials by a makespan solve, in job order. Taken whenever it places anything (nothing under way moves, so there is
-   * no churn to guard against); the comparison with carrying on is recorded, not used.
+   * Re-plan for the time to best under early stopping (src/spase/staged.ts `marginalPlan`): the survivors (`ranked`,
+   * in ASHA's priority, with their weights) are placed one by one, each at its least finish plus what its GPU-seconds
+   * cost the jobs after it; one under way (training, or its kernel starting) enters as a preemptible running job
+   * where it is, and moves (checkpoint, resume elsewhere: start-up and restore again) only when that scores better,
+   * as the makespan re-plan moves jobs; then the new trials by a makespan solve, in job order. The jobs in their first
+   * segment stay where they are. Taken whenever it places anything; the comparison with carrying on is recorded.
    */
   async ranked(snap: ISnapshot, now: number, ranked: IRanked[]): Promise<IReplanDecision> {
     this.last = now;
     const currentS = projectCurrent(this.instance, snap, this.opts.switchCostS);
-    const { instance: remaining, launched } = withLaunched(remainingInstance(this.instance, snap, this.opts.switchCostS), this.instance, snap, this.opts.switchCostS);
-    // a survivor already resumed is under way where it was launched: not one to place
-    const here = new Set(remaining.jobs.map(j => j.id).filter(id => !launched.has(id)));
+    const remaining = withLaunched(remainingInstance(this.instance, snap, this.opts.switchCostS), this.instance, snap, this.opts.switchCostS);
+    const here = new Set(remaining.jobs.map(j => j.id));
     let decision: IReplanDecision;
     if (!remaining.jobs.length) {
       decision = { at: now, switched: false, currentS, candidateS: null, changed: [], reason: 'nothing left to plan' };

@@ -78,6 +78,7 @@ async function allStrategies(w: IWorkload): Promise<IStrategyResult[]> {
     await saturnAsha(w, BUDGET, { policy: 'earliest-finish' }),
     await saturnAsha(w, BUDGET, { policy: 'in-order' }),
     await saturnAsha(w, BUDGET, { policy: 'marginal' }),
+    await saturnAsha(w, BUDGET, { policy: 'marginal-move' }),
     await fixedFifo(w, 2, 'ray')
   ];
 }
@@ -443,6 +444,39 @@ describe('ASHA simulation', () => {
     expect(at('C')).toMatchObject({ start_s: 140, end_s: 160 });
     expect(at('R')).toEqual(plan.jobs[0]);
     expect(ordered.makespan_s).toBe(160);
+  });
+
+  it('a survivor under way takes a GPU freed mid-segment (marginal-move), worked out by hand', async () => {
+    // one node of 2 GPUs; C (1 GPU, 300 s an epoch) first in job order, then A (1 GPU 100 s an epoch, or 2 GPUs at
+    // 1.5x) and B (1 GPU, 100 s an epoch); start-up 10 s, restore 5 s; A is the best at every rung
+    const w = handWorkload('move', { C: 300, A: 100, B: 100 }, { C: [3, 2.9, 2.8, 2.7, 2.6, 2.5], A: [1, 0.9, 0.8, 0.7, 0.6, 0.5], B: [2, 1.9, 1.8, 1.7, 1.6, 1.5] });
+    w.instance.jobs[1].options.push({ parallelism: 'ddp', gpus: 2, runtime_s: 400, startup_s: 10 });
+    const kept = await saturnAsha(w, BUDGET, { policy: 'marginal' });
+    const moved = await saturnAsha(w, BUDGET, { policy: 'marginal-move' });
+    expect(checkTimeline(w, kept)).toEqual([]);
+    expect(checkTimeline(w, moved)).toEqual([]);
+    // C on GPU 0 until 310; A on GPU 1 to its rung at 110, B after it to 220: A promoted at 220 (2 reported), and with
+    // GPU 0 busy until 310 it resumes on GPU 1 (215 s: ends at 435; both GPUs at 310 would end at 458.3)
+    expect(segmentsOf(kept, 'A')).toEqual([
+      [0, 100, 0, 110, 'start'],
+      [100, 300, 220, 435, 'resume'],
+      [300, 600, 435, 650, 'resume']
+    ]);
+    // at 310 C and B stop (A took the one place at rung 1): A, 75 s into its training, has reached step 175; carrying
+    // on ends at 435, a move to both GPUs at 310 + 15 + 125 steps x 2/3 s = 408.3: it moves, then continues in place
+    const a = segmentsOf(moved, 'A');
+    expect(a.map(x => [x[0], x[1], x[4]])).toEqual([
+      [0, 100, 'start'],
+      [100, 175, 'resume'],
+      [175, 300, 'resume'],
+      [300, 600, 'continue']
+    ]);
+    expect(a[1][3]).toBeCloseTo(310, 6);
+    expect(a[2][2]).toBeCloseTo(310, 6);
+    expect(a[2][3]).toBeCloseTo(310 + 15 + (125 * 400) / 600, 6);
+    expect(moved.timeToBestS).toBeCloseTo(408.3333 + 200, 3);
+    expect(kept.timeToBestS).toBeCloseTo(650, 6);
+    expect(moved.segments.filter(s => s.job === 'A' && s.fromStep === 175)[0]).toMatchObject({ gpus: 2, gpu_ids: [0, 1], overheadS: 15 });
   });
 
   it('ASHA priority on one GPU: promoted jobs start before any new trial, one of them the moment it is promoted', async () => {

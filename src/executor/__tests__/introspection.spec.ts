@@ -243,18 +243,36 @@ describe('the re-plan under early stopping (Introspector.ranked)', () => {
     expect(b.start_s).toBeLessThan(c.start_s);
   });
 
-  it('keeps a survivor already resumed where it was resumed, though placed afresh it would move', async () => {
-    // a was promoted at a rung and its kernel is resuming on GPU 0; b and c wait
+  it('places a survivor under way again: its kernel resuming on one GPU, it moves to both when that is sooner', async () => {
+    // a was promoted at a rung and its kernel is resuming on GPU 0; b and c wait (new trials)
     const resumed = { ...snap, jobs: [rec('a', JobState.Resumed, 0, 1), ...snap.jobs.slice(1)] };
-    const intro = new Introspector(two, { solve: solveFast });
-    const d = await intro.ranked(resumed, 1000, [{ job: 'a', weight: 2 }]);
+    // on both GPUs: 100 s + 0.5 x 200 GPU-s (b and c wait behind it) < 300 s + 0.5 x 300 carrying on
+    const d = await new Introspector(two, { solve: solveFast }).ranked(resumed, 1000, [{ job: 'a', weight: 2 }]);
     expect(d.switched).toBe(true);
-    expect(d.plan!.jobs.find(j => j.id === 'a')).toMatchObject({ gpu_ids: [0], start_s: 0, end_s: 300 });
-    expect(d.changed).not.toContain('a');
-    // the same survivor still paused at its rung is placed: on both GPUs (100 s + 0.5 x 200 GPU-s < 300 s + 0.5 x 300)
+    expect(d.plan!.jobs.find(j => j.id === 'a')).toMatchObject({ gpu_ids: [0, 1], start_s: 0, end_s: 100 });
+    expect(d.changed).toContain('a');
+    // the same survivor paused at its rung is placed alike
     const paused = { ...snap, jobs: [rec('a', JobState.Preempted, 0, 1), ...snap.jobs.slice(1)] };
     const p = await new Introspector(two, { solve: solveFast }).ranked(paused, 1000, [{ job: 'a', weight: 2 }]);
     expect(p.plan!.jobs.find(j => j.id === 'a')!.gpu_ids).toEqual([0, 1]);
+    // a new trial under way is not placed again, even where a move would be sooner (the first test)
+  });
+
+  it('moves a training survivor only when the move, start-up and restore included, scores better than carrying on', async () => {
+    // as above, with 30 s of start-up on every option (and the default 10 s restore of a checkpoint)
+    const slow: IInstanceLike = { ...two, jobs: two.jobs.map(j => ({ ...j, options: j.options.map(o => ({ ...o, startup_s: 30 })) })) };
+    const training = (step: number) => ({
+      ...snap,
+      jobs: [{ ...rec('a', JobState.Running, 0, 1), info: { ...rec('a', JobState.Running, 0, 1).info, progress: { step } } }, ...snap.jobs.slice(1)]
+    });
+    // at step 10: carrying on 270 s (+ 0.5 x 270) against 30 + 10 + 90 s on both GPUs (+ 0.5 x 2 x 130): it moves
+    const early = await new Introspector(slow, { solve: solveFast }).ranked(training(10), 1000, [{ job: 'a', weight: 2 }]);
+    expect(early.plan!.jobs.find(j => j.id === 'a')).toMatchObject({ gpu_ids: [0, 1], end_s: 130 });
+    expect(early.changed).toContain('a');
+    // at step 90: carrying on 30 s (+ 15) against 30 + 10 + 10 s (+ 50): it stays where it is
+    const late = await new Introspector(slow, { solve: solveFast }).ranked(training(90), 1000, [{ job: 'a', weight: 2 }]);
+    expect(late.plan!.jobs.find(j => j.id === 'a')).toMatchObject({ gpu_ids: [0], start_s: 0, end_s: 30, running: true });
+    expect(late.changed).not.toContain('a');
   });
 
   it('says why when the re-plan fails, so that the run loop can fall back', async () => {
