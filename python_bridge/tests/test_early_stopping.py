@@ -88,6 +88,12 @@ def test_early_stopping_set_from_python_is_what_the_next_runs_read(saturn_env):
         saturn.set_early_stopping("asha", rungs=[3, 1])
     with pytest.raises(ValueError, match="'asha' or 'sha'"):
         saturn.set_early_stopping("hyperband", rungs=[1])
+    # survivors under way may move: kept, and what the next runs read (the wire schema allows it)
+    moving = saturn.set_early_stopping("asha", metric="val_loss", rungs=[10], move_survivors=True)
+    assert moving["move_survivors"] is True
+    assert BridgeService(saturn_env).handle({"v": 1, "type": "run_config"})["early_stopping"] == moving
+    with pytest.raises(ValueError, match="move_survivors must be True or False"):
+        saturn.set_early_stopping("asha", rungs=[1], move_survivors="yes")
     saturn.set_early_stopping(None)
     assert BridgeService(saturn_env).handle({"v": 1, "type": "run_config"})["early_stopping"] is None
 

@@ -853,6 +853,10 @@ export interface EarlyStopping {
   rungs: [number, ...number[]];
   eta: number;
   unit: 'steps' | 'epochs';
+  /**
+   * The re-plan may also move a survivor already under way on its next segment (checkpoint, resume on other GPUs or another technique) when that scores better; off: a survivor is placed only at its rung.
+   */
+  move_survivors?: boolean;
 }
 export interface ReplyError {
   v: 1;

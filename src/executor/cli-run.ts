@@ -2,7 +2,8 @@
  * `saturn run --server URL [--token T] [--time-limit S] [--introspection-interval S] [--threshold S] [--names a,b]
  *             [--max-retries N] [--checkpoint-every S] [--poll S] [--max-wait S] [--kernel NAME]
  *             [--reconnect-timeout S] [--prewarm N] [--no-autopilot] [--backend local|slurm]
- *             [--early-stopping asha|sha --metric NAME [--mode min|max] --rungs A,B,C [--eta N] [--rung-unit steps|epochs]]`
+ *             [--early-stopping asha|sha --metric NAME [--mode min|max] --rungs A,B,C [--eta N] [--rung-unit steps|epochs]
+ *              [--move-survivors]]`
  *
  * Headless "Optimize & Run" against a running Jupyter server: profile the registered tasks through the store (cached
  * profiles are reused), plan with the SPASE solver (`--time-limit`: solver budget, default 10 s), dispatch every job
@@ -56,7 +57,7 @@ export const RUN_USAGE =
   'usage: saturn run --server URL [--token T] [--time-limit S] [--introspection-interval S] [--threshold S] ' +
   '[--names a,b] [--max-retries N] [--checkpoint-every S] [--poll S] [--max-wait S] [--kernel NAME] ' +
   '[--reconnect-timeout S] [--prewarm N] [--no-autopilot] [--backend local|slurm] [--ignore-startup-cost] ' +
-  '[--early-stopping asha|sha --metric NAME [--mode min|max] --rungs A,B,C [--eta N] [--rung-unit steps|epochs]]';
+  '[--early-stopping asha|sha --metric NAME [--mode min|max] --rungs A,B,C [--eta N] [--rung-unit steps|epochs] [--move-survivors]]';
 
 export function parseRunArgs(argv: string[]): IRunArgs {
   const a: IRunArgs = {
@@ -77,7 +78,7 @@ export function parseRunArgs(argv: string[]): IRunArgs {
     ignoreStartup: false,
     earlyStopping: null
   };
-  const es: Omit<Partial<IEarlyStopping>, 'kind'> & { kind?: string } = {};
+  const es: Omit<Partial<IEarlyStopping>, 'kind'> & { kind?: string; move?: boolean } = {};
   const num = (flag: string, v: string | undefined, min = 0): number => {
     const x = Number(v);
     if (v === undefined || !Number.isFinite(x) || x < min) {
@@ -143,6 +144,7 @@ export function parseRunArgs(argv: string[]): IRunArgs {
         es.unit = u;
         break;
       }
+      case '--move-survivors': es.move = true; break;
       case '--backend': {
         const b = v();
         if (b !== 'local' && b !== 'slurm') {
@@ -161,12 +163,20 @@ export function parseRunArgs(argv: string[]): IRunArgs {
     if (!es.metric || !es.rungs) {
       throw new UsageError(`--early-stopping ${es.kind} needs --metric NAME and --rungs A,B,C\n${RUN_USAGE}`);
     }
-    a.earlyStopping = { kind: es.kind as 'asha' | 'sha', metric: es.metric, mode: es.mode ?? 'min', rungs: es.rungs, eta: es.eta ?? 2, unit: es.unit ?? 'steps' };
+    a.earlyStopping = {
+      kind: es.kind as 'asha' | 'sha',
+      metric: es.metric,
+      mode: es.mode ?? 'min',
+      rungs: es.rungs,
+      eta: es.eta ?? 2,
+      unit: es.unit ?? 'steps',
+      ...(es.move ? { move_survivors: true } : {})
+    };
   } else if (es.kind === 'none') {
     a.earlyStoppingOff = true;
   }
-  if (!a.earlyStopping && (es.metric || es.rungs || es.mode || es.eta || es.unit)) {
-    throw new UsageError('--metric, --mode, --rungs, --eta and --rung-unit go with --early-stopping asha|sha');
+  if (!a.earlyStopping && (es.metric || es.rungs || es.mode || es.eta || es.unit || es.move)) {
+    throw new UsageError('--metric, --mode, --rungs, --eta, --rung-unit and --move-survivors go with --early-stopping asha|sha');
   }
   return a;
 }

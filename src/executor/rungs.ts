@@ -34,6 +34,12 @@ export interface IEarlyStopping {
   rungs: number[];
   eta: number;
   unit: 'steps' | 'epochs';
+  /**
+   * Every re-plan may also move a survivor already under way on its next segment (training, or its kernel starting):
+   * checkpoint, resume elsewhere, when that scores better (`survivors`). Off (absent): a survivor is placed at its
+   * rung only (policy (c-m) of docs/asha-bench.md; on: (c-m+)).
+   */
+  move_survivors?: boolean;
 }
 
 export interface IRungJob {
@@ -206,24 +212,38 @@ export function stepsDone(rec: IJobRecord): number {
 }
 
 /**
- * The survivors a re-plan places before the new trials (src/spase/staged.ts `marginalPlan`): every unsettled job
- * promoted at a rung, by task: still on its GPUs there, paused there, or under way on its next segment (resumed,
- * training, or paused by a re-plan), which the re-plan may leave where it is or move (checkpoint and resume), in
- * ASHA's priority: more rungs passed first, then the better value at its last one (a missing value last), then job
- * order. Each weighs eta^(rungs passed): it stands for that many started jobs, the others were stopped. A job waiting
- * at a rung for its verdict is not one (its next segment depends on it).
+ * The survivors a re-plan places before the new trials (src/spase/staged.ts `marginalPlan`), by task, in ASHA's
+ * priority: more rungs passed first, then the better value at its last one (a missing value last), then job order.
+ * Each weighs eta^(rungs passed): it stands for that many started jobs, the others were stopped. Which: every
+ * unsettled job promoted at a rung that has not trained past it nor been launched again since (still on its GPUs
+ * there, or paused there; a resumed runner is under way even before its first step); with `move_survivors` also one
+ * under way on its next segment (resumed, training, or paused by a re-plan), which the re-plan may leave where it is
+ * or move. A job waiting at a rung for its verdict is never one (its next segment depends on it).
  */
-export function survivors(records: IJobRecord[], cfg: Pick<IEarlyStopping, 'mode' | 'eta' | 'metric'>): Array<{ job: string; weight: number }> {
+export function survivors(
+  records: IJobRecord[],
+  cfg: Pick<IEarlyStopping, 'mode' | 'eta' | 'metric' | 'move_survivors'>
+): Array<{ job: string; weight: number }> {
   const out: Array<{ rec: IJobRecord; level: number; score: number; order: number }> = [];
   for (const rec of records) {
     const rungs = (rec.info.promotions ?? []).map(p => p?.rung).filter((r): r is number => typeof r === 'number');
     if (!rungs.length || isSettled(rec.state, rec.info) || atRung(rec)) {
       continue;
     }
-    const score = rankScore(valueAtRung(rec, Math.max(...rungs), cfg.metric), cfg.mode);
+    const last = Math.max(...rungs);
+    if (!cfg.move_survivors && (stepsDone(rec) > last || launchedSince(rec, last))) {
+      continue; // under way on its next segment (launched for it, maybe not past its first step yet)
+    }
+    const score = rankScore(valueAtRung(rec, last, cfg.metric), cfg.mode);
     out.push({ rec, level: new Set(rungs).size, score, order: rec.info.order ?? 0 });
   }
   return out.sort(ashaPriority).map(x => ({ job: x.rec.task, weight: cfg.eta ** x.level }));
+}
+
+/** Whether the job was launched again after its promotion at `rung` (a runner of its next segment, started). */
+function launchedSince(rec: IJobRecord, rung: number): boolean {
+  const at = Math.max(...(rec.info.promotions ?? []).filter(p => p?.rung === rung).map(p => p.at));
+  return typeof rec.info.launched_at === 'number' && Number.isFinite(at) && rec.info.launched_at >= at;
 }
 
 /**

@@ -91,28 +91,29 @@ describe('the survivors a re-plan places first', () => {
     rung_reports: Object.fromEntries(rungs.map((r, i) => [r, { val_loss: values[i] }]))
   });
 
-  it('takes every unsettled job promoted at a rung, more rungs first, then the better value, then job order', () => {
+  it('takes the jobs promoted at a rung that have not trained past it, more rungs first, then the better value, then job order', () => {
     const jobs = [
       rec('a', 'preempted', promoted([10], [0.5], 1), 10), // paused at 10, promoted
       rec('b', 'running', { ...promoted([10], [0.3], 2), progress: { step: 10 } }), // on its GPUs at 10, promoted
       rec('c', 'preempted', promoted([10, 30], [0.9, 0.8], 3), 30), // promoted twice: first despite its value
-      rec('d', 'running', { ...promoted([10], [0.1], 4), progress: { step: 14 } }), // under way past 10: placed again
+      rec('d', 'running', { ...promoted([10], [0.1], 4), progress: { step: 14 } }), // under way past 10: only with move_survivors
       rec('e', 'pending', { order: 5 }), // a new trial
       rec('f', 'stopped_early', promoted([10], [0.2], 6), 10), // settled
       rec('g', 'preempted', { ...promoted([10], [0.5], 0) }, 10) // the same value as a, earlier in job order
     ];
     expect(survivors(jobs, cfg)).toEqual([
       { job: 'c', weight: 4 },
-      { job: 'd', weight: 2 },
       { job: 'b', weight: 2 },
       { job: 'g', weight: 2 },
       { job: 'a', weight: 2 }
     ]);
     // max mode ranks the values the other way
-    expect(survivors(jobs, { ...cfg, mode: 'max' }).map(x => x.job)).toEqual(['c', 'g', 'a', 'b', 'd']);
+    expect(survivors(jobs, { ...cfg, mode: 'max' }).map(x => x.job)).toEqual(['c', 'g', 'a', 'b']);
+    // with move_survivors the one under way is placed again too, in the same order
+    expect(survivors(jobs, { ...cfg, move_survivors: true }).map(x => x.job)).toEqual(['c', 'd', 'b', 'g', 'a']);
   });
 
-  it('takes a survivor under way on its next segment (its kernel resuming, or training) and leaves out the jobs not judged yet', () => {
+  it('leaves out a survivor under way on its next segment (its kernel resuming, or training), unless move_survivors; never a job not judged yet', () => {
     // promoted at 10 (at t = 0) while paused there, then launched again at t = 5: its kernel is resuming
     const resumed = rec('h', 'resumed', { ...promoted([10], [0.2], 1), launched_at: 5 }, 10);
     // promoted at 10 while it held its GPUs there (launched before the promotion): it may carry on or move
@@ -124,7 +125,9 @@ describe('the survivors a re-plan places first', () => {
     // in its first segment, and paused at its first rung waiting for its verdict: not survivors (yet)
     const first = rec('l', 'running', { order: 5, progress: { step: 4 } });
     const waiting = rec('m', 'preempted', { order: 6, stopped: { reason: 'rung', step: 10 }, rung_reports: { 10: { val_loss: 0.1 } } }, 10);
-    expect(survivors([resumed, holding, paused, moved, first, waiting], cfg).map(x => x.job)).toEqual(['h', 'j', 'i', 'k']);
+    const all = [resumed, holding, paused, moved, first, waiting];
+    expect(survivors(all, cfg).map(x => x.job)).toEqual(['j', 'i']);
+    expect(survivors(all, { ...cfg, move_survivors: true }).map(x => x.job)).toEqual(['h', 'j', 'i', 'k']);
   });
 });
 

@@ -10,6 +10,7 @@ import { curveLayout, rungLines } from '../components/results/curve-geometry';
 import {
   allRungSteps,
   checkEarlyStopping,
+  describeEarlyStopping,
   EarlyStoppingError,
   earlyStoppingFromSettings,
   jobRungs,
@@ -22,6 +23,7 @@ import { DEFAULT_SETTINGS } from '../models/interfaces';
 import { PlanStore } from '../models/plan-store';
 import { snapshotFromJobs } from '../models/run-controller';
 import { fitInstance, RunMirror } from '../models/run-mirror';
+import type { IEarlyStopping } from '../../executor/rungs';
 import type { Plan } from '../../spase/types';
 import { ashaJobs, asFirstPlan, ES } from './es-fixtures';
 import { FakeBridge } from './fake-bridge';
@@ -76,6 +78,13 @@ describe('the early stopping settings', () => {
       unit: 'steps'
     });
     expect(thrown(() => earlyStoppingFromSettings({ ...DEFAULT_SETTINGS, earlyStopping: 'asha', earlyStoppingRungs: '10', earlyStoppingEta: 1 })).message).toMatch(/greater than 1/);
+    // survivors under way may move only when the setting says so, and the run's one-line description says it
+    const moving = earlyStoppingFromSettings({ ...DEFAULT_SETTINGS, earlyStopping: 'asha', earlyStoppingRungs: '10', earlyStoppingMoveSurvivors: true });
+    expect(moving).toMatchObject({ kind: 'asha', move_survivors: true });
+    expect(describeEarlyStopping(moving as IEarlyStopping)).toBe('ASHA on val_loss (lower is better), rungs at 10 steps, eta 2, survivors under way may move');
+    const staying = earlyStoppingFromSettings({ ...DEFAULT_SETTINGS, earlyStopping: 'asha', earlyStoppingRungs: '10' }) as IEarlyStopping;
+    expect(staying.move_survivors).toBeUndefined();
+    expect(describeEarlyStopping(staying)).toBe('ASHA on val_loss (lower is better), rungs at 10 steps, eta 2');
     let asked = 0;
     const python = async () => (asked++, ES);
     expect(await resolveEarlyStopping(DEFAULT_SETTINGS, python)).toEqual(ES);

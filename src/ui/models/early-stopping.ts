@@ -61,7 +61,8 @@ export function earlyStoppingFromSettings(s: Partial<ISaturnSettings>): IEarlySt
     mode: s.earlyStoppingMode === 'max' ? 'max' : 'min',
     rungs: parseRungs(s.earlyStoppingRungs),
     eta,
-    unit: s.earlyStoppingUnit === 'epochs' ? 'epochs' : 'steps'
+    unit: s.earlyStoppingUnit === 'epochs' ? 'epochs' : 'steps',
+    ...(s.earlyStoppingMoveSurvivors === true ? { move_survivors: true } : {})
   };
 }
 
@@ -71,9 +72,12 @@ export async function resolveEarlyStopping(s: Partial<ISaturnSettings>, fromPyth
   return cfg === 'python' ? await fromPython() : cfg;
 }
 
-/** One line: "ASHA on val_loss (lower is better), rungs at 100, 300 steps, eta 2". */
+/** One line: "ASHA on val_loss (lower is better), rungs at 100, 300 steps, eta 2" (", survivors under way may move"). */
 export function describeEarlyStopping(es: IEarlyStopping): string {
-  return `${es.kind.toUpperCase()} on ${es.metric} (${es.mode === 'min' ? 'lower' : 'higher'} is better), rungs at ${es.rungs.join(', ')} ${es.unit}, eta ${es.eta}`;
+  return (
+    `${es.kind.toUpperCase()} on ${es.metric} (${es.mode === 'min' ? 'lower' : 'higher'} is better), rungs at ${es.rungs.join(', ')} ${es.unit}, eta ${es.eta}` +
+    (es.move_survivors ? ', survivors under way may move' : '')
+  );
 }
 
 function listed(names: string[]): string {

@@ -120,6 +120,8 @@ export interface ISaturnSettings {
   /** The reduction factor (> 1): the top 1/eta of a rung go on. */
   earlyStoppingEta: number;
   earlyStoppingUnit: 'steps' | 'epochs';
+  /** The re-plan may also move a survivor under way on its next segment (`IEarlyStopping.move_survivors`). */
+  earlyStoppingMoveSurvivors: boolean;
 }
 
 export const DEFAULT_SETTINGS: ISaturnSettings = {
@@ -144,7 +146,8 @@ export const DEFAULT_SETTINGS: ISaturnSettings = {
   earlyStoppingMode: 'min',
   earlyStoppingRungs: '',
   earlyStoppingEta: 2,
-  earlyStoppingUnit: 'steps'
+  earlyStoppingUnit: 'steps',
+  earlyStoppingMoveSurvivors: false
 };
 
 /** The backend part of a bridge request or job settings (null: the server's default). */
