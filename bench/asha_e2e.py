@@ -1,14 +1,15 @@
 """Early stopping end to end: a deterministic toy grid through `saturn run`, with ASHA and without.
 
-    .venv/bin/python bench/asha_e2e.py [--jobs 6] [--gpus 2] [--steps 60] [--rungs 10,30] [--eta 2]
+    .venv/bin/python bench/asha_e2e.py [--jobs 6] [--gpus 2] [--steps 60] [--rungs 10,30] [--eta 2] [--move-survivors]
 
 Starts a real JupyterLab server (declared CPU GPUs), registers a grid of residual MLPs that differ in their learning
 rate (each with `validate`, seeded data, a per-step pause so a job trains 10-30 s), and runs it twice through the CLI:
 once without early stopping, once with `--early-stopping asha --metric val_loss --rungs ...`. Prints, per run, the
 winner (`saturn.best("val_loss")`), the run's total time, the jobs stopped early and where, for every stop how
 long its GPUs stood idle before the next work started on them (from its runner's lease release to another runner's
-lease on one of those GPUs), and the runner launches against the promotions.
-Exits 1 when the ASHA run does not finish its survivors, picks another winner, or is not faster.
+lease on one of those GPUs), and the runner launches against the promotions. With `--move-survivors` a third run
+adds `--move-survivors` to the ASHA run (survivors under way may be moved by a re-plan) and counts those moves.
+Exits 1 when an ASHA run does not finish its survivors, picks another winner, or is not faster.
 """
 from __future__ import annotations
 
@@ -102,6 +103,7 @@ def analyse(root: Path, summary: dict) -> dict:
     # runner paused at the rung where it was stopped) until another job's runner took one of them
     ours = {j["id"] for j in jobs}
     leases, held = [], {}
+    moves = 0  # a re-plan stopped a job to place it again (checkpoint, resume on its new assignment)
     since = 0
     while True:
         page = store.events_since(since, 500)
@@ -112,6 +114,8 @@ def analyse(root: Path, summary: dict) -> dict:
                 leases.append(("acquired", e["ts"], d["holder"], d["devices"]))
             elif e["kind"] == "lease.released" and d.get("holder") in ours:
                 leases.append(("released", e["ts"], d["holder"], held.get(d["holder"], [])))
+            elif e["kind"] == "job.stop_requested" and d.get("id") in ours and (d.get("stop") or {}).get("reason") == "replan":
+                moves += 1
         if len(page) < 500:
             break
         since = page[-1]["id"]
@@ -141,7 +145,8 @@ def analyse(root: Path, summary: dict) -> dict:
             # every launch of a job's runner (a resume included) and every promotion: a job promoted while it waited on
             # its GPUs at its rung trained on in the same process (no launch for it)
             "launches": sum(int(j["info"].get("attempts") or 0) for j in jobs),
-            "promotions": sum(len(j["info"].get("promotions") or []) for j in jobs)}
+            "promotions": sum(len(j["info"].get("promotions") or []) for j in jobs),
+            "replan_moves": moves}
 
 
 def main() -> int:
@@ -152,13 +157,17 @@ def main() -> int:
     p.add_argument("--rungs", default="10,30")
     p.add_argument("--eta", type=float, default=2)
     p.add_argument("--step-s", type=float, default=0.2, help="a training step's pause (the jobs' length)")
+    p.add_argument("--move-survivors", action="store_true", help="also run ASHA with --move-survivors")
     args = p.parse_args()
     if not CLI.exists():
         subprocess.run(["npx", "tsc", "-p", "tsconfig.node.json"], cwd=REPO, check=True)
     out = {}
-    for label, extra in (("no early stopping", []),
-                         ("ASHA", ["--early-stopping", "asha", "--metric", "val_loss", "--mode", "min", "--rungs",
-                                   args.rungs, "--eta", str(args.eta)])):
+    asha_args = ["--early-stopping", "asha", "--metric", "val_loss", "--mode", "min", "--rungs", args.rungs, "--eta",
+                 str(args.eta)]
+    runs = [("no early stopping", []), ("ASHA", asha_args)]
+    if args.move_survivors:
+        runs.append(("ASHA, survivors may move", [*asha_args, "--move-survivors"]))
+    for label, extra in runs:
         root = Path(tempfile.mkdtemp(prefix="saturn-asha-"))
         names = register(root, args.jobs, args.steps)
         port = free_port()
@@ -173,17 +182,21 @@ def main() -> int:
             bench.shut_down(None, server, log)
         out[label] = {**analyse(root, summary), "wall_s": round(wall, 1), "jobs": len(names)}
         print(f"{label}: {json.dumps(out[label])}", flush=True)
-    base, asha = out["no early stopping"], out["ASHA"]
-    ratio = asha["realised_s"] / base["realised_s"]
-    print(f"\nwinner without early stopping: {base['winner']} (best val_loss {base['best_val_loss']}); "
-          f"with ASHA: {asha['winner']} (best val_loss {asha['best_val_loss']})")
-    print(f"total time (realised makespan): {base['realised_s']:.1f} s without, {asha['realised_s']:.1f} s with ASHA "
-          f"({ratio:.2f}x); stopped early: {asha['stopped']}; GPU idle after a stop: {asha['idle_after_stop_s']} s; "
-          f"{asha['launches']} launches for {asha['jobs']} jobs and {asha['promotions']} promotions")
-    print(f"time to best (the winner done, from the first launch): {base['winner_done_s']:.1f} s without, "
-          f"{asha['winner_done_s']:.1f} s with ASHA")
-    survivors_done = all(s == "done" for t, s in asha["states"].items() if t not in asha["stopped"])
-    ok = survivors_done and asha["winner"] == base["winner"] and ratio < 1
+    base = out["no early stopping"]
+    ok = True
+    for label in [x for x, _ in runs[1:]]:
+        asha = out[label]
+        ratio = asha["realised_s"] / base["realised_s"]
+        print(f"\n{label}: winner without early stopping: {base['winner']} (best val_loss {base['best_val_loss']}); "
+              f"with it: {asha['winner']} (best val_loss {asha['best_val_loss']})")
+        print(f"total time (realised makespan): {base['realised_s']:.1f} s without, {asha['realised_s']:.1f} s with "
+              f"({ratio:.2f}x); stopped early: {asha['stopped']}; GPU idle after a stop: {asha['idle_after_stop_s']} s; "
+              f"{asha['launches']} launches for {asha['jobs']} jobs, {asha['promotions']} promotions, "
+              f"{asha['replan_moves']} moved by a re-plan")
+        print(f"time to best (the winner done, from the first launch): {base['winner_done_s']:.1f} s without, "
+              f"{asha['winner_done_s']:.1f} s with")
+        survivors_done = all(s == "done" for t, s in asha["states"].items() if t not in asha["stopped"])
+        ok = ok and survivors_done and asha["winner"] == base["winner"] and ratio < 1
     return 0 if ok else 1
 
 
