@@ -633,9 +633,9 @@ export interface IPlaced {
  * The SPASE instance of the remaining segments at an event (exported for the spec): every job mid-segment as a fixed
  * `running` constraint; every job ready or pending with its options scaled to its next segment (+ restore when it
  * resumes from a checkpoint); a job promoted the moment it reached its rung also as a preemptible `running` job (it
- * may continue on its GPUs at no cost). Null when there is nothing to decide.
+ * may continue on its GPUs at no cost). Null when there is nothing to decide (no job ready or pending), unless `always`.
  */
-export function segmentInstance(ctx: IDispatchContext, restartEveryRung: boolean): Instance | null {
+export function segmentInstance(ctx: IDispatchContext, restartEveryRung: boolean, always = false): Instance | null {
   const { w, t, jobs } = ctx;
   const jobsOut: Instance['jobs'] = [];
   const runningOut: RunningJob[] = [];
@@ -658,7 +658,7 @@ export function segmentInstance(ctx: IDispatchContext, restartEveryRung: boolean
       runningOut.push(inPlaceRunning(w, j, true));
     }
   }
-  if (!free) {
+  if (!free && !always) {
     return null;
   }
   return {
@@ -858,19 +858,12 @@ export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturn
    * of its segment from the step it has reached (+ restore): it carries on, or it moves (its segment is cut now).
    */
   const marginal: Dispatch = async ctx => {
-    const base = segmentInstance(ctx, false);
     const movable = policy === 'marginal-move' ? ctx.jobs.filter(j => j.status === 'running' && j.seg!.fromStep > 0) : [];
-    if (!base && !movable.length) {
+    const inst = segmentInstance(ctx, false, movable.length > 0);
+    if (!inst) {
       return [];
     }
     const reached = new Map(movable.map(j => [j.id, stepAt(w, j.seg!, ctx.t)]));
-    const inst: Instance = base ?? { format: 'spase-instance/1', name: `${w.name}@${ctx.t.toFixed(0)}`, cluster: w.instance.cluster, jobs: [], running: [] };
-    if (!base) {
-      for (const j of ctx.jobs.filter(x => x.status === 'running')) {
-        inst.jobs.push(w.instance.jobs[j.index]);
-        inst.running!.push(runningOn(j.id, j.seg!, j.seg!.end - ctx.t));
-      }
-    }
     for (const j of movable) {
       const from = reached.get(j.id)!;
       inst.jobs = inst.jobs.map(x => (x.id === j.id ? segmentJob(w, { ...j, step: from }) : x));

@@ -387,10 +387,11 @@ export class Introspector {
   /**
    * Re-plan for the time to best under early stopping (src/spase/staged.ts `marginalPlan`): the survivors (`ranked`,
    * in ASHA's priority, with their weights) are placed one by one, each at its least finish plus what its GPU-seconds
-   * cost the jobs after it; one under way (training, or its kernel starting) enters as a preemptible running job
-   * where it is, and moves (checkpoint, resume elsewhere: start-up and restore again) only when that scores better,
-   * as the makespan re-plan moves jobs; then the new trials by a makespan solve, in job order. The jobs in their first
-   * segment stay where they are. Taken whenever it places anything; the comparison with carrying on is recorded.
+   * cost the jobs after it; a ranked one under way (training, or its kernel starting: `survivors` ranks those only
+   * with `move_survivors`) enters as a preemptible running job where it is, and moves (checkpoint, resume elsewhere:
+   * start-up and restore again) only when that scores better; then the new trials by a makespan solve, in job order.
+   * Every job under way that is not ranked stays where it is. Taken whenever it places anything; the comparison with
+   * carrying on is recorded.
    */
   async ranked(snap: ISnapshot, now: number, ranked: IRanked[]): Promise<IReplanDecision> {
     this.last = now;

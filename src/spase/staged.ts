@@ -1,8 +1,9 @@
 /**
- * A re-plan for the time until the best job has finished, under early stopping: the jobs promoted at a rung (waiting
- * for GPUs, or under way on their next segment) first, one by one, each at its least finish plus what its GPU-seconds cost the jobs placed after it; then the new trials
+ * A re-plan for the time until the best job has finished, under early stopping: the jobs promoted at a rung first,
+ * one by one, each at its least finish plus what its GPU-seconds cost the jobs placed after it; then the new trials
  * by a minimum-makespan solve, started in job order. The early-stopping benchmark calls this policy (c-m) ("marginal
- * cost"; docs/asha-bench.md); the run loop uses it at every rung's judgement.
+ * cost"; docs/asha-bench.md), and (c-m+) when the survivors under way on their next segment are among the promoted
+ * jobs too (`move_survivors`); the run loop uses it at every re-plan of a run with early stopping.
  *
  * Why not one makespan solve: a makespan is indifferent to which segment runs first, so a survivor (likely the
  * winner) may queue behind new trials, and the new trials may start in any order. Why not every survivor at its
@@ -146,10 +147,10 @@ function throwIfInvalid(inst: Instance, plan: Plan): void {
 /**
  * The re-plan. `inst`: every job to consider; a `running` job that is not in `promoted` is under way and stays where
  * it is (whatever its `preemptible`); a `running` job in `promoted` is a survivor on its GPUs, at its rung or under way
- * on its next segment (it may carry on there, or move: its options then include start-up and restore). Its GPUs are
- * free to the survivors placed before it: one whose GPUs they take moves. Every other job is a new trial. `promoted` gives the order in which the survivors are
- * placed (ASHA's: the highest rung first, then the better value there, then job order) and their weights; the new
- * trials keep the instance's job order. The plan has every job: those under way as `running` from 0.
+ * on its next segment (it may carry on there, or move: its options then include start-up and restore); its GPUs are
+ * free to the survivors placed before it (one whose GPUs they take moves). Every other job is a new trial. `promoted`
+ * gives the order in which the survivors are placed (ASHA's: the highest rung first, then the better value there,
+ * then job order) and their weights; the new trials keep the instance's job order. The plan has every job: those under way as `running` from 0.
  */
 export async function marginalPlan(inst: Instance, promoted: IRanked[], solve: (stage: Instance) => Promise<Plan>): Promise<IStagedResult> {
   const isPromoted = new Set(promoted.map(p => p.job));
