@@ -252,3 +252,45 @@ def test_a_job_the_scheduler_kills_resumes_from_its_checkpoint(bench, cli_built,
         text = Path(j0["info"]["log"]).read_text()
         assert f"SLURM job {killed} ended CANCELLED" in text, text[-1500:]
         assert re.search(r"resuming at step [1-9]", text), text[-1500:]
+
+
+def test_a_job_waiting_on_a_node_that_fails_is_placed_again_not_left_waiting(cluster, tmp_path):
+    """A SLURM job that waits for its node (here: the node's GPUs all taken) when that node dies stays PENDING in
+    SLURM for good; SLURM also puts back to PENDING a job whose node died during its launch. The runner must not
+    watch it forever: it cancels it and hands the job back as interrupted by a lost node (preempted, lease
+    released), so that a re-plan places it elsewhere. Real SLURM, real node crash."""
+    import threading
+    from saturn.backends import slurm
+    from saturn.backends.slurm_runner import run_on_slurm
+    from saturn.core.jobs import JobStore
+    from saturn.core.store import Store
+    from saturn.execution.runner import log_path
+    env = _cluster_env(cluster)
+    hog = subprocess.run(["sbatch", "--parsable", "-w", "n1", "--gres=gpu:4", "-o", "/dev/null", "--wrap", "sleep 600"],
+                         capture_output=True, text=True, timeout=60, check=True, env=env).stdout.strip().split(";")[0]
+    deadline = time.monotonic() + 120
+    while (slurm.job(hog) or {}).get("state") != "RUNNING":
+        assert time.monotonic() < deadline, f"the job filling n1 did not start: {slurm.job(hog)}"
+        time.sleep(0.3)
+    store = Store(tmp_path / "s.db")
+    js = JobStore(store)
+    js.create("j", "t", {"parallelism": "ddp", "gpus": 1, "node": "n1", "gpu_ids": [0]})
+    result: dict = {}
+    watcher = threading.Thread(target=lambda: result.update(run_on_slurm("j", store, raise_errors=False)), daemon=True)
+    watcher.start()
+    deadline = time.monotonic() + 60
+    while not (js.get("j")["info"].get("slurm") or {}).get("job_id"):
+        assert time.monotonic() < deadline and watcher.is_alive(), (result, js.get("j"))
+        time.sleep(0.2)
+    sid = js.get("j")["info"]["slurm"]["job_id"]
+    assert (slurm.job(sid) or {}).get("state") == "PENDING"
+    subprocess.run(["bash", str(FAKECLUSTER), "crash", "n1"], env=env, check=True, timeout=30)
+    watcher.join(timeout=180)
+    assert not watcher.is_alive(), f"still watching SLURM job {sid} ({slurm.job(sid)}) on a failed node"
+    assert result["state"] == "preempted" and result["lost_node"] == "n1", result
+    job = js.get("j")
+    assert job["state"] == "preempted" and job["info"]["lost_node"] == "n1"
+    assert not [lease for lease in js.leases() if lease["holder"] == "j"]
+    assert (slurm.job(sid) or {"state": "gone"})["state"] in ("CANCELLED", "gone")
+    assert f"SLURM job {sid} waits on node n1, which failed" in log_path(store, "j").read_text()
+    store.close()

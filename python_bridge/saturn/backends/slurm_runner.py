@@ -144,6 +144,14 @@ def _watch(js: JobStore, job_id: str, sid: str, record: dict, log: JobLog, raise
                                                          if seen["gpu_ids"] else ""))
         if seen is None or seen["state"] in slurm.FINAL:
             break
+        if seen["state"] == "PENDING" and not _usable(record["node"]):
+            # it waits for a node that is down: not yet placed, or requeued by SLURM after the node failed under it
+            # (seen on a node crash during the batch launch, --no-requeue notwithstanding); it would wait there for
+            # good. Saturn places it again from its checkpoint instead.
+            slurm.cancel(sid)
+            record.update(state="CANCELLED", ended_at=time.time())
+            js.update_info(job_id, "job.slurm", slurm=dict(record))
+            return _lost(js, job_id, log, record["node"], f"SLURM job {sid} waits on node {record['node']}, which failed")
         if js.stop_request(job_id) == "cancel":
             if seen["state"] == "PENDING":
                 slurm.cancel(sid)
