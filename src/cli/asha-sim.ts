@@ -175,6 +175,11 @@ function rungsOf(w: IWorkload): number[] {
   return rungSteps(w.es, totalSteps(w), w.stepsPerEpoch);
 }
 
+/** The option of `job` that a placement or a segment names (technique and GPU count); undefined when it has none. */
+function optionOf(w: IWorkload, job: string, p: { parallelism: string; gpus: number }): Option | undefined {
+  return w.instance.jobs.find(j => j.id === job)?.options.find(x => x.parallelism === p.parallelism && x.gpus === p.gpus);
+}
+
 /** Training seconds of `from → to` steps on option `o`. */
 function trainS(w: IWorkload, o: Option, from: number, to: number): number {
   return segmentSeconds(o.runtime_s, from, to, totalSteps(w));
@@ -223,7 +228,7 @@ export async function saturnNoStop(w: IWorkload, budget: ISolverBudget): Promise
   checkPlan(w.instance, plan);
   const total = totalSteps(w);
   const segments: ISegment[] = plan.jobs.map(p => {
-    const o = w.instance.jobs.find(j => j.id === p.id)!.options.find(x => x.parallelism === p.parallelism && x.gpus === p.gpus)!;
+    const o = optionOf(w, p.id, p)!;
     return {
       job: p.id,
       fromStep: 0,
@@ -419,7 +424,7 @@ function lastRung(w: IWorkload, step: number): number {
  * nothing it trained is lost (the product's runner finishes the step it is in first).
  */
 export function stepAt(w: IWorkload, s: ISegment, t: number): number {
-  const o = w.instance.jobs.find(j => j.id === s.job)!.options.find(x => x.parallelism === s.parallelism && x.gpus === s.gpus)!;
+  const o = optionOf(w, s.job, s)!;
   const trained = Math.max(0, t - s.start - s.overheadS);
   return Math.min(s.toStep, s.fromStep + (trained * totalSteps(w)) / o.runtime_s);
 }
@@ -619,7 +624,7 @@ function segmentJob(w: IWorkload, j: IJobState): Instance['jobs'][number] {
 /** The `running` entry of a job promoted at this event that is still on its GPUs (continue there at no cost). */
 function inPlaceRunning(w: IWorkload, j: IJobState, preemptible: boolean): RunningJob {
   const s = j.seg!;
-  const o = w.instance.jobs[j.index].options.find(x => x.parallelism === s.parallelism && x.gpus === s.gpus)!;
+  const o = optionOf(w, j.id, s)!;
   return runningOn(j.id, s, trainS(w, o, j.step, segmentEnd(w, j.step)), preemptible);
 }
 
@@ -819,7 +824,7 @@ export async function saturnAsha(w: IWorkload, budget: ISolverBudget, o: ISaturn
     throw new Error('restartEveryRung is defined for the makespan policy only');
   }
   const toSegment = (ctx: IDispatchContext, j: IJobState, p: PlannedJob, kept: boolean, from = j.step): ISegment => {
-    const opt = w.instance.jobs[j.index].options.find(x => x.parallelism === p.parallelism && x.gpus === p.gpus)!;
+    const opt = optionOf(w, j.id, p)!;
     return {
       job: j.id,
       fromStep: from,
@@ -939,7 +944,7 @@ export function checkTimeline(w: IWorkload, r: IStrategyResult): string[] {
     if (cap === undefined || s.gpu_ids.length !== s.gpus || new Set(s.gpu_ids).size !== s.gpus || s.gpu_ids.some(g => g < 0 || g >= cap)) {
       errs.push(`${r.name}: ${s.job} has bad GPUs ${s.node}[${s.gpu_ids}]`);
     }
-    const opt = w.instance.jobs.find(j => j.id === s.job)?.options.find(o => o.parallelism === s.parallelism && o.gpus === s.gpus);
+    const opt = optionOf(w, s.job, s);
     if (!opt) {
       errs.push(`${r.name}: ${s.job} runs (${s.parallelism}, ${s.gpus}) which is not one of its options`);
     } else {

@@ -78,7 +78,7 @@ export function parseRunArgs(argv: string[]): IRunArgs {
     ignoreStartup: false,
     earlyStopping: null
   };
-  const es: Omit<Partial<IEarlyStopping>, 'kind'> & { kind?: string; move?: boolean } = {};
+  const es: Omit<Partial<IEarlyStopping>, 'kind'> & { kind?: string } = {};
   const num = (flag: string, v: string | undefined, min = 0): number => {
     const x = Number(v);
     if (v === undefined || !Number.isFinite(x) || x < min) {
@@ -144,7 +144,7 @@ export function parseRunArgs(argv: string[]): IRunArgs {
         es.unit = u;
         break;
       }
-      case '--move-survivors': es.move = true; break;
+      case '--move-survivors': es.move_survivors = true; break;
       case '--backend': {
         const b = v();
         if (b !== 'local' && b !== 'slurm') {
@@ -170,12 +170,12 @@ export function parseRunArgs(argv: string[]): IRunArgs {
       rungs: es.rungs,
       eta: es.eta ?? 2,
       unit: es.unit ?? 'steps',
-      ...(es.move ? { move_survivors: true } : {})
+      ...(es.move_survivors ? { move_survivors: true } : {})
     };
   } else if (es.kind === 'none') {
     a.earlyStoppingOff = true;
   }
-  if (!a.earlyStopping && (es.metric || es.rungs || es.mode || es.eta || es.unit || es.move)) {
+  if (!a.earlyStopping && (es.metric || es.rungs || es.mode || es.eta || es.unit || es.move_survivors)) {
     throw new UsageError('--metric, --mode, --rungs, --eta, --rung-unit and --move-survivors go with --early-stopping asha|sha');
   }
   return a;
